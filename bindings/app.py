@@ -1,0 +1,154 @@
+"""FunctionApp: trigger decorators over `dapr.ext.grpc.App`, with typed payloads and poison handling.
+
+    app = FunctionApp("receipt-render")
+
+    @app.queue(names.RECEIPT_REQUESTS, model=ReceiptRequested)
+    def on_request(request: ReceiptRequested) -> None: ...
+
+Decorators register and return the function unchanged, so tests call handlers directly;
+`FunctionApp.handle` runs the whole event path (parse, filter, handle, dead-letter) without
+gRPC, and `run` serves it to the sidecar.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import TypeAdapter
+
+from bindings import client, logs, names
+from bindings.dispatch import CronTick, Delivery, Dispatcher, Route, current_delivery
+from bindings.events import BLOB_CREATED, BlobEvent, parse_blob_event
+from bindings.guard import Guard
+from bindings.payload import decode_json
+from bindings.poison import DEFAULT_MAX_ATTEMPTS
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from types import FrameType
+
+    from bindings.ports import BlobStore
+
+__all__ = ["CronTick", "Delivery", "FunctionApp", "current_delivery"]
+
+F = TypeVar("F", bound="Callable[..., None]")
+_log = logging.getLogger(__name__)
+
+
+class FunctionApp:
+    """One function app: its triggers, and the policy for messages that fail."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+        dead_letters: BlobStore | None = None,
+        grace_seconds: float = 20.0,
+    ) -> None:
+        self.name = name
+        self._routes: dict[str, Route] = {}
+        self._max_attempts = max_attempts
+        self._dead_letters = dead_letters
+        self._grace_seconds = grace_seconds
+        self._dispatcher = Dispatcher(name, self._sink)
+
+    @property
+    def bindings(self) -> tuple[str, ...]:
+        """The input bindings this app handles."""
+        return tuple(self._routes)
+
+    @property
+    def cron_failures(self) -> Mapping[str, int]:
+        """Failed cron ticks so far, by binding."""
+        return self._dispatcher.cron_failures
+
+    def cron(self, binding: str) -> Callable[[F], F]:
+        """Register a handler of `CronTick` for cron binding `binding`; errors are logged and counted."""
+        return self._register(binding, parse=None)
+
+    def queue(self, binding: str, *, model: Any, max_attempts: int | None = None) -> Callable[[F], F]:  # noqa: ANN401
+        """Register a handler of `model` (a pydantic model or a union of versions) for a queue binding."""
+        adapter: TypeAdapter[Any] = TypeAdapter(model)
+        return self._register(
+            binding, parse=lambda body: adapter.validate_python(decode_json(body)), max_attempts=max_attempts
+        )
+
+    def blob_created(
+        self, binding: str, *, prefix: str = "", max_attempts: int | None = None
+    ) -> Callable[[F], F]:
+        """Register a handler of `BlobEvent` for BlobCreated events whose `container/blob` has `prefix`."""
+
+        def accept(event: BlobEvent) -> bool:
+            return event.event_type == BLOB_CREATED and event.path.startswith(prefix)
+
+        return self._register(
+            binding,
+            parse=lambda body: parse_blob_event(decode_json(body)),
+            accept=accept,
+            max_attempts=max_attempts,
+        )
+
+    def handle(self, binding: str, data: bytes, binding_metadata: Mapping[str, str]) -> None:
+        """Run one binding event through parse, filter, handler and poison policy.
+
+        Returns when the message may be acknowledged (handled, ignored or dead-lettered);
+        raises `RedeliverError` when it must stay on the queue for another attempt.
+        """
+        self._dispatcher.dispatch(self._routes[binding], data, binding_metadata)
+
+    def run(self, port: int | None = None) -> None:
+        """Serve the app to its sidecar until SIGTERM or SIGINT, then drain within the grace period."""
+        from dapr.ext.grpc import App  # noqa: PLC0415 - the gRPC server is only needed to serve
+
+        logs.configure(self.name)
+        guard = Guard(os.environ.get("APP_API_TOKEN") or None)
+        workers = int(os.environ.get("BINDERY_WORKERS", "8"))
+        server = App(thread_pool=ThreadPoolExecutor(max_workers=workers), interceptors=[guard])
+        for binding in self._routes:
+            server.binding(binding)(
+                lambda request, b=binding: self.handle(b, request.data, request.binding_metadata)
+            )
+
+        def stop(signum: int, _frame: FrameType | None) -> None:
+            _log.info(
+                "received %s: draining for up to %.0fs", signal.Signals(signum).name, self._grace_seconds
+            )
+            finished = guard.drain(self._grace_seconds)
+            _log.info("drained" if finished else "grace period over with work in flight")
+            server.stop()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        port = port or int(os.environ.get("APP_PORT", "50051"))
+        _log.info("serving %s on 127.0.0.1:%d", ", ".join(self._routes) or "no bindings", port)
+        server.run(port, listen_address=os.environ.get("APP_HOST", "127.0.0.1"))
+        client.close()
+
+    def _register(
+        self,
+        binding: str,
+        *,
+        parse: Callable[[bytes], Any] | None,
+        accept: Callable[[Any], bool] = lambda _payload: True,
+        max_attempts: int | None = None,
+    ) -> Callable[[F], F]:
+        if binding in self._routes:
+            raise ValueError(f"{self.name}: binding {binding!r} already has a handler")
+
+        def register(func: F) -> F:
+            self._routes[binding] = Route(binding, func, parse, accept, max_attempts or self._max_attempts)
+            return func
+
+        return register
+
+    def _sink(self) -> BlobStore:
+        if self._dead_letters is None:
+            from bindings.dapr_ports import DaprBlobStore  # noqa: PLC0415 - created on first dead letter
+
+            self._dead_letters = DaprBlobStore(names.DEAD_LETTERS)
+        return self._dead_letters

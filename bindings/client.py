@@ -1,0 +1,56 @@
+"""One shared Dapr client a process, created on first use with a bounded wait for the sidecar."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import threading
+from typing import TYPE_CHECKING, TypeVar
+
+import grpc
+from dapr.clients import DaprClient
+from dapr.conf import settings
+
+from bindings.errors import TransientError, translate
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+T = TypeVar("T")
+_lock = threading.Lock()
+_client: DaprClient | None = None
+
+
+def shared_client() -> DaprClient:
+    """Return the process's Dapr client, waiting at most `$BINDERY_SIDECAR_WAIT` seconds (10)."""
+    global _client  # noqa: PLW0603 - one client a process is the point
+    with _lock:
+        if _client is None:
+            wait = float(os.environ.get("BINDERY_SIDECAR_WAIT", "10"))
+            settings.DAPR_HEALTH_TIMEOUT = wait  # type: ignore[attr-defined]  # the SDK sets it from env
+            try:
+                # The SDK prints every failed health probe; our logs say it once.
+                with contextlib.redirect_stdout(io.StringIO()):
+                    _client = DaprClient()
+            except Exception as error:
+                raise TransientError(f"the Dapr sidecar is not answering: {error}") from error
+        return _client
+
+
+def call(action: str, operation: Callable[[DaprClient], T]) -> T:
+    """Run `operation` with the shared client; translate gRPC failures into Bindery errors."""
+    client = shared_client()
+    try:
+        return operation(client)
+    except grpc.RpcError as error:
+        raise translate(error, action) from error
+
+
+def close() -> None:
+    """Close the shared client (at shutdown)."""
+    global _client  # noqa: PLW0603
+    with _lock:
+        if _client is not None:
+            _client.close()  # type: ignore[no-untyped-call]
+            _client = None

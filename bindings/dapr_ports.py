@@ -1,0 +1,140 @@
+"""The Dapr implementation of each typed port, over the one shared client."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING
+
+from dapr.clients.grpc._state import Concurrency, Consistency, StateOptions
+
+from bindings.client import call
+from bindings.errors import PermanentError
+from bindings.ports import ChargeResult, OutgoingMail, StateItem
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from pydantic import BaseModel
+
+# First-write with no ETag means "insert only"; an unguarded save must say last-write.
+_FIRST_WRITE = StateOptions(consistency=Consistency.strong, concurrency=Concurrency.first_write)
+_LAST_WRITE = StateOptions(consistency=Consistency.strong, concurrency=Concurrency.last_write)
+
+
+class DaprBlobStore:
+    """`BlobStore` over a `bindings.azure.blobstorage` output binding."""
+
+    def __init__(self, binding: str) -> None:
+        self.binding = binding
+
+    def put(
+        self, name: str, data: bytes, *, content_type: str, metadata: Mapping[str, str] | None = None
+    ) -> None:
+        """Create or overwrite blob `name`; extra `metadata` becomes blob metadata."""
+        request = {**(metadata or {}), "blobName": name, "contentType": content_type}
+        call(
+            f"put blob {name!r} via {self.binding}",
+            lambda c: c.invoke_binding(self.binding, "create", data, request),
+        )
+
+    def get(self, name: str) -> bytes:
+        """Return the bytes of blob `name`."""
+        response = call(
+            f"get blob {name!r} via {self.binding}",
+            lambda c: c.invoke_binding(self.binding, "get", b"", {"blobName": name}),
+        )
+        return bytes(response.data)
+
+
+class DaprQueue:
+    """`Queue` over a `bindings.azure.storagequeues` output binding (plain JSON text)."""
+
+    def __init__(self, binding: str) -> None:
+        self.binding = binding
+
+    def send(self, message: BaseModel) -> None:
+        """Enqueue `message` as JSON; non-ASCII is escaped so the text is always valid queue XML."""
+        data = message.model_dump_json().encode("ascii", errors="backslashreplace")
+        call(f"send to queue {self.binding}", lambda c: c.invoke_binding(self.binding, "create", data, {}))
+
+
+class DaprStateStore:
+    """`StateStore` over a Dapr state component with strong consistency and first-write ETags."""
+
+    def __init__(self, store: str) -> None:
+        self.store = store
+
+    def get(self, key: str) -> StateItem:
+        """Read `key`."""
+        response = call(f"get state {key!r}", lambda c: c.get_state(self.store, key))
+        if not response.data:
+            return StateItem(key=key, value=None, etag=None)
+        return StateItem(key=key, value=bytes(response.data), etag=response.etag or None)
+
+    def save(self, key: str, value: bytes, *, etag: str | None = None) -> None:
+        """Write `key`, guarded by `etag` when given."""
+        call(
+            f"save state {key!r}",
+            lambda c: c.save_state(
+                self.store, key, value, etag=etag, options=_FIRST_WRITE if etag else _LAST_WRITE
+            ),
+        )
+
+    def create(self, key: str, value: bytes) -> None:
+        """Write `key` only if absent: first-write with no ETag fails when the key exists."""
+        call(f"create state {key!r}", lambda c: c.save_state(self.store, key, value, options=_FIRST_WRITE))
+
+    def delete(self, key: str, *, etag: str | None = None) -> None:
+        """Delete `key`."""
+        call(
+            f"delete state {key!r}",
+            lambda c: c.delete_state(
+                self.store, key, etag=etag, options=_FIRST_WRITE if etag else _LAST_WRITE
+            ),
+        )
+
+
+class DaprMailer:
+    """`Mailer` over a `bindings.smtp` output binding.
+
+    The binding merges each request's recipients into the component's own metadata and
+    keeps them for the next send, and does so without a lock. So sends from one process are
+    serialised, every field is set on every send, and CC/BCC are refused: an empty value
+    cannot clear an earlier one, so a CC once set would reach every later mail.
+    """
+
+    _lock = threading.Lock()
+
+    def __init__(self, binding: str) -> None:
+        self.binding = binding
+
+    def send(self, mail: OutgoingMail) -> None:
+        """Send `mail` to exactly `mail.to`."""
+        if mail.cc or mail.bcc:
+            raise PermanentError("the smtp binding cannot send CC or BCC safely; send separate mails")
+        if not mail.to:
+            raise PermanentError("a mail needs at least one recipient")
+        request = {"emailFrom": mail.sender, "emailTo": ";".join(mail.to), "subject": mail.subject}
+        with self._lock:
+            call(
+                f"send mail via {self.binding}",
+                lambda c: c.invoke_binding(self.binding, "create", mail.html.encode(), request),
+            )
+
+
+class DaprPaymentGateway:
+    """`PaymentGateway` over a `bindings.http` output binding."""
+
+    def __init__(self, binding: str, *, path: str = "/v1/charges") -> None:
+        self.binding = binding
+        self.path = path
+
+    def charge(self, body: bytes, *, idempotency_key: str) -> ChargeResult:
+        """POST `body` to the processor with the idempotency key as a header."""
+        request = {"path": self.path, "Idempotency-Key": idempotency_key, "Content-Type": "application/json"}
+        response = call(
+            f"charge via {self.binding}",
+            lambda c: c.invoke_binding(self.binding, "post", body, request),
+        )
+        status = int(response.binding_metadata.get("statusCode", "0") or 0)
+        return ChargeResult(status=status, body=bytes(response.data))

@@ -1,0 +1,1 @@
+"""Local development tooling: daprd builds, the local stack, the `bindery` command."""

@@ -1,0 +1,179 @@
+"""The `bindery` command: daprd, run, demo, dead-letters."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import signal
+import sys
+import threading
+from typing import TYPE_CHECKING
+
+from bindings.dev import azurite, components, daprd, deadletters, procs
+from bindings.dev.paths import project_root, var_dir
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from bindings.dev.stack import Stack
+
+_log = logging.getLogger("bindery")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `bindery` console script."""
+    parser = argparse.ArgumentParser(
+        prog="bindery", description="Serverless-style functions on Dapr bindings."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("daprd", help="print the path of a usable daprd, building it on first use")
+    commands.add_parser("run", help="run the local stack until Ctrl-C")
+    commands.add_parser("demo", help="run the local stack through a scripted scenario and summarise it")
+    commands.add_parser(
+        "render", help="render components/local for `dapr run -f .` (Azurite's default ports)"
+    )
+    letters = commands.add_parser("dead-letters", help="list or redrive dead letters of the local stack")
+    letter_commands = letters.add_subparsers(dest="action", required=True)
+    letter_commands.add_parser("list", help="list dead letters")
+    redrive = letter_commands.add_parser("redrive", help="put dead letters back on their source queues")
+    target = redrive.add_mutually_exclusive_group(required=True)
+    target.add_argument("id", nargs="?", help="the dead letter's id")
+    target.add_argument("--all", action="store_true", help="every dead letter")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("azure").setLevel(logging.WARNING)
+    try:
+        return _dispatch(args)
+    except (daprd.DaprdError, procs.StackError, deadletters.RedriveError, TimeoutError, KeyError) as error:
+        print(f"bindery: {error}", file=sys.stderr)
+        return 1
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "daprd":
+        print(daprd.find_or_build())
+        return 0
+    if args.command == "run":
+        return _run()
+    if args.command == "render":
+        target = render_for_dapr_cli()
+        print(
+            f"rendered {target} (Azurite on 10000/10001, SMTP on {DAPR_CLI_SMTP_PORT}); now `dapr run -f .`"
+        )
+        return 0
+    if args.command == "demo":
+        from bindings.dev import demo  # noqa: PLC0415 - loads the Azure SDKs
+
+        print(demo.describe(demo.run(var_dir())))
+        return 0
+    return _dead_letters(args)
+
+
+DAPR_CLI_COMPONENTS = "var/dapr-cli/components"
+DAPR_CLI_SMTP_PORT = 2525
+
+
+def render_for_dapr_cli() -> Path:
+    """Render components/local for dapr.yaml: Azurite's default ports, SMTP on 2525, state under var/."""
+    from bindings.dev.stack import DEFAULTS  # noqa: PLC0415 - loads the Azure SDKs
+
+    target = project_root() / DAPR_CLI_COMPONENTS
+    state = var_dir() / "state"
+    state.mkdir(parents=True, exist_ok=True)
+    values = {
+        **DEFAULTS,
+        "AZURITE_BLOB": "http://127.0.0.1:10000",
+        "AZURITE_QUEUE": "http://127.0.0.1:10001",
+        "STATE_DIR": str(state),
+        "SMTP_PORT": str(DAPR_CLI_SMTP_PORT),
+    }
+    components.render(project_root() / "components" / "local", target, values)
+    return target
+
+
+def _run() -> int:
+    from bindings.dev.stack import Stack, StackConfig  # noqa: PLC0415 - loads the Azure SDKs
+
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    signal.signal(signal.SIGINT, lambda *_: stopped.set())
+    with Stack(StackConfig(root=var_dir())) as stack:
+        info = _stack_file()
+        assert stack.azurite is not None  # noqa: S101 - started by Stack.__enter__
+        info.write_text(
+            json.dumps(
+                {"connection_string": stack.azurite.connection_string, "blob_port": stack.azurite.blob_port}
+            )
+        )
+        print(_where(stack), flush=True)
+        try:
+            stopped.wait()
+        finally:
+            info.unlink(missing_ok=True)
+            print("stopping…", flush=True)
+    return 0
+
+
+def _where(stack: Stack) -> str:
+    assert stack.azurite is not None  # noqa: S101 - started by Stack.__enter__
+    lines = [f"Bindery local stack healthy in {stack.started_in:.1f}s (Ctrl-C stops everything)"]
+    lines.append(f"  azurite blob    {stack.azurite.blob_endpoint}   queue {stack.azurite.queue_endpoint}")
+    lines.append(f"  smtp capture    127.0.0.1:{stack.smtp_port} -> {stack.mail_dir}")
+    lines += [
+        f"  {app_id:15} app :{r.ports.app}  daprd grpc :{r.ports.grpc} http :{r.ports.http}"
+        for app_id, r in stack.apps.items()
+    ]
+    lines.append(f"  components      {stack.resources}")
+    lines.append(f"  logs            {stack.log_dir}")
+    return "\n".join(lines)
+
+
+def _dead_letters(args: argparse.Namespace) -> int:
+    from azure.storage.blob import BlobServiceClient  # noqa: PLC0415
+    from azure.storage.queue import QueueServiceClient  # noqa: PLC0415
+
+    local = project_root() / "components" / "local"
+    with _storage() as connection:
+        blobs = BlobServiceClient.from_connection_string(connection)
+        rows = list(deadletters.records(blobs, local))
+        if args.action == "list":
+            print(deadletters.table(rows) if rows else "no dead letters")
+            return 0
+        chosen = rows if args.all else [row for row in rows if row.record.id == args.id]
+        if not chosen:
+            print(f"bindery: no dead letter {args.id}" if args.id else "no dead letters", file=sys.stderr)
+            return 1 if args.id else 0
+        queues = QueueServiceClient.from_connection_string(connection)
+        for row in chosen:
+            queue = deadletters.redrive(row, blobs, queues, local)
+            print(f"redriven {row.record.id} -> queue {queue}")
+    return 0
+
+
+@contextlib.contextmanager
+def _storage() -> Iterator[str]:
+    """The running stack's Azurite, or a temporary one over the same data folder."""
+    info = _stack_file()
+    if info.is_file():
+        running = json.loads(info.read_text())
+        if procs.port_open(int(running["blob_port"]))():
+            yield str(running["connection_string"])
+            return
+    emulator = azurite.start(var_dir() / "azurite", var_dir() / "log" / "azurite-cli.log")
+    try:
+        yield emulator.connection_string
+    finally:
+        emulator.proc.stop()
+
+
+def _stack_file() -> Path:
+    path = var_dir() / "run" / "stack.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,160 @@
+"""The event path of one binding event: parse, filter, handle, then acknowledge, retry or dead-letter."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from bindings import logs
+from bindings.guard import RedeliverError
+from bindings.messages import DeadLetter
+from bindings.poison import Failure, Verdict, classify, decide, dequeue_count
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from bindings.ports import BlobStore
+
+_log = logging.getLogger("bindings.app")
+_REASON_LIMIT = 4000
+
+
+@dataclass(frozen=True, slots=True)
+class CronTick:
+    """One firing of a cron binding, as this replica saw it."""
+
+    binding: str
+    fired_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """The message being handled: its binding, its attempt (`dequeueCount`) and its queue id."""
+
+    binding: str
+    attempt: int
+    message_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """A registered trigger: how to parse its payload, which payloads to take, who handles them."""
+
+    binding: str
+    handler: Callable[[Any], None]
+    parse: Callable[[bytes], Any] | None  # None: a cron route
+    accept: Callable[[Any], bool]
+    max_attempts: int
+
+
+_delivery: contextvars.ContextVar[Delivery | None] = contextvars.ContextVar("bindery_delivery", default=None)
+
+
+def current_delivery() -> Delivery | None:
+    """The delivery a queue handler is running for; None outside one (in cron handlers, in tests)."""
+    return _delivery.get()
+
+
+class Dispatcher:
+    """Runs events through their routes; counts cron failures; writes dead letters to a `BlobStore`."""
+
+    def __init__(self, app: str, dead_letters: Callable[[], BlobStore]) -> None:
+        self.app = app
+        self.cron_failures: Counter[str] = Counter()
+        self._dead_letters = dead_letters
+
+    def dispatch(self, route: Route, data: bytes, binding_metadata: Mapping[str, str]) -> None:
+        """Handle one event; return to acknowledge it, raise `RedeliverError` to leave it queued."""
+        if route.parse is None:
+            self._tick(route, binding_metadata)
+            return
+        attempt = dequeue_count(binding_metadata)
+        message_id = binding_metadata.get("messageID")
+        with logs.log_context(binding=route.binding, message_id=message_id):
+            try:
+                payload = route.parse(data)
+            except ValueError as error:  # pydantic's ValidationError and PayloadError are ValueErrors
+                self._dead_letter(
+                    route, data, message_id, attempt=attempt, failure=Failure.INVALID, error=error
+                )
+                return
+            if not route.accept(payload):
+                _log.info(
+                    "ignored: %s does not match this trigger",
+                    getattr(payload, "path", type(payload).__name__),
+                )
+                return
+            token = _delivery.set(Delivery(route.binding, attempt, message_id))
+            try:
+                with logs.log_context(correlation_id=_correlation_id(payload)):
+                    route.handler(payload)
+            except Exception as error:
+                failure = classify(error)
+                if decide(failure, attempt, route.max_attempts) is Verdict.RETRY:
+                    _log.warning(
+                        "attempt %d of %d failed, left for redelivery: %s", attempt, route.max_attempts, error
+                    )
+                    raise RedeliverError(f"attempt {attempt} failed: {error}") from error
+                self._dead_letter(route, data, message_id, attempt=attempt, failure=failure, error=error)
+                return
+            finally:
+                _delivery.reset(token)
+            _log.info("handled", extra={"attempt": attempt})
+
+    def _tick(self, route: Route, binding_metadata: Mapping[str, str]) -> None:
+        tick = CronTick(binding=route.binding, fired_at=datetime.now(UTC))
+        with logs.log_context(binding=route.binding, tick=tick.fired_at.isoformat()):
+            try:
+                route.handler(tick)
+            except Exception:  # noqa: BLE001 - a cron error never escapes: daprd would drop it unseen
+                self.cron_failures[route.binding] += 1
+                _log.exception(
+                    "cron handler failed (the tick is not retried)",
+                    extra={
+                        "cron_failures_total": self.cron_failures[route.binding],
+                        "metadata": dict(binding_metadata),
+                    },
+                )
+                return
+            _log.info("tick handled")
+
+    def _dead_letter(
+        self,
+        route: Route,
+        data: bytes,
+        message_id: str | None,
+        *,
+        attempt: int,
+        failure: Failure,
+        error: BaseException,
+    ) -> None:
+        kind = "exhausted" if failure is Failure.TRANSIENT else failure.value
+        record = DeadLetter(
+            id=uuid.uuid4().hex,
+            app=self.app,
+            source=route.binding,
+            reason=f"{type(error).__name__}: {error}"[:_REASON_LIMIT],
+            kind=kind,
+            dequeue_count=attempt,
+            message_id=message_id,
+            dead_lettered_at=datetime.now(UTC),
+            body_b64=DeadLetter.encode_body(data),
+        )
+        try:
+            self._dead_letters().put(
+                record.blob_name(), record.model_dump_json().encode(), content_type="application/json"
+            )
+        except Exception as sink_error:
+            _log.exception("could not dead-letter; leaving the message for redelivery")
+            raise RedeliverError(f"dead-lettering failed: {sink_error}") from sink_error
+        _log.error("dead-lettered (%s): %s", kind, record.reason, extra={"dead_letter": record.blob_name()})
+
+
+def _correlation_id(payload: object) -> str | None:
+    value = getattr(payload, "correlation_id", None) or getattr(payload, "id", None)
+    return str(value) if value is not None else None

@@ -1,0 +1,70 @@
+"""The error hierarchy, and the one place that translates Dapr's gRPC errors into it.
+
+A small hierarchy in the spirit of httpx: handlers raise `PermanentError` for input that
+will never succeed (dead-lettered at once) and `TransientError` for failures worth
+retrying (redelivered until the binding's attempt limit, then dead-lettered).
+"""
+
+from __future__ import annotations
+
+import grpc
+
+
+class BinderyError(Exception):
+    """Base of every error Bindery raises on purpose."""
+
+
+class PermanentError(BinderyError):
+    """Retrying cannot help: bad input, a refused request, a missing resource."""
+
+
+class TransientError(BinderyError):
+    """Retrying may help: the sidecar, a store or a downstream service is unavailable."""
+
+
+class ConflictError(PermanentError):
+    """An optimistic write lost: the ETag did not match or the key already exists."""
+
+
+_PERMANENT = frozenset(
+    {
+        grpc.StatusCode.INVALID_ARGUMENT,
+        grpc.StatusCode.NOT_FOUND,
+        grpc.StatusCode.PERMISSION_DENIED,
+        grpc.StatusCode.UNAUTHENTICATED,
+        grpc.StatusCode.UNIMPLEMENTED,
+        grpc.StatusCode.OUT_OF_RANGE,
+    }
+)
+_CONFLICT = frozenset(
+    {grpc.StatusCode.ABORTED, grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.FAILED_PRECONDITION}
+)
+
+
+def translate(error: grpc.RpcError, action: str) -> BinderyError:
+    """Map a gRPC error from the sidecar to `PermanentError`, `ConflictError` or `TransientError`.
+
+    `action` says what was attempted (for example "invoke binding documents") and starts
+    the message. Codes not known to be permanent are transient: an unclear failure is
+    retried a bounded number of times rather than dropped.
+    """
+    code = _code(error)
+    details = _details(error)
+    message = f"{action}: {code.name if code else 'UNKNOWN'}: {details}"
+    if code in _CONFLICT or "etag mismatch" in details.lower():
+        return ConflictError(message)
+    if code in _PERMANENT:
+        return PermanentError(message)
+    return TransientError(message)
+
+
+def _code(error: grpc.RpcError) -> grpc.StatusCode | None:
+    code = getattr(error, "code", None)
+    value = code() if callable(code) else None
+    return value if isinstance(value, grpc.StatusCode) else None
+
+
+def _details(error: grpc.RpcError) -> str:
+    details = getattr(error, "details", None)
+    value = details() if callable(details) else None
+    return str(value) if value else str(error)

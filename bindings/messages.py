@@ -1,0 +1,66 @@
+"""Versioned message models shared by functions, and the dead-letter record."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Message(BaseModel):
+    """Base of every queue message: frozen, strict about unknown fields, versioned.
+
+    A subclass pins its version with `version: Literal[N] = N`; a handler that accepts
+    several versions takes a discriminated union on `version`, so an unknown version is a
+    validation error (a dead letter with the reason), never a guess.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: int
+
+
+class DeadLetter(BaseModel):
+    """A message that could not be handled, with everything needed to redrive it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: Literal[1] = 1
+    id: str
+    app: str
+    source: str = Field(description="the input binding the message came from")
+    reason: str
+    kind: Literal["invalid", "permanent", "exhausted"]
+    dequeue_count: int
+    message_id: str | None = None
+    dead_lettered_at: datetime
+    body_b64: str = Field(description="the message text exactly as the binding delivered it")
+
+    @staticmethod
+    def encode_body(body: bytes) -> str:
+        """Encode a message body for `body_b64`."""
+        return base64.b64encode(body).decode("ascii")
+
+    @property
+    def body(self) -> bytes:
+        """The original message body."""
+        return base64.b64decode(self.body_b64)
+
+    def blob_name(self) -> str:
+        """Where this record is stored: one JSON blob a record, by day, under the source binding."""
+        day = self.dead_lettered_at.strftime("%Y/%m/%d")
+        return f"{self.source}/{day}/{self.id}.json"
+
+
+class Heartbeat(Message):
+    """The demo flow's message: a cron tick turned into a queue message (version 1).
+
+    `id` is the tick's second, so replicas that receive the same tick write the same id and
+    the archive stays one blob a tick.
+    """
+
+    version: Literal[1] = 1
+    id: str = Field(pattern=r"^\d{8}T\d{6}Z$")
+    fired_at: datetime

@@ -1,0 +1,50 @@
+"""Component names: the contract between code, `components/` and `deploy/`.
+
+`COMPONENTS` declares every binding and store: its type, its direction and the apps that
+use it. The component test checks it against `components/local`, `components/azure` and
+the function apps themselves (their triggers and the ports they construct).
+
+A queue written by one app and read by another is two components over the same queue:
+`<queue>` (direction input, scoped to the readers) and `<queue>-out` (direction output,
+scoped to the writers). daprd reads every component marked `direction: input` in every
+sidecar that loads it, whether or not the app handles it, so one shared `input, output`
+component would make the writer consume the queue too.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+# Apps (Dapr app ids).
+DEMO_TICKER: Final = "demo-ticker"
+DEMO_ARCHIVER: Final = "demo-archiver"
+APPS: Final = (DEMO_TICKER, DEMO_ARCHIVER)
+
+# Bindings and stores.
+STATESTORE: Final = "statestore"
+DEAD_LETTERS: Final = "dead-letters"
+DOCUMENTS: Final = "documents"
+DEMO_TICK: Final = "demo-tick"
+DEMO_EVENTS: Final = "demo-events"
+DEMO_EVENTS_OUT: Final = "demo-events-out"
+
+
+@dataclass(frozen=True, slots=True)
+class Component:
+    """One Dapr component as the code expects it."""
+
+    name: str
+    type: str
+    direction: Literal["input", "output"] | None  # None for state stores
+    apps: tuple[str, ...]
+
+
+COMPONENTS: Final = (
+    Component(STATESTORE, "state", None, APPS),
+    Component(DEAD_LETTERS, "bindings.azure.blobstorage", "output", APPS),
+    Component(DOCUMENTS, "bindings.azure.blobstorage", "output", (DEMO_ARCHIVER,)),
+    Component(DEMO_TICK, "bindings.cron", "input", (DEMO_TICKER,)),
+    Component(DEMO_EVENTS, "bindings.azure.storagequeues", "input", (DEMO_ARCHIVER,)),
+    Component(DEMO_EVENTS_OUT, "bindings.azure.storagequeues", "output", (DEMO_TICKER,)),
+)

@@ -1,0 +1,94 @@
+"""Typed output ports: what function logic may do to the outside world.
+
+Logic modules depend on these protocols only; `bindings.dapr_ports` implements each one
+over the Dapr sidecar, and unit tests pass small fakes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from pydantic import BaseModel
+
+
+class BlobStore(Protocol):
+    """A blob container reached through one output binding."""
+
+    def put(
+        self, name: str, data: bytes, *, content_type: str, metadata: Mapping[str, str] | None = None
+    ) -> None:
+        """Create or overwrite blob `name`."""
+
+    def get(self, name: str) -> bytes:
+        """Return the bytes of blob `name`; `PermanentError` when it does not exist."""
+
+
+class Queue(Protocol):
+    """A storage queue reached through one output binding."""
+
+    def send(self, message: BaseModel) -> None:
+        """Enqueue `message` as JSON."""
+
+
+@dataclass(frozen=True, slots=True)
+class StateItem:
+    """A value read from the state store, with the ETag to write it back guarded."""
+
+    key: str
+    value: bytes | None
+    etag: str | None
+
+
+class StateStore(Protocol):
+    """A key-value store with ETag concurrency (first-write wins)."""
+
+    def get(self, key: str) -> StateItem:
+        """Read `key`; `value` and `etag` are None when it does not exist."""
+
+    def save(self, key: str, value: bytes, *, etag: str | None = None) -> None:
+        """Write `key`. With `etag`, only if unchanged since read; `ConflictError` otherwise."""
+
+    def create(self, key: str, value: bytes) -> None:
+        """Write `key` only if it does not exist; `ConflictError` if it does."""
+
+    def delete(self, key: str, *, etag: str | None = None) -> None:
+        """Delete `key`, guarded by `etag` when given."""
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMail:
+    """One email, with every recipient field explicit (an empty tuple means none)."""
+
+    sender: str
+    to: tuple[str, ...]
+    subject: str
+    html: str
+    cc: tuple[str, ...] = ()
+    bcc: tuple[str, ...] = ()
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class Mailer(Protocol):
+    """Sends email through one output binding."""
+
+    def send(self, mail: OutgoingMail) -> None:
+        """Send `mail` to exactly its recipients."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeResult:
+    """The processor's answer to a charge, as status code and JSON body."""
+
+    status: int
+    body: bytes
+
+
+class PaymentGateway(Protocol):
+    """A card processor reached through one HTTP output binding."""
+
+    def charge(self, body: bytes, *, idempotency_key: str) -> ChargeResult:
+        """POST a charge with the `Idempotency-Key` header; replays return the first result."""

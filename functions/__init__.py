@@ -1,0 +1,1 @@
+"""Bindery's function apps: one small package each, `app.py` holding the app object."""

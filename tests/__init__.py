@@ -1,0 +1,1 @@
+"""Bindery tests: unit (pure logic), integration (real daprd, Azurite, SMTP), reliability."""

@@ -1,0 +1,25 @@
+"""Small fakes behind the typed ports, for unit tests."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+
+class FakeBlobStore:
+    """A `BlobStore` in memory; `fail` makes every put raise."""
+
+    def __init__(self) -> None:
+        self.blobs: dict[str, tuple[bytes, str, dict[str, str]]] = {}
+        self.fail: Exception | None = None
+
+    def put(
+        self, name: str, data: bytes, *, content_type: str, metadata: Mapping[str, str] | None = None
+    ) -> None:
+        """Store or raise `fail`."""
+        if self.fail is not None:
+            raise self.fail
+        self.blobs[name] = (data, content_type, dict(metadata or {}))
+
+    def get(self, name: str) -> bytes:
+        """Return a stored blob."""
+        return self.blobs[name][0]

@@ -1,0 +1,1 @@
+"""Integration tests through the real daprd, Azurite and SMTP capture."""

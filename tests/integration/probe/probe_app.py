@@ -1,0 +1,72 @@
+"""A probe function app for the integration tests: records what reaches it in $PROBE_LOG (JSON lines).
+
+The message's `behaviour` chooses what the handler does, so one app exercises every path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from typing import Literal
+
+from bindings.app import CronTick, FunctionApp, current_delivery
+from bindings.dapr_ports import DaprBlobStore, DaprStateStore
+from bindings.errors import ConflictError, PermanentError, TransientError
+from bindings.events import BlobEvent
+from bindings.messages import Message
+
+app = FunctionApp(os.environ.get("PROBE_APP_ID", "probe"), max_attempts=3)
+documents = DaprBlobStore("documents")
+state = DaprStateStore("statestore")
+_lock = threading.Lock()
+
+
+class Probe(Message):
+    """What a test asks the probe to do."""
+
+    version: Literal[1] = 1
+    id: str
+    behaviour: Literal["ok", "transient", "permanent", "blob", "state"] = "ok"
+
+
+def record(**fields: object) -> None:
+    """Append one JSON line to the probe log."""
+    with _lock, open(os.environ["PROBE_LOG"], "a", encoding="utf-8") as log:  # noqa: PTH123
+        log.write(json.dumps({"app": app.name, **fields}) + "\n")
+
+
+@app.cron(os.environ.get("PROBE_TICK", "probe-tick"))
+def on_tick(tick: CronTick) -> None:
+    """Record the tick."""
+    record(kind="tick", binding=tick.binding)
+
+
+@app.queue("probe-in", model=Probe)
+def on_probe(probe: Probe) -> None:
+    """Record the message with its delivery, then behave as asked."""
+    delivery = current_delivery()
+    assert delivery is not None
+    record(kind="message", id=probe.id, attempt=delivery.attempt, message_id=delivery.message_id)
+    if probe.behaviour == "transient":
+        raise TransientError(f"{probe.id}: asked to fail for now")
+    if probe.behaviour == "permanent":
+        raise PermanentError(f"{probe.id}: asked to fail for good")
+    if probe.behaviour == "blob":
+        documents.put(f"probe/{probe.id}.txt", probe.id.encode(), content_type="text/plain")
+    if probe.behaviour == "state":
+        state.create(f"probe-{probe.id}", b"first")
+        try:
+            state.create(f"probe-{probe.id}", b"second")
+        except ConflictError:
+            record(kind="conflict", id=probe.id, value=state.get(f"probe-{probe.id}").value.decode())  # type: ignore[union-attr]
+
+
+@app.blob_created("probe-blobs", prefix="documents/incoming/")
+def on_blob(event: BlobEvent) -> None:
+    """Record the storage event."""
+    record(kind="blob", id=event.id, path=event.path)
+
+
+if __name__ == "__main__":
+    app.run()

@@ -1,0 +1,1 @@
+"""Reliability tests under faults and hostile input (grows with the functions)."""

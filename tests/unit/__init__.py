@@ -1,0 +1,1 @@
+"""Unit tests: pure logic, small fakes behind the typed ports."""
