@@ -14,7 +14,9 @@ def project_root() -> Path:
 
 
 def var_dir() -> Path:
-    """Return the run-state folder (logs, mail capture, demo output): `<root>/var`."""
+    """Return the run-state folder (logs, mail capture, demo output): `$BINDERY_VAR` or `<root>/var`."""
+    if explicit := os.environ.get("BINDERY_VAR"):
+        return Path(explicit).resolve()
     return project_root() / "var"
 
 
