@@ -106,7 +106,10 @@ class FunctionApp:
         from dapr.ext.grpc import App  # noqa: PLC0415 - the gRPC server is only needed to serve
 
         logs.configure(self.name)
-        guard = Guard(os.environ.get("APP_API_TOKEN") or None)
+        token = os.environ.get("APP_API_TOKEN") or None
+        guard = Guard(token)
+        if token is None:
+            _log.warning("APP_API_TOKEN is not set: calls are accepted without a dapr-api-token")
         workers = int(os.environ.get("BINDERY_WORKERS", "8"))
         server = App(thread_pool=ThreadPoolExecutor(max_workers=workers), interceptors=[guard])
         for binding in self._routes:

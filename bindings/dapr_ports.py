@@ -9,6 +9,7 @@ from dapr.clients.grpc._state import Concurrency, Consistency, StateOptions
 
 from bindings.client import call
 from bindings.errors import PermanentError
+from bindings.messages import encode_message
 from bindings.ports import ChargeResult, OutgoingMail, StateItem
 
 if TYPE_CHECKING:
@@ -53,8 +54,8 @@ class DaprQueue:
         self.binding = binding
 
     def send(self, message: BaseModel) -> None:
-        """Enqueue `message` as JSON; non-ASCII is escaped so the text is always valid queue XML."""
-        data = message.model_dump_json().encode("ascii", errors="backslashreplace")
+        """Enqueue `message` as compact ASCII JSON."""
+        data = encode_message(message)
         call(f"send to queue {self.binding}", lambda c: c.invoke_binding(self.binding, "create", data, {}))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from datetime import datetime
 from typing import Literal
 
@@ -20,6 +21,13 @@ class Message(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     version: int
+
+
+def encode_message(message: BaseModel) -> bytes:
+    """The queue text of `message`: compact JSON, non-ASCII escaped, so any consumer reads it."""
+    return json.dumps(message.model_dump(mode="json"), ensure_ascii=True, separators=(",", ":")).encode(
+        "ascii"
+    )
 
 
 class DeadLetter(BaseModel):
