@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import signal
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -221,3 +222,23 @@ def test_first_write_conflicts_surface_as_conflict_errors(probe: tuple[Stack, Pa
     send(stack, "probe-in", text)
     [entry] = eventually(lambda: records(log, kind="conflict", id=probe_id), "the conflict")
     assert entry["value"] == "first"
+
+
+def test_sigterm_lets_the_handler_in_flight_finish_and_acknowledge(
+    probe: tuple[Stack, Path], tmp_path: Path
+) -> None:
+    """On SIGTERM the app stops taking work, finishes the running handler, exits 0; the message is gone."""
+    stack, _ = probe
+    log = tmp_path / "drain.jsonl"
+    drain = stack.start_app(probe_spec("probe-drain", log, PROBE_QUEUE="probe-drain-in", PROBE_TICK="none"))
+    probe_id, text = probe_message("slow")
+    send(stack, "probe-drain-in", text)
+    eventually(lambda: records(log, kind="message", id=probe_id), "the slow handler to start")
+    drain.app.popen.send_signal(signal.SIGTERM)
+    assert drain.app.popen.wait(20) == 0
+    assert records(log, kind="done", id=probe_id)
+    queue = stack.queue_service().get_queue_client("probe-drain-in")
+    eventually(
+        lambda: queue.get_queue_properties().approximate_message_count == 0, "the message to be deleted"
+    )
+    assert '"message": "drained"' in drain.app.log.read_text()

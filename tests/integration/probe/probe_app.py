@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from typing import Literal
 
 from bindings.app import CronTick, FunctionApp, current_delivery
@@ -27,7 +28,7 @@ class Probe(Message):
 
     version: Literal[1] = 1
     id: str
-    behaviour: Literal["ok", "transient", "permanent", "blob", "state"] = "ok"
+    behaviour: Literal["ok", "transient", "permanent", "blob", "state", "slow"] = "ok"
 
 
 def record(**fields: object) -> None:
@@ -42,7 +43,7 @@ def on_tick(tick: CronTick) -> None:
     record(kind="tick", binding=tick.binding)
 
 
-@app.queue("probe-in", model=Probe)
+@app.queue(os.environ.get("PROBE_QUEUE", "probe-in"), model=Probe)
 def on_probe(probe: Probe) -> None:
     """Record the message with its delivery, then behave as asked."""
     delivery = current_delivery()
@@ -52,6 +53,9 @@ def on_probe(probe: Probe) -> None:
         raise TransientError(f"{probe.id}: asked to fail for now")
     if probe.behaviour == "permanent":
         raise PermanentError(f"{probe.id}: asked to fail for good")
+    if probe.behaviour == "slow":
+        time.sleep(2)
+        record(kind="done", id=probe.id)
     if probe.behaviour == "blob":
         documents.put(f"probe/{probe.id}.txt", probe.id.encode(), content_type="text/plain")
     if probe.behaviour == "state":
