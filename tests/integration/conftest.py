@@ -6,6 +6,7 @@ and the tests error, in CI and locally alike.
 
 from __future__ import annotations
 
+import logging
 import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -25,19 +26,25 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.integration)
 
 
-def pytest_report_header() -> list[str]:
-    """Name the daprd every integration test runs against (building it if needed)."""
+_DAPRD_USED = pytest.StashKey[str]()
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """Name the daprd the integration tests ran against."""
+    if used := config.stash.get(_DAPRD_USED, None):
+        terminalreporter.write_line(f"integration tests ran against daprd {used}")
+
+
+@pytest.fixture(scope="session")
+def daprd_binary(pytestconfig: pytest.Config) -> Path:
+    """The daprd every sidecar runs: found or built once a session, its version logged."""
     binary = daprd.find_or_build()
     version = subprocess.run(
         [str(binary), "--version"], capture_output=True, text=True, check=True
     ).stdout.strip()
-    return [f"daprd: {version} at {binary}"]
-
-
-@pytest.fixture(scope="session")
-def daprd_binary() -> Path:
-    """The daprd every sidecar runs: found or built once a session."""
-    return daprd.find_or_build()
+    pytestconfig.stash[_DAPRD_USED] = f"{version} ({binary})"
+    logging.getLogger(__name__).info("daprd %s at %s", version, binary)
+    return binary
 
 
 @pytest.fixture(scope="module")
