@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from dapr.clients.grpc._state import Concurrency, Consistency, StateOptions
 
 from bindings.client import call
-from bindings.errors import PermanentError
+from bindings.errors import PermanentError, TransientError
 from bindings.messages import encode_message
 from bindings.ports import ChargeResult, OutgoingMail, StateItem
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 # First-write with no ETag means "insert only"; an unguarded save must say last-write.
 _FIRST_WRITE = StateOptions(consistency=Consistency.strong, concurrency=Concurrency.first_write)
 _LAST_WRITE = StateOptions(consistency=Consistency.strong, concurrency=Concurrency.last_write)
+_OK, _TOO_MANY_REQUESTS, _SERVER_ERROR = 200, 429, 500
 
 
 class DaprBlobStore:
@@ -131,11 +132,22 @@ class DaprPaymentGateway:
         self.path = path
 
     def charge(self, body: bytes, *, idempotency_key: str) -> ChargeResult:
-        """POST `body` to the processor with the idempotency key as a header."""
-        request = {"path": self.path, "Idempotency-Key": idempotency_key, "Content-Type": "application/json"}
+        """POST `body` with the `Idempotency-Key` header; return 2xx and 4xx answers, raise on the rest.
+
+        The binding is told not to turn non-2xx answers into errors (`errorIfNot2XX`), so a
+        decline (402) arrives with its body. 429, 5xx, timeouts and transport failures raise
+        `TransientError`: retry later with the same key.
+        """
+        request = {
+            "path": self.path,
+            "errorIfNot2XX": "false",
+            "Idempotency-Key": idempotency_key,
+            "Content-Type": "application/json",
+        }
         response = call(
-            f"charge via {self.binding}",
-            lambda c: c.invoke_binding(self.binding, "post", body, request),
+            f"charge via {self.binding}", lambda c: c.invoke_binding(self.binding, "post", body, request)
         )
         status = int(response.binding_metadata.get("statusCode", "0") or 0)
+        if status == _TOO_MANY_REQUESTS or status >= _SERVER_ERROR or status < _OK:
+            raise TransientError(f"charge via {self.binding}: processor answered {status or 'nothing'}")
         return ChargeResult(status=status, body=bytes(response.data))

@@ -91,4 +91,8 @@ class PaymentGateway(Protocol):
     """A card processor reached through one HTTP output binding."""
 
     def charge(self, body: bytes, *, idempotency_key: str) -> ChargeResult:
-        """POST a charge with the `Idempotency-Key` header; replays return the first result."""
+        """POST a charge with the `Idempotency-Key` header; replays return the first result.
+
+        Returns 2xx and 4xx answers (a decline is a 402 with its body); raises `TransientError`
+        for 429, 5xx and timeouts, which are retried with the same key.
+        """

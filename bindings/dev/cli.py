@@ -122,6 +122,7 @@ def _where(stack: Stack) -> str:
     lines = [f"Bindery local stack healthy in {stack.started_in:.1f}s (Ctrl-C stops everything)"]
     lines.append(f"  azurite blob    {stack.azurite.blob_endpoint}   queue {stack.azurite.queue_endpoint}")
     lines.append(f"  smtp capture    127.0.0.1:{stack.smtp_port} -> {stack.mail_dir}")
+    lines.append(f"  card sandbox    http://127.0.0.1:{stack.sandbox_port} (ledger {stack.ledger})")
     lines += [
         f"  {app_id:15} app :{r.ports.app}  daprd grpc :{r.ports.grpc} http :{r.ports.http}"
         for app_id, r in stack.apps.items()

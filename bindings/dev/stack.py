@@ -57,6 +57,7 @@ class Stack:
         self.config = config
         self.azurite: azurite.Azurite | None = None
         self.smtp_port = 0
+        self.sandbox_port = 0
         self.apps: dict[str, sidecar.RunningApp] = {}
         self.started_in = 0.0
         self._procs: list[procs.Proc] = []
@@ -72,6 +73,11 @@ class Stack:
     def mail_dir(self) -> Path:
         """Where the SMTP capture writes .eml files."""
         return self.config.root / "mail"
+
+    @property
+    def ledger(self) -> Path:
+        """The processor sandbox's ledger: one JSON line per charge it made."""
+        return self.config.root / "sandbox" / "ledger.jsonl"
 
     @property
     def resources(self) -> Path:
@@ -106,6 +112,7 @@ class Stack:
             "AZURITE_QUEUE": self.azurite.queue_endpoint,
             "STATE_DIR": str(self.config.root / "state"),
             "SMTP_PORT": str(self.smtp_port),
+            "PAYMENT_GATEWAY_URL": f"http://127.0.0.1:{self.sandbox_port}",
             **self.config.values,
         }
 
@@ -170,7 +177,19 @@ class Stack:
             log=self.log_dir / "smtp-capture.log",
         )
         self._procs.append(smtp)
+        self.sandbox_port = procs.free_port()
+        sandbox = procs.start(
+            "processor-sandbox",
+            [
+                sys.executable, "-m", "bindings.dev.processor_sandbox",
+                "--port", str(self.sandbox_port), "--ledger", str(self.ledger),
+            ],
+            log=self.log_dir / "processor-sandbox.log",
+        )  # fmt: skip
+        self._procs.append(sandbox)
         procs.wait_until(smtp, procs.port_open(self.smtp_port), timeout=20, what="SMTP listening")
+        health = f"http://127.0.0.1:{self.sandbox_port}/healthz"
+        procs.wait_until(sandbox, procs.http_status(health, 204), timeout=20, what="sandbox healthy")
 
     def _create_storage(self) -> None:
         queues, containers = components.storage_entities(self.resources)

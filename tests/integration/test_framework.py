@@ -242,3 +242,48 @@ def test_sigterm_lets_the_handler_in_flight_finish_and_acknowledge(
         lambda: queue.get_queue_properties().approximate_message_count == 0, "the message to be deleted"
     )
     assert '"message": "drained"' in drain.app.log.read_text()
+
+
+def ledger(stack: Stack) -> list[dict[str, Any]]:
+    """The processor sandbox's charges."""
+    return read_jsonl(stack.ledger)
+
+
+def test_charges_through_the_http_binding_carry_the_idempotency_key(probe: tuple[Stack, Path]) -> None:
+    """A charge reaches the sandbox with its key; the same message again replays it, charging once."""
+    stack, log = probe
+    probe_id = uuid.uuid4().hex[:12]
+    text = json.dumps({"version": 1, "id": probe_id, "behaviour": "charge", "customer": "cus_ok_1"})
+    send(stack, "probe-in", text)
+    send(stack, "probe-in", text)
+    eventually(lambda: len(records(log, kind="charged", id=probe_id)) == 2, "two charge answers")
+    charged = records(log, kind="charged", id=probe_id)
+    assert [entry["status"] for entry in charged] == [200, 200]
+    assert charged[0]["body"] == charged[1]["body"]
+    assert [line["key"] for line in ledger(stack) if line["case_id"] == probe_id] == [f"{probe_id}:1"]
+
+
+def test_a_decline_arrives_with_its_body(probe: tuple[Stack, Path]) -> None:
+    """A 402 is returned, not raised: the decline code survives the binding."""
+    stack, log = probe
+    probe_id = uuid.uuid4().hex[:12]
+    send(
+        stack,
+        "probe-in",
+        json.dumps({"version": 1, "id": probe_id, "behaviour": "charge", "customer": "cus_soft_1"}),
+    )
+    [entry] = eventually(lambda: records(log, kind="charged", id=probe_id), "the decline")
+    assert entry["status"] == 402
+    assert entry["body"]["error"]["decline_code"] == "insufficient_funds"
+
+
+def test_processor_errors_are_transient_and_retried_with_the_same_key(probe: tuple[Stack, Path]) -> None:
+    """A 500 raises TransientError: the message is redelivered, then dead-lettered; nothing is charged."""
+    stack, _ = probe
+    probe_id = uuid.uuid4().hex[:12]
+    text = json.dumps({"version": 1, "id": probe_id, "behaviour": "charge", "customer": "cus_5xx_1"})
+    send(stack, "probe-in", text)
+    record = eventually(lambda: dead_letter_for(stack, text), "the dead letter", timeout=45)
+    assert (record.kind, record.dequeue_count) == ("exhausted", 3)
+    assert "processor answered 500" in record.reason
+    assert not [line for line in ledger(stack) if line["case_id"] == probe_id]

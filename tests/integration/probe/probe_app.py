@@ -12,7 +12,7 @@ import time
 from typing import Literal
 
 from bindings.app import CronTick, FunctionApp, current_delivery
-from bindings.dapr_ports import DaprBlobStore, DaprStateStore
+from bindings.dapr_ports import DaprBlobStore, DaprPaymentGateway, DaprStateStore
 from bindings.errors import ConflictError, PermanentError, TransientError
 from bindings.events import BlobEvent
 from bindings.messages import Message
@@ -20,6 +20,7 @@ from bindings.messages import Message
 app = FunctionApp(os.environ.get("PROBE_APP_ID", "probe"), max_attempts=3)
 documents = DaprBlobStore("documents")
 state = DaprStateStore("statestore")
+gateway = DaprPaymentGateway("probe-gateway")
 _lock = threading.Lock()
 
 
@@ -28,7 +29,8 @@ class Probe(Message):
 
     version: Literal[1] = 1
     id: str
-    behaviour: Literal["ok", "transient", "permanent", "blob", "state", "slow"] = "ok"
+    behaviour: Literal["ok", "transient", "permanent", "blob", "state", "slow", "charge"] = "ok"
+    customer: str = ""
 
 
 def record(**fields: object) -> None:
@@ -53,6 +55,16 @@ def on_probe(probe: Probe) -> None:
         raise TransientError(f"{probe.id}: asked to fail for now")
     if probe.behaviour == "permanent":
         raise PermanentError(f"{probe.id}: asked to fail for good")
+    if probe.behaviour == "charge":
+        body = {
+            "customer": probe.customer,
+            "amount": 1250,
+            "currency": "eur",
+            "case_id": probe.id,
+            "attempt": 1,
+        }
+        result = gateway.charge(json.dumps(body).encode(), idempotency_key=f"{probe.id}:1")
+        record(kind="charged", id=probe.id, status=result.status, body=json.loads(result.body))
     if probe.behaviour == "slow":
         time.sleep(2)
         record(kind="done", id=probe.id)
