@@ -72,3 +72,43 @@ class Heartbeat(Message):
     version: Literal[1] = 1
     id: str = Field(pattern=r"^\d{8}T\d{6}Z$")
     fired_at: datetime
+
+
+_ID = r"^[A-Za-z0-9_.:@-]{1,120}$"
+
+
+class EmailRequested(Message):
+    """Ask email_send to send one templated email (version 1). Links only, never attachments."""
+
+    version: Literal[1] = 1
+    request_id: str = Field(pattern=_ID, description="sends are deduplicated on it")
+    template: str = Field(pattern=r"^[a-z_]{1,40}$")
+    template_version: int = Field(default=1, ge=1)
+    locale: str = Field(default="en", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+    to: str = Field(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+    data: dict[str, str | int] = Field(default_factory=dict)
+
+
+class ReceiptRequested(Message):
+    """Ask receipt_render for a receipt (version 1): ids and amounts, never a document."""
+
+    version: Literal[1] = 1
+    request_id: str = Field(pattern=_ID)
+    payment_id: str = Field(pattern=_ID)
+    customer_id: str = Field(pattern=_ID)
+    email: str = Field(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+    amount: int = Field(gt=0, description="minor units")
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    paid_at: datetime
+    locale: str = "en"
+
+
+class SubscriptionAction(Message):
+    """Tell the billing system what to do with a subscription whose dunning gave up (version 1)."""
+
+    version: Literal[1] = 1
+    action_id: str = Field(pattern=_ID)
+    subscription_id: str = Field(pattern=_ID)
+    case_id: str = Field(pattern=_ID)
+    action: Literal["cancel", "mark_unpaid", "leave_past_due"]
+    decided_at: datetime

@@ -19,7 +19,8 @@ from typing import Final, Literal
 # Apps (Dapr app ids).
 DEMO_TICKER: Final = "demo-ticker"
 DEMO_ARCHIVER: Final = "demo-archiver"
-APPS: Final = (DEMO_TICKER, DEMO_ARCHIVER)
+PAYMENT_RETRY: Final = "payment-retry"
+APPS: Final = (DEMO_TICKER, DEMO_ARCHIVER, PAYMENT_RETRY)
 
 # Bindings and stores.
 STATESTORE: Final = "statestore"
@@ -28,6 +29,12 @@ DOCUMENTS: Final = "documents"
 DEMO_TICK: Final = "demo-tick"
 DEMO_EVENTS: Final = "demo-events"
 DEMO_EVENTS_OUT: Final = "demo-events-out"
+RETRY_TICK: Final = "retry-tick"
+PAYMENT_EVENTS: Final = "payment-events"
+PAYMENT_GATEWAY: Final = "payment-gateway"
+EMAIL_REQUESTS_OUT: Final = "email-requests-out"
+RECEIPT_REQUESTS_OUT: Final = "receipt-requests-out"
+SUBSCRIPTION_ACTIONS_OUT: Final = "subscription-actions-out"
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +51,12 @@ COMPONENTS: Final = (
     Component(STATESTORE, "state", None, APPS),
     Component(DEAD_LETTERS, "bindings.azure.blobstorage", "output", APPS),
     Component(DOCUMENTS, "bindings.azure.blobstorage", "output", (DEMO_ARCHIVER,)),
+    Component(RETRY_TICK, "bindings.cron", "input", (PAYMENT_RETRY,)),
+    Component(PAYMENT_EVENTS, "bindings.azure.storagequeues", "input", (PAYMENT_RETRY,)),
+    Component(PAYMENT_GATEWAY, "bindings.http", "output", (PAYMENT_RETRY,)),
+    Component(EMAIL_REQUESTS_OUT, "bindings.azure.storagequeues", "output", (PAYMENT_RETRY,)),
+    Component(RECEIPT_REQUESTS_OUT, "bindings.azure.storagequeues", "output", (PAYMENT_RETRY,)),
+    Component(SUBSCRIPTION_ACTIONS_OUT, "bindings.azure.storagequeues", "output", (PAYMENT_RETRY,)),
     Component(DEMO_TICK, "bindings.cron", "input", (DEMO_TICKER,)),
     Component(DEMO_EVENTS, "bindings.azure.storagequeues", "input", (DEMO_ARCHIVER,)),
     Component(DEMO_EVENTS_OUT, "bindings.azure.storagequeues", "output", (DEMO_TICKER,)),

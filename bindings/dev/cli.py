@@ -74,10 +74,11 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 DAPR_CLI_COMPONENTS = "var/dapr-cli/components"
 DAPR_CLI_SMTP_PORT = 2525
+DAPR_CLI_SANDBOX_PORT = 8089
 
 
 def render_for_dapr_cli() -> Path:
-    """Render components/local for dapr.yaml: Azurite's default ports, SMTP on 2525, state under var/."""
+    """Render components/local for dapr.yaml: Azurite default ports, SMTP 2525, sandbox 8089."""
     from bindings.dev.stack import DEFAULTS  # noqa: PLC0415 - loads the Azure SDKs
 
     target = project_root() / DAPR_CLI_COMPONENTS
@@ -89,6 +90,7 @@ def render_for_dapr_cli() -> Path:
         "AZURITE_QUEUE": "http://127.0.0.1:10001",
         "STATE_DIR": str(state),
         "SMTP_PORT": str(DAPR_CLI_SMTP_PORT),
+        "PAYMENT_GATEWAY_URL": f"http://127.0.0.1:{DAPR_CLI_SANDBOX_PORT}",
     }
     components.render(project_root() / "components" / "local", target, values)
     return target

@@ -31,12 +31,23 @@ _log = logging.getLogger(__name__)
 DEMO_APPS: tuple[sidecar.AppSpec, ...] = (
     sidecar.AppSpec(names.DEMO_TICKER, "functions.demo_ticker.app"),
     sidecar.AppSpec(names.DEMO_ARCHIVER, "functions.demo_archiver.app"),
+    # The local tick fires every 5 s, so each tick's budget is shorter than that.
+    sidecar.AppSpec(
+        names.PAYMENT_RETRY, "functions.payment_retry.app", env={"RETRY_TICK_BUDGET_SECONDS": "4"}
+    ),
 )
 DEFAULTS: Mapping[str, str] = {
     "DEMO_TICK_SCHEDULE": "@every 2s",
+    "RETRY_TICK_SCHEDULE": "@every 5s",
     "QUEUE_POLLING_INTERVAL": "200ms",
     "QUEUE_VISIBILITY_TIMEOUT": "30s",
 }
+
+
+# Filled from the running stack; DEFAULTS (or StackConfig.values) fill the rest.
+RUNTIME_PLACEHOLDERS = frozenset(
+    {"AZURITE_BLOB", "AZURITE_QUEUE", "STATE_DIR", "SMTP_PORT", "PAYMENT_GATEWAY_URL"}
+)
 
 
 @dataclass(frozen=True)
@@ -106,15 +117,15 @@ class Stack:
         """The placeholder values for `components/local`."""
         if self.azurite is None:
             raise procs.StackError("Azurite is not running")
-        return {
-            **DEFAULTS,
+        runtime = {
             "AZURITE_BLOB": self.azurite.blob_endpoint,
             "AZURITE_QUEUE": self.azurite.queue_endpoint,
             "STATE_DIR": str(self.config.root / "state"),
             "SMTP_PORT": str(self.smtp_port),
             "PAYMENT_GATEWAY_URL": f"http://127.0.0.1:{self.sandbox_port}",
-            **self.config.values,
         }
+        assert set(runtime) == RUNTIME_PLACEHOLDERS  # noqa: S101 - keeps the constant honest
+        return {**DEFAULTS, **runtime, **self.config.values}
 
     def render(self) -> None:
         """Render the components with this stack's ports and folders."""

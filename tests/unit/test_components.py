@@ -16,7 +16,7 @@ from bindings.app import FunctionApp
 from bindings.dapr_ports import DaprBlobStore, DaprMailer, DaprPaymentGateway, DaprQueue
 from bindings.dev import cli, components, daprd
 from bindings.dev.paths import project_root
-from bindings.dev.stack import DEFAULTS
+from bindings.dev.stack import DEFAULTS, RUNTIME_PLACEHOLDERS
 
 ROOT = project_root()
 FOLDERS = {"local": ROOT / "components" / "local", "azure": ROOT / "components" / "azure"}
@@ -62,7 +62,7 @@ def test_every_component_type_is_registered_in_the_daprd_build() -> None:
 
 def test_local_placeholders_are_all_filled_by_the_stack() -> None:
     """Bindery run knows a value for every ${NAME} in components/local."""
-    known = set(DEFAULTS) | {"AZURITE_BLOB", "AZURITE_QUEUE", "STATE_DIR", "SMTP_PORT"}
+    known = set(DEFAULTS) | RUNTIME_PLACEHOLDERS
     used = {
         m
         for path in FOLDERS["local"].glob("*.yaml")

@@ -1,0 +1,1 @@
+"""Dunning: the failed-payment retry policy (versioned data) and its pure schedule and decline logic."""

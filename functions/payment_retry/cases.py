@@ -1,0 +1,142 @@
+"""Cases in the state store, and the due index a tick reads instead of scanning every case.
+
+Keys: `case:{id}` (the `Case` JSON, written with ETags), `due:{yyyymmddHHMM}:{shard}` (ids due in
+that UTC minute, sharded so concurrent writers rarely collide), `due-cursor` (the last minute whose
+cases are all settled), `customer:{id}` (the customer's case ids). An index entry is a hint, never
+the truth: the case's own `next_due()` is. Entries are written *before* the case they point to,
+so a crash in between leaves a harmless stale hint rather than a case nobody will ever look at.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bindings.errors import ConflictError
+from functions.payment_retry.model import Case
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from bindings.ports import StateStore
+
+SHARDS = 8
+_CURSOR = "due-cursor"
+_MINUTE = timedelta(minutes=1)
+_WRITE_TRIES = 25
+
+
+def minute_of(moment: datetime) -> datetime:
+    """The UTC minute holding `moment`."""
+    return moment.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+def minutes_after(start: datetime, end: datetime) -> Iterator[datetime]:
+    """Each UTC minute after `start`'s, up to and including `end`'s."""
+    minute = minute_of(start) + _MINUTE
+    while minute <= minute_of(end):
+        yield minute
+        minute += _MINUTE
+
+
+class CaseStore:
+    """Cases, the due index and the customer index over a `StateStore`."""
+
+    def __init__(self, state: StateStore) -> None:
+        self._state = state
+
+    def get(self, case_id: str) -> tuple[Case | None, str | None]:
+        """The case and its ETag, or (None, None)."""
+        item = self._state.get(f"case:{case_id}")
+        if item.value is None:
+            return None, None
+        return Case.model_validate_json(item.value), item.etag
+
+    def create(self, case: Case) -> None:
+        """Store a new case; `ConflictError` if it already exists."""
+        self._state.create(f"case:{case.case_id}", case.model_dump_json().encode())
+
+    def replace(self, case: Case, etag: str | None) -> None:
+        """Overwrite a case read with `etag`; `ConflictError` if it changed since."""
+        self._state.save(f"case:{case.case_id}", case.model_dump_json().encode(), etag=etag)
+
+    def index(self, case_id: str, due: datetime, now: datetime) -> None:
+        """Note that `case_id` is due at `due` (never earlier than the current minute)."""
+        key = f"due:{minute_of(max(due, now)):%Y%m%d%H%M}:{zlib.crc32(case_id.encode()) % SHARDS}"
+        self._add(key, case_id)
+
+    def due_ids(self, minute: datetime) -> list[str]:
+        """The case ids indexed under `minute`, every shard."""
+        found: list[str] = []
+        for shard in range(SHARDS):
+            found.extend(_ids(self._state.get(f"due:{minute:%Y%m%d%H%M}:{shard}").value))
+        return list(dict.fromkeys(found))
+
+    def forget(self, minute: datetime) -> None:
+        """Drop a settled minute's index entries."""
+        for shard in range(SHARDS):
+            self._state.delete(f"due:{minute:%Y%m%d%H%M}:{shard}")
+
+    def cursor(self) -> datetime | None:
+        """The last minute whose cases are all settled, if any tick or case has set it."""
+        value = self._state.get(_CURSOR).value
+        return datetime.fromisoformat(value.decode()) if value else None
+
+    def start_cursor(self, minute: datetime) -> None:
+        """Set the cursor to just before `minute` unless a cursor exists."""
+        try:
+            self._state.create(_CURSOR, (minute_of(minute) - _MINUTE).isoformat().encode())
+        except ConflictError:
+            return
+
+    def advance_cursor(self, minute: datetime) -> None:
+        """Move the cursor forward to `minute`; never backward, whatever other replicas do."""
+        self._retry(lambda: self._advance_once(minute))
+
+    def add_customer_case(self, customer_id: str, case_id: str) -> None:
+        """Record that `case_id` belongs to `customer_id`."""
+        self._add(f"customer:{customer_id}", case_id)
+
+    def customer_cases(self, customer_id: str) -> list[str]:
+        """Every case id of `customer_id`."""
+        return _ids(self._state.get(f"customer:{customer_id}").value)
+
+    def _advance_once(self, minute: datetime) -> None:
+        item = self._state.get(_CURSOR)
+        if item.value is not None and datetime.fromisoformat(item.value.decode()) >= minute:
+            return
+        payload = minute.isoformat().encode()
+        if item.etag is None:
+            self._state.create(_CURSOR, payload)
+        else:
+            self._state.save(_CURSOR, payload, etag=item.etag)
+
+    def _add(self, key: str, case_id: str) -> None:
+        def once() -> None:
+            item = self._state.get(key)
+            ids = _ids(item.value)
+            if case_id in ids:
+                return
+            payload = json.dumps([*ids, case_id]).encode()
+            if item.etag is None:
+                self._state.create(key, payload)
+            else:
+                self._state.save(key, payload, etag=item.etag)
+
+        self._retry(once)
+
+    @staticmethod
+    def _retry(write: Callable[[], None]) -> None:
+        for _ in range(_WRITE_TRIES - 1):
+            try:
+                write()
+            except ConflictError:
+                continue
+            return
+        write()
+
+
+def _ids(value: bytes | None) -> list[str]:
+    return [str(item) for item in json.loads(value)] if value else []

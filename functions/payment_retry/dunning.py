@@ -1,0 +1,229 @@
+"""The dunning engine: open, settle and close cases through typed ports, safe with many replicas.
+
+Every replica receives every tick. A replica works on a case only after claiming it: an ETag-guarded
+write that records its lease and, for a charge, the attempt with its idempotency key
+(`case_id:attempt`), *before* the processor is called. A replica that dies mid-charge leaves a
+pending attempt; once the lease expires another replica claims the case and charges again with the
+same key, and the processor replays the first result. So each (case, attempt) is charged once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from bindings.errors import ConflictError, PermanentError, TransientError
+from functions.payment_retry import outcomes
+from functions.payment_retry.declines import Decline
+from functions.payment_retry.model import (
+    Attempt,
+    Case,
+    Claim,
+    PaymentFailed,
+    PaymentMethodUpdated,
+    PaymentSucceeded,
+)
+from functions.payment_retry.policy import MAX_RETRIES, latest, load_policy
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from bindings.ports import ChargeResult, PaymentGateway, Queue
+    from functions.payment_retry.cases import CaseStore
+    from functions.payment_retry.policy import Policy
+
+_log = logging.getLogger(__name__)
+_OK, _DECLINED = 200, 402
+RETRY_AFTER_ERROR = timedelta(minutes=5)
+
+
+@dataclass(frozen=True)
+class Dunning:
+    """The engine over its ports; `owner` names this replica in claims."""
+
+    cases: CaseStore
+    gateway: PaymentGateway
+    queues: Mapping[str, Queue]
+    owner: str
+    lease: timedelta = timedelta(minutes=2)
+
+    def on_failed(self, event: PaymentFailed, now: datetime) -> None:
+        """Open a case under the newest policy version; a duplicate event changes nothing."""
+        if self.cases.get(event.payment_id)[0] is not None:
+            _log.info("case %s already open: duplicate payment.failed %s", event.payment_id, event.event_id)
+            return
+        case = outcomes.opened(event, latest(event.policy), now)
+        self.cases.start_cursor(now)
+        self.cases.add_customer_case(case.customer_id, case.case_id)
+        self._index(case, now)
+        try:
+            self.cases.create(case)
+        except ConflictError:
+            _log.info("case %s opened concurrently by another delivery", case.case_id)
+            return
+        self.settle(case.case_id, now)
+
+    def on_succeeded(self, event: PaymentSucceeded, now: datetime) -> None:
+        """Stop dunning a payment settled elsewhere."""
+        case, etag = self.cases.get(event.payment_id)
+        if case is None or not case.is_open:
+            _log.info("payment.succeeded %s: no open case %s", event.event_id, event.payment_id)
+            return
+        closed = case.model_copy(
+            update={
+                "status": "canceled",
+                "next_charge_at": None,
+                "timeline": case.noted(now, "paid elsewhere"),
+            }
+        )
+        self.cases.replace(closed, etag)
+
+    def on_method_updated(self, event: PaymentMethodUpdated, now: datetime) -> None:
+        """Retry the customer's open cases at once (within the next tick)."""
+        for case_id in self.cases.customer_cases(event.customer_id):
+            case, etag = self.cases.get(case_id)
+            if case is None or not case.is_open or len(case.attempts) >= MAX_RETRIES:
+                continue
+            retry = case.model_copy(
+                update={
+                    "waiting_for_update": False,
+                    "next_charge_at": now,
+                    "timeline": case.noted(now, "payment method updated", "retrying now"),
+                }
+            )
+            self._index(retry, now)
+            self.cases.replace(retry, etag)
+
+    def settle(self, case_id: str, now: datetime) -> bool:
+        """Do what `case_id` owes at `now`; True when nothing is left due, False if busy or deferred."""
+        case, etag = self.cases.get(case_id)
+        due = case.next_due() if case is not None else None
+        if case is None or due is None or due > now:
+            return True
+        if case.claim is not None and case.claim.until > now and case.claim.owner != self.owner:
+            return False
+        policy = load_policy(case.policy, case.policy_version)
+        charging = case.is_open and not case.waiting_for_update and case.next_charge_at is not None
+        charging = charging and case.next_charge_at <= now  # type: ignore[operator]
+        attempt = _attempt(case) if charging else None
+        claimed = case.model_copy(
+            update={
+                "claim": Claim(owner=self.owner, until=now + self.lease),
+                "status": "retrying" if attempt else case.status,
+                "attempts": _with(case.attempts, attempt),
+            }
+        )
+        self.cases.index(case_id, now + self.lease, now)
+        try:
+            self.cases.replace(claimed, etag)
+        except ConflictError:
+            return False
+        if attempt is not None:
+            return self._charge(claimed, attempt, policy, now) and self._flush(case_id, now)
+        if case.is_open and case.give_up_at <= now:
+            self._write(outcomes.gave_up(claimed, policy, now), now)
+        return self._flush(case_id, now)
+
+    def _charge(self, case: Case, attempt: Attempt, policy: Policy, now: datetime) -> bool:
+        try:
+            result = self.gateway.charge(outcomes.charge_body(case, attempt), idempotency_key=attempt.key)
+        except TransientError as error:
+            _log.warning("attempt %s failed at the processor, retrying later: %s", attempt.key, error)
+            return self._release(case.case_id, now, deferred=now + RETRY_AFTER_ERROR)
+        current, etag = self.cases.get(case.case_id)
+        pending = (
+            [a for a in current.attempts if a.key == attempt.key and a.outcome == "pending"]
+            if current
+            else []
+        )
+        if current is None or not pending:
+            _log.info("attempt %s settled by another replica", attempt.key)
+            return False
+        if result.status == _OK:
+            charge_id = str(json.loads(result.body).get("id", ""))
+            after = outcomes.succeeded(current, attempt, charge_id, policy, now)
+        else:
+            after = outcomes.declined(current, attempt, _decline(result), policy, now)
+        if not current.is_open:
+            _log.error(
+                "attempt %s finished (%d) after case %s closed", attempt.key, result.status, case.case_id
+            )
+            after = current.model_copy(
+                update={"attempts": after.attempts, "claim": None, "timeline": after.timeline}
+            )
+        return self._write(after, now, etag)
+
+    def _flush(self, case_id: str, now: datetime) -> bool:
+        case, etag = self.cases.get(case_id)
+        if case is None:
+            return True
+        due = [item for item in case.outbox if item.due_at <= now]
+        sent: list[str] = []
+        for item in due:
+            try:
+                self.queues[item.queue].send(item.message)
+            except TransientError as error:
+                _log.warning("could not send %s yet: %s", item.key, error)
+                break
+            sent.append(item.key)
+        left = tuple(item for item in case.outbox if item.key not in sent)
+        done = case.model_copy(update={"outbox": left, "sent": (*case.sent, *sent), "claim": None})
+        return self._write(done, now, etag) and len(sent) == len(due)
+
+    def _release(self, case_id: str, now: datetime, *, deferred: datetime) -> bool:
+        case, etag = self.cases.get(case_id)
+        if case is None or case.claim is None or case.claim.owner != self.owner:
+            return False
+        free = case.model_copy(update={"claim": None, "status": "open", "next_charge_at": deferred})
+        return self._write(free, now, etag)
+
+    def _write(self, case: Case, now: datetime, etag: str | None = None) -> bool:
+        if etag is None:
+            etag = self.cases.get(case.case_id)[1]
+        self._index(case, now)
+        try:
+            self.cases.replace(case, etag)
+        except ConflictError:
+            _log.info("case %s changed under us; the next tick looks again", case.case_id)
+            return False
+        return True
+
+    def _index(self, case: Case, now: datetime) -> None:
+        due = case.next_due()
+        if due is not None:
+            self.cases.index(case.case_id, due, now)
+
+
+def _attempt(case: Case) -> Attempt:
+    """The pending attempt (a retry after a crash or an error keeps its key), or the next one."""
+    for attempt in case.attempts:
+        if attempt.outcome == "pending":
+            return attempt
+    number = len(case.attempts) + 1
+    return Attempt(
+        number=number, key=f"{case.case_id}:{number}", started_at=case.next_charge_at or case.failed_at
+    )
+
+
+def _with(attempts: tuple[Attempt, ...], attempt: Attempt | None) -> tuple[Attempt, ...]:
+    if attempt is None or any(item.key == attempt.key for item in attempts):
+        return attempts
+    return (*attempts, attempt)
+
+
+def _decline(result: ChargeResult) -> Decline:
+    """The decline in a processor's error body; a 4xx that is not a card error is a permanent error."""
+    try:
+        error = json.loads(result.body)["error"]
+        return Decline(
+            code=error["code"], decline_code=error.get("decline_code"), advice_code=error.get("advice_code")
+        )
+    except (ValueError, KeyError, TypeError) as problem:
+        if result.status == _DECLINED:
+            return Decline(code="card_declined")
+        raise PermanentError(
+            f"processor refused the charge ({result.status}): {result.body[:300]!r}"
+        ) from problem

@@ -1,0 +1,171 @@
+"""Dunning messages (the payment-events queue, version 1) and the case record kept in state."""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+from bindings.messages import EmailRequested, Message, ReceiptRequested, SubscriptionAction
+from functions.payment_retry.declines import Decline
+
+CaseStatus = Literal["open", "retrying", "recovered", "abandoned", "canceled"]
+OPEN_STATUSES: frozenset[str] = frozenset({"open", "retrying"})
+_ID = r"^[A-Za-z0-9_.:@-]{1,120}$"
+_EMAIL = r"^[^@\s]{1,64}@[^@\s]{1,255}$"
+
+
+@functools.cache
+def _currencies() -> frozenset[str]:
+    from babel.core import get_global  # noqa: PLC0415 - loaded on the first payment event only
+
+    table = get_global("territory_currencies")
+    return frozenset(
+        code for rows in table.values() for code, _start, end, tender in rows if end is None and tender
+    )
+
+
+class PaymentFailed(Message):
+    """A charge failed at the processor: opens a dunning case (or is a duplicate of one)."""
+
+    type: Literal["payment.failed"]
+    version: Literal[1] = 1
+    event_id: str = Field(pattern=_ID)
+    payment_id: str = Field(pattern=_ID, description="the dunning case id")
+    customer_id: str = Field(pattern=_ID)
+    subscription_id: str = Field(pattern=_ID)
+    email: str = Field(pattern=_EMAIL)
+    amount: int = Field(gt=0, lt=10**12, description="minor units of `currency`")
+    currency: str
+    timezone: str = "UTC"
+    locale: str = Field(default="en", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+    failed_at: AwareDatetime
+    decline: Decline
+    policy: str = Field(default="default", pattern=r"^[a-z][a-z0-9_]{0,40}$")
+
+    @field_validator("currency")
+    @classmethod
+    def _known_currency(cls, value: str) -> str:
+        code = value.upper()
+        if code not in _currencies():
+            raise ValueError(f"{value!r} is not a current ISO 4217 currency")
+        return code
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as error:
+            raise ValueError(f"{value!r} is not an IANA time zone") from error
+        return value
+
+
+class PaymentSucceeded(Message):
+    """The payment was settled outside dunning (the customer paid another way): closes the case."""
+
+    type: Literal["payment.succeeded"]
+    version: Literal[1] = 1
+    event_id: str = Field(pattern=_ID)
+    payment_id: str = Field(pattern=_ID)
+    succeeded_at: AwareDatetime
+
+
+class PaymentMethodUpdated(Message):
+    """The customer has a new payment method: cases waiting on one are retried at once."""
+
+    type: Literal["payment_method.updated"]
+    version: Literal[1] = 1
+    event_id: str = Field(pattern=_ID)
+    customer_id: str = Field(pattern=_ID)
+    updated_at: AwareDatetime
+
+
+PaymentEvent = Annotated[PaymentFailed | PaymentSucceeded | PaymentMethodUpdated, Field(discriminator="type")]
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Attempt(_Record):
+    """One charge attempt; its idempotency key is persisted before the processor is called."""
+
+    number: int = Field(ge=1)
+    key: str
+    started_at: datetime
+    outcome: Literal["pending", "succeeded", "declined"] = "pending"
+    finished_at: datetime | None = None
+    decline_code: str | None = None
+    charge_id: str | None = None
+
+
+class Claim(_Record):
+    """A replica's lease on a case while it charges; expired leases may be taken over."""
+
+    owner: str
+    until: datetime
+
+
+class Outgoing(_Record):
+    """A message the case owes a queue: kept until sent, so a crash cannot lose it."""
+
+    queue: str
+    key: str
+    message: EmailRequested | ReceiptRequested | SubscriptionAction
+    due_at: datetime
+
+
+class Event(_Record):
+    """One line of a case's timeline."""
+
+    at: datetime
+    what: str
+    detail: str = ""
+
+
+class Case(_Record):
+    """A dunning case: one failed payment, from failure to recovery or give-up (record version 1)."""
+
+    version: Literal[1] = 1
+    case_id: str
+    customer_id: str
+    subscription_id: str
+    email: str
+    amount: int
+    currency: str
+    timezone: str
+    locale: str
+    policy: str
+    policy_version: int
+    failed_at: datetime
+    status: CaseStatus = "open"
+    waiting_for_update: bool = False
+    next_charge_at: datetime | None = None
+    give_up_at: datetime
+    attempts: tuple[Attempt, ...] = ()
+    claim: Claim | None = None
+    outbox: tuple[Outgoing, ...] = ()
+    sent: tuple[str, ...] = Field(default=(), description="keys of the messages already sent")
+    timeline: tuple[Event, ...] = ()
+
+    @property
+    def is_open(self) -> bool:
+        """Still being dunned."""
+        return self.status in OPEN_STATUSES
+
+    def next_due(self) -> datetime | None:
+        """The earliest moment something is owed: a message, a charge, or the give-up."""
+        moments = [item.due_at for item in self.outbox]
+        if self.is_open:
+            moments.append(self.give_up_at)
+            if self.next_charge_at is not None and not self.waiting_for_update:
+                moments.append(self.next_charge_at)
+        return min(moments, default=None)
+
+    def noted(self, at: datetime, what: str, detail: str = "") -> tuple[Event, ...]:
+        """The timeline with one more entry."""
+        return (*self.timeline, Event(at=at, what=what, detail=detail))

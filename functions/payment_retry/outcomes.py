@@ -1,0 +1,170 @@
+"""How a case changes: pure functions from a case, its policy and what happened, to the next case.
+
+Every message a transition owes (emails, receipts, subscription actions) goes into the case's
+outbox with a deterministic key, so it is written with the case and sent after, and a downstream
+consumer can deduplicate on the key.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+from bindings import names
+from bindings.messages import EmailRequested, ReceiptRequested, SubscriptionAction
+from functions.payment_retry.declines import Decline, classify
+from functions.payment_retry.model import Attempt, Case, Outgoing, PaymentFailed
+from functions.payment_retry.schedule import GiveUp, deadline, next_email_time, next_step
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from functions.payment_retry.policy import Policy
+
+
+def opened(event: PaymentFailed, policy: Policy, now: datetime) -> Case:
+    """A new case for a failed payment: first notice queued, first retry scheduled (unless hard)."""
+    kind = classify(event.decline, policy)
+    case = Case(
+        case_id=event.payment_id,
+        customer_id=event.customer_id,
+        subscription_id=event.subscription_id,
+        email=event.email,
+        amount=event.amount,
+        currency=event.currency,
+        timezone=event.timezone,
+        locale=event.locale,
+        policy=policy.name,
+        policy_version=policy.version,
+        failed_at=event.failed_at,
+        give_up_at=deadline(policy, event.failed_at, event.timezone),
+        waiting_for_update=not kind.retry,
+    )
+    case = _scheduled(case, policy, now)
+    detail = f"{event.amount} {event.currency}, {kind.kind} decline {kind.reason_code}"
+    case = case.model_copy(update={"timeline": case.noted(now, "payment failed", detail)})
+    return _email(case, policy, (policy.emails.on_failure, 0), now, {"decline": kind.customer_code})
+
+
+def charge_body(case: Case, attempt: Attempt) -> bytes:
+    """The processor request for `attempt`: the same bytes every time, so a replay matches."""
+    body = {
+        "customer": case.customer_id,
+        "amount": case.amount,
+        "currency": case.currency.lower(),
+        "case_id": case.case_id,
+        "attempt": attempt.number,
+    }
+    return json.dumps(body, sort_keys=True).encode()
+
+
+def succeeded(case: Case, attempt: Attempt, charge_id: str, policy: Policy, now: datetime) -> Case:
+    """The attempt was paid: the case is recovered, a receipt and a "recovered" email are owed."""
+    done = attempt.model_copy(update={"outcome": "succeeded", "finished_at": now, "charge_id": charge_id})
+    receipt = ReceiptRequested(
+        request_id=f"{case.case_id}:receipt",
+        payment_id=case.case_id,
+        customer_id=case.customer_id,
+        email=case.email,
+        amount=case.amount,
+        currency=case.currency,
+        paid_at=now,
+        locale=case.locale,
+    )
+    case = case.model_copy(
+        update={
+            "status": "recovered",
+            "claim": None,
+            "next_charge_at": None,
+            "attempts": _replaced(case, done),
+            "outbox": (*case.outbox, _outgoing(names.RECEIPT_REQUESTS_OUT, receipt.request_id, receipt, now)),
+            "timeline": case.noted(now, "recovered", f"attempt {attempt.number}, charge {charge_id}"),
+        }
+    )
+    return _email(case, policy, (policy.emails.on_recovery, attempt.number), now, {"attempt": attempt.number})
+
+
+def declined(case: Case, attempt: Attempt, decline: Decline, policy: Policy, now: datetime) -> Case:
+    """The attempt was declined: schedule the next step and send the ladder's email for it."""
+    kind = classify(decline, policy)
+    done = attempt.model_copy(
+        update={"outcome": "declined", "finished_at": now, "decline_code": kind.reason_code}
+    )
+    case = case.model_copy(
+        update={
+            "status": "open",
+            "claim": None,
+            "waiting_for_update": not kind.retry,
+            "attempts": _replaced(case, done),
+            "timeline": case.noted(
+                now, f"attempt {attempt.number} declined", f"{kind.kind}: {kind.reason_code}"
+            ),
+        }
+    )
+    case = _scheduled(case, policy, now)
+    template = policy.emails.attempts[min(attempt.number, len(policy.emails.attempts)) - 1]
+    data: dict[str, str | int] = {"attempt": attempt.number, "decline": kind.customer_code}
+    return _email(case, policy, (template, attempt.number), now, data)
+
+
+def gave_up(case: Case, policy: Policy, now: datetime) -> Case:
+    """The deadline passed: close the case, send the final action and the give-up email."""
+    action = SubscriptionAction(
+        action_id=f"{case.case_id}:final",
+        subscription_id=case.subscription_id,
+        case_id=case.case_id,
+        action=policy.final_action,
+        decided_at=now,
+    )
+    case = case.model_copy(
+        update={
+            "status": "abandoned",
+            "claim": None,
+            "next_charge_at": None,
+            "outbox": (
+                *case.outbox,
+                _outgoing(names.SUBSCRIPTION_ACTIONS_OUT, action.action_id, action, now),
+            ),
+            "timeline": case.noted(now, "abandoned", f"final action {policy.final_action}"),
+        }
+    )
+    return _email(
+        case, policy, (policy.emails.on_give_up, len(case.attempts)), now, {"action": policy.final_action}
+    )
+
+
+def _scheduled(case: Case, policy: Policy, now: datetime) -> Case:
+    made = sum(1 for attempt in case.attempts if attempt.outcome != "pending")
+    step = next_step(policy, case.failed_at, case.timezone, made, now)
+    if isinstance(step, GiveUp):
+        return case.model_copy(update={"next_charge_at": None, "give_up_at": step.at})
+    return case.model_copy(update={"next_charge_at": step.charge_at})
+
+
+def _email(
+    case: Case, policy: Policy, step: tuple[str, int], now: datetime, data: dict[str, str | int]
+) -> Case:
+    """Queue the email of `step` (template, attempt): the same key however often it is computed."""
+    template, number = step
+    key = f"{case.case_id}:{template}:{number}"
+    request = EmailRequested(
+        request_id=key,
+        template=template,
+        locale=case.locale,
+        to=case.email,
+        data={"case_id": case.case_id, "amount": case.amount, "currency": case.currency, **data},
+    )
+    due = next_email_time(policy, now, case.timezone)
+    return case.model_copy(
+        update={"outbox": (*case.outbox, _outgoing(names.EMAIL_REQUESTS_OUT, key, request, due))}
+    )
+
+
+def _outgoing(
+    queue: str, key: str, message: EmailRequested | ReceiptRequested | SubscriptionAction, due: datetime
+) -> Outgoing:
+    return Outgoing(queue=queue, key=key, message=message, due_at=due)
+
+
+def _replaced(case: Case, attempt: Attempt) -> tuple[Attempt, ...]:
+    return tuple(attempt if item.number == attempt.number else item for item in case.attempts)

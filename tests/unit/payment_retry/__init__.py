@@ -1,0 +1,1 @@
+"""Unit tests of the payment-retry (dunning) policy, schedule and decline classification."""
