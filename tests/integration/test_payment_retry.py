@@ -1,0 +1,121 @@
+"""Dunning through the real daprd, Azurite, sqlite state and the processor sandbox."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from bindings import names
+from bindings.dev import deadletters
+from bindings.dev.sidecar import AppSpec
+from bindings.dev.stack import Stack
+from tests.integration.helpers import eventually, read_jsonl
+
+
+@pytest.fixture(scope="module")
+def stack(stack_factory: Callable[..., Stack]) -> Stack:
+    """payment-retry alone, ticking every second with a budget under that."""
+    spec = AppSpec(
+        names.PAYMENT_RETRY, "functions.payment_retry.app", env={"RETRY_TICK_BUDGET_SECONDS": "0.8"}
+    )
+    return stack_factory(apps=[spec], values={"RETRY_TICK_SCHEDULE": "@every 1s"})
+
+
+def failed(customer: str, **overrides: Any) -> dict[str, Any]:
+    """A payment.failed event whose first retry (a day later) is already due."""
+    payment = f"pay_{uuid.uuid4().hex[:10]}"
+    return {
+        "type": "payment.failed", "version": 1, "event_id": f"evt_{payment}", "payment_id": payment,
+        "customer_id": customer, "subscription_id": f"sub_{payment}", "email": f"{payment}@example.com",
+        "amount": 4200, "currency": "usd", "timezone": "UTC",
+        "failed_at": (datetime.now(UTC) - timedelta(days=1, minutes=5)).isoformat(),
+        "decline": {"code": "card_declined", "decline_code": "insufficient_funds"},
+    } | overrides  # fmt: skip
+
+
+def queued(stack: Stack, queue: str) -> list[dict[str, Any]]:
+    """The messages waiting on a queue (peeked, not taken)."""
+    client = stack.queue_service().get_queue_client(queue)
+    return [json.loads(message.content) for message in client.peek_messages(max_messages=32)]
+
+
+def send(stack: Stack, event: dict[str, Any]) -> None:
+    """Enqueue an event as the processor's webhook relay would: plain JSON."""
+    stack.queue_service().get_queue_client("payment-events").send_message(json.dumps(event))
+
+
+def test_a_failed_payment_is_retried_recovered_and_its_receipt_and_emails_requested(stack: Stack) -> None:
+    """payment.failed → case → tick → one charge with key case:1 → receipt and recovered email requested."""
+    event = failed("cus_ok_it")
+    send(stack, event)
+    case_id = event["payment_id"]
+    eventually(
+        lambda: [line for line in read_jsonl(stack.ledger) if line["case_id"] == case_id], "the charge"
+    )
+    receipts = eventually(
+        lambda: [m for m in queued(stack, "receipt-requests") if m["payment_id"] == case_id],
+        "the receipt request",
+    )
+    assert (receipts[0]["amount"], receipts[0]["currency"], receipts[0]["version"]) == (4200, "USD", 1)
+
+    def case_emails() -> list[dict[str, Any]]:
+        return [m for m in queued(stack, "email-requests") if m["data"].get("case_id") == case_id]
+
+    eventually(lambda: len(case_emails()) >= 2, "two email requests")
+    emails = case_emails()
+    assert sorted(m["template"] for m in emails) == ["payment_failed", "recovered"]
+    assert all(m["to"] == event["email"] for m in emails)
+    assert [line["key"] for line in read_jsonl(stack.ledger) if line["case_id"] == case_id] == [
+        f"{case_id}:1"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"type": "payment.refunded"}, "payment.refunded"),
+        ({"amount": -5}, "greater than 0"),
+        ({"currency": "XYZ"}, "not a current ISO 4217 currency"),
+        ({"timezone": "Mars/Olympus"}, "not an IANA time zone"),
+        ({"version": 2}, "version"),
+        ({"policy": "nope"}, "no dunning policy"),
+    ],
+)
+def test_bad_payment_events_are_dead_lettered_and_nothing_is_charged(
+    stack: Stack, change: dict[str, Any], reason: str
+) -> None:
+    """Unknown types, bad amounts, currencies, zones, versions or policies: dead-lettered, never charged."""
+    event = failed("cus_ok_bad") | change
+    send(stack, event)
+    text = json.dumps(event).encode()
+
+    def letter() -> Any:
+        for stored in deadletters.records(stack.blob_service(), stack.resources):
+            if stored.record.body == text:
+                return stored.record
+        return None
+
+    record = eventually(letter, "the dead letter")
+    assert record.source == "payment-events"
+    assert reason in record.reason, record.reason
+    assert not [line for line in read_jsonl(stack.ledger) if line["case_id"] == event["payment_id"]]
+
+
+def test_an_event_for_an_unknown_case_is_dead_lettered(stack: Stack) -> None:
+    """payment.succeeded for a payment that never failed is refused with a reason."""
+    event = {"type": "payment.succeeded", "version": 1, "event_id": "evt_x", "payment_id": "pay_never",
+             "succeeded_at": datetime.now(UTC).isoformat()}  # fmt: skip
+    send(stack, event)
+    text = json.dumps(event).encode()
+    record = eventually(
+        lambda: next((s.record for s in deadletters.records(stack.blob_service(), stack.resources)
+                      if s.record.body == text), None),
+        "the dead letter",
+    )  # fmt: skip
+    assert (record.kind, record.dequeue_count) == ("permanent", 1)
+    assert "no such case" in record.reason
