@@ -11,7 +11,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING
 
-from bindings.dev import azurite, components, daprd, deadletters, procs
+from bindings.dev import azurite, components, daprd, deadletters, procs, state_reader
 from bindings.dev.paths import project_root, var_dir
 
 if TYPE_CHECKING:
@@ -35,6 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser(
         "render", help="render components/local for `dapr run -f .` (Azurite's default ports)"
     )
+    cases = commands.add_parser(
+        "cases", help="dunning cases of the local stack: a table, or one case's timeline"
+    )
+    cases.add_argument("case_id", nargs="?", help="show this case's timeline")
+    cases.add_argument("--status", choices=["open", "retrying", "recovered", "abandoned", "canceled"])
     letters = commands.add_parser("dead-letters", help="list or redrive dead letters of the local stack")
     letter_commands = letters.add_subparsers(dest="action", required=True)
     letter_commands.add_parser("list", help="list dead letters")
@@ -64,6 +69,8 @@ def _dispatch(args: argparse.Namespace) -> int:
             f"rendered {target} (Azurite on 10000/10001, SMTP on {DAPR_CLI_SMTP_PORT}); now `dapr run -f .`"
         )
         return 0
+    if args.command == "cases":
+        return _cases(args)
     if args.command == "demo":
         from bindings.dev import demo  # noqa: PLC0415 - loads the Azure SDKs
 
@@ -132,6 +139,28 @@ def _where(stack: Stack) -> str:
     lines.append(f"  components      {stack.resources}")
     lines.append(f"  logs            {stack.log_dir}")
     return "\n".join(lines)
+
+
+def _cases(args: argparse.Namespace) -> int:
+    from functions.payment_retry import report  # noqa: PLC0415
+    from functions.payment_retry.model import Case  # noqa: PLC0415
+
+    database = var_dir() / "state" / "state.db"
+    prefix = f"case:{args.case_id}" if args.case_id else "case:"
+    found = [
+        Case.model_validate_json(value)
+        for _key, value in state_reader.values(database, "payment-retry", prefix)
+    ]
+    if args.case_id:
+        match = [case for case in found if case.case_id == args.case_id]
+        if not match:
+            print(f"bindery: no case {args.case_id} in {database}", file=sys.stderr)
+            return 1
+        print(report.timeline(match[0]))
+        return 0
+    chosen = [case for case in found if args.status in {None, case.status}]
+    print(report.table(chosen) if chosen else "no cases")
+    return 0
 
 
 def _dead_letters(args: argparse.Namespace) -> int:

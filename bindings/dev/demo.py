@@ -5,17 +5,25 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bindings import names
-from bindings.dev import deadletters
+from bindings.dev import deadletters, state_reader
 from bindings.dev.stack import Stack, StackConfig
+from functions.payment_retry.model import Case
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-_RUN_STATE = ("azurite", "mail", "state", "log", "run", "demo")
+_RUN_STATE = ("azurite", "mail", "state", "log", "run", "demo", "sandbox")
+# (customer, days since the failure, decline): the sandbox's customer prefixes script the outcomes.
+_CUSTOMERS = (
+    ("cus_ok_demo", 1, {"code": "card_declined", "decline_code": "insufficient_funds"}),
+    ("cus_recover1_demo", 3, {"code": "card_declined", "decline_code": "insufficient_funds"}),
+    ("cus_hard_demo", 1, {"code": "expired_card"}),
+)
 _GOOD_ID = "20000101T000000Z"
 _HEARTBEATS = 3
 
@@ -39,12 +47,38 @@ def run(root: Path, *, say: Callable[[str], None] = print) -> dict[str, Any]:
         _wait(lambda: documents.get_blob_client(f"heartbeats/{_GOOD_ID}.json").exists(), "the good message")
         letters = stack.blob_service()
         _wait(lambda: any(True for _ in deadletters.records(letters, stack.resources)), "the dead letter")
+        say("3. dunning: three failed payments; the retry tick charges them through the card sandbox")
+        _dunning(stack)
         summary = _summary(stack)
     target = root / "demo" / "summary.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(summary, indent=2) + "\n")
     summary["summary_file"] = str(target)
     return summary
+
+
+def _dunning(stack: Stack) -> None:
+    now = datetime.now(UTC)
+    payments = stack.queue_service().get_queue_client(names.PAYMENT_EVENTS)
+    for customer, days, decline in _CUSTOMERS:
+        event = {
+            "type": "payment.failed", "version": 1, "event_id": f"evt_{customer}",
+            "payment_id": f"pay_{customer}", "customer_id": customer, "subscription_id": f"sub_{customer}", "email": f"{customer}@example.com",
+            "amount": 2900, "currency": "EUR", "timezone": "Europe/Paris",
+            "failed_at": (now - timedelta(days=days, minutes=1)).isoformat(), "decline": decline,
+        }  # fmt: skip
+        payments.send_message(json.dumps(event))
+
+    def statuses() -> dict[str, str]:
+        return {case.customer_id: case.status for case in _cases(stack)}
+
+    expected = {"cus_ok_demo": "recovered", "cus_recover1_demo": "recovered", "cus_hard_demo": "open"}
+    _wait(lambda: statuses() == expected, "the dunning cases to settle", timeout=90)
+
+
+def _cases(stack: Stack) -> list[Case]:
+    rows = state_reader.values(stack.config.root / "state" / "state.db", names.PAYMENT_RETRY, "case:")
+    return [Case.model_validate_json(value) for _key, value in rows]
 
 
 def _summary(stack: Stack) -> dict[str, Any]:
@@ -56,6 +90,15 @@ def _summary(stack: Stack) -> dict[str, Any]:
         "events_handled": {app: _handled(stack.log_dir / f"{app}.log") for app in stack.apps},
         "blobs_written": [f"documents/{blob.name}" for blob in documents.list_blobs()],
         "mails_captured": [str(path) for path in mails],
+        "cases": {case.case_id: case.status for case in _cases(stack)},
+        "charges": [json.loads(line) for line in stack.ledger.read_text().splitlines() if line.strip()],
+        "queued": {
+            queue: stack.queue_service()
+            .get_queue_client(queue)
+            .get_queue_properties()
+            .approximate_message_count
+            for queue in ("email-requests", "receipt-requests")
+        },
         "dead_letters": [
             {
                 "id": s.record.id,
@@ -94,6 +137,12 @@ def describe(summary: dict[str, Any]) -> str:
     lines = ["", "Bindery demo summary", "--------------------"]
     lines += [f"  {app:16} handled {count} events" for app, count in summary["events_handled"].items()]
     lines.append(f"  blobs written     {len(summary['blobs_written'])} (e.g. {summary['blobs_written'][0]})")
+    lines += [f"  case {case_id:22} {status}" for case_id, status in summary["cases"].items()]
+    charges = summary["charges"]
+    lines.append(
+        f"  charges           {len(charges)}: " + ", ".join(f"{c['key']} {c['outcome']}" for c in charges)
+    )
+    lines.append(f"  requests queued   {summary['queued']} (for the email and receipt functions to come)")
     lines.append(f"  mails captured    {len(summary['mails_captured'])} (no function sends mail yet)")
     lines.append(f"  dead letters      {len(summary['dead_letters'])}")
     lines += [f"    - {d['source']} {d['kind']}: {d['reason'][:70]}" for d in summary["dead_letters"]]

@@ -1,0 +1,54 @@
+"""Readable views of cases: a table of many, and the timeline of one."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from babel.numbers import get_currency_precision
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from functions.payment_retry.model import Case
+
+
+def money(amount: int, currency: str) -> str:
+    """Minor units in the currency's own precision: 1999 EUR is 19.99 EUR, 500 JPY is 500 JPY."""
+    digits = get_currency_precision(currency)
+    return f"{Decimal(amount).scaleb(-digits):,.{digits}f} {currency}"
+
+
+def table(cases: Iterable[Case]) -> str:
+    """One line per case: id, status, customer, amount, attempts, what is next."""
+    lines = [f"{'CASE':24}  {'STATUS':9}  {'CUSTOMER':20}  {'AMOUNT':>14}  {'TRIES':>5}  NEXT"]
+    for case in sorted(cases, key=lambda case: case.failed_at):
+        due = case.next_due()
+        upcoming = f"{due:%Y-%m-%d %H:%M} UTC" if due else "-"
+        if case.waiting_for_update and case.is_open:
+            upcoming = f"waiting for a new card (gives up {case.give_up_at:%Y-%m-%d})"
+        amount = money(case.amount, case.currency)
+        lines.append(
+            f"{case.case_id[:24]:24}  {case.status:9}  {case.customer_id[:20]:20}  {amount:>14}  "
+            f"{len(case.attempts):>5}  {upcoming}"
+        )
+    return "\n".join(lines)
+
+
+def timeline(case: Case) -> str:
+    """Everything that happened to one case, oldest first, with its attempts and pending messages."""
+    lines = [
+        (
+            f"case {case.case_id}: {case.status}, {money(case.amount, case.currency)} for {case.customer_id}"
+            f" <{case.email}>, failed {case.failed_at:%Y-%m-%d %H:%M} UTC, policy {case.policy}"
+            f" v{case.policy_version}, zone {case.timezone}"
+        ),
+    ]
+    lines += [f"  {event.at:%Y-%m-%d %H:%M:%S}  {event.what}{f' ({event.detail})' if event.detail else ''}"
+              for event in case.timeline]  # fmt: skip
+    for attempt in case.attempts:
+        code = f" {attempt.decline_code}" if attempt.decline_code else ""
+        lines.append(f"  attempt {attempt.number} key {attempt.key}: {attempt.outcome}{code}")
+    lines += [f"  owes {item.queue} {item.key} at {item.due_at:%Y-%m-%d %H:%M}" for item in case.outbox]
+    lines.append(f"  sent: {', '.join(case.sent) or 'nothing yet'}")
+    return "\n".join(lines)

@@ -1,0 +1,37 @@
+"""Case reports: money in each currency's precision, the table and the timeline."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from functions.payment_retry import outcomes
+from functions.payment_retry.policy import load_policy
+from functions.payment_retry.report import money, table, timeline
+from tests.unit.payment_retry.test_dunning import NOON, failed
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "text"),
+    [
+        (1999, "EUR", "19.99 EUR"),
+        (500, "JPY", "500 JPY"),
+        (12345, "KWD", "12.345 KWD"),
+        (123456789, "USD", "1,234,567.89 USD"),
+    ],
+)
+def test_money_uses_the_currency_s_minor_units(amount: int, currency: str, text: str) -> None:
+    """Two decimals for EUR, none for JPY, three for KWD."""
+    assert money(amount, currency) == text
+
+
+def test_the_table_and_timeline_show_status_attempts_and_owed_messages() -> None:
+    """A new case lists as open with its next due time; its timeline names the failure and the notice owed."""
+    case = outcomes.opened(failed("cus_soft_9"), load_policy("default", 1), NOON - timedelta(hours=1))
+    lines = table([case]).splitlines()
+    assert lines[1].split()[:3] == ["pay_cus_soft_9", "open", "cus_soft_9"]
+    assert "19.99 EUR" in lines[1]
+    text = timeline(case)
+    assert "payment failed" in text
+    assert "owes email-requests-out pay_cus_soft_9:payment_failed:0" in text
