@@ -63,7 +63,8 @@ def _dunning(stack: Stack) -> None:
     for customer, days, decline in _CUSTOMERS:
         event = {
             "type": "payment.failed", "version": 1, "event_id": f"evt_{customer}",
-            "payment_id": f"pay_{customer}", "customer_id": customer, "subscription_id": f"sub_{customer}", "email": f"{customer}@example.com",
+            "payment_id": f"pay_{customer}", "customer_id": customer, "subscription_id": f"sub_{customer}",
+            "email": f"{customer}@example.com",
             "amount": 2900, "currency": "EUR", "timezone": "Europe/Paris",
             "failed_at": (now - timedelta(days=days, minutes=1)).isoformat(), "decline": decline,
         }  # fmt: skip
