@@ -39,6 +39,10 @@ _PERMANENT = frozenset(
 _CONFLICT = frozenset(
     {grpc.StatusCode.ABORTED, grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.FAILED_PRECONDITION}
 )
+# How state stores word a lost optimistic write when the code does not say it: sqlite and most
+# stores raise an ETag mismatch (ABORTED), but PostgreSQL (v1 and v2) answers an insert-only
+# (first-write, no ETag) save of an existing key with a plain "no item was updated" (INTERNAL).
+_CONFLICT_PHRASES = ("etag mismatch", "no item was updated")
 
 
 def translate(error: grpc.RpcError, action: str) -> BinderyError:
@@ -51,7 +55,7 @@ def translate(error: grpc.RpcError, action: str) -> BinderyError:
     code = _code(error)
     details = _details(error)
     message = f"{action}: {code.name if code else 'UNKNOWN'}: {details}"
-    if code in _CONFLICT or "etag mismatch" in details.lower():
+    if code in _CONFLICT or any(phrase in details.lower() for phrase in _CONFLICT_PHRASES):
         return ConflictError(message)
     if code in _PERMANENT:
         return PermanentError(message)

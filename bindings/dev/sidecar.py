@@ -20,6 +20,12 @@ class AppSpec:
     app_id: str
     module: str
     env: Mapping[str, str] = field(default_factory=dict)
+    instance: str = ""  # replicas of one app id differ here (process names, log files)
+
+    @property
+    def name(self) -> str:
+        """`app_id`, or `app_id-instance` for a replica."""
+        return f"{self.app_id}-{self.instance}" if self.instance else self.app_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,12 +88,12 @@ def start(
     if app_token:
         app_env["APP_API_TOKEN"] = app_token
     app = procs.start(
-        spec.app_id, [sys.executable, "-m", spec.module], log=log_dir / f"{spec.app_id}.log", env=app_env
+        spec.name, [sys.executable, "-m", spec.module], log=log_dir / f"{spec.name}.log", env=app_env
     )
     sidecar_token = daprd_app_token if daprd_app_token is not None else app_token
     daprd_env = {**tokens, **({"APP_API_TOKEN": sidecar_token} if sidecar_token else {})}
     sidecar = procs.start(
-        f"{spec.app_id}-daprd",
+        f"{spec.name}-daprd",
         [
             str(daprd),
             "--app-id",
@@ -115,7 +121,7 @@ def start(
             "--log-level",
             "info",
         ],
-        log=log_dir / f"{spec.app_id}-daprd.log",
+        log=log_dir / f"{spec.name}-daprd.log",
         env=daprd_env,
     )
     running = RunningApp(spec=spec, ports=ports, app=app, daprd=sidecar)

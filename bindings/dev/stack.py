@@ -145,7 +145,7 @@ class Stack:
             dapr_token=self.dapr_token,
             daprd_app_token=overrides.get("daprd_app_token"),
         )
-        self.apps[spec.app_id] = running
+        self.apps[spec.name] = running
         return running
 
     def blob_service(self) -> BlobServiceClient:

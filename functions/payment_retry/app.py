@@ -30,6 +30,8 @@ dunning = Dunning(
     gateway=gateway,
     queues={queue.binding: queue for queue in (email_requests, receipt_requests, subscription_actions)},
     owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}",
+    # A claim's lease: how long a crashed replica's case waits before another takes it over.
+    lease=timedelta(seconds=float(os.environ.get("RETRY_LEASE_SECONDS", "120"))),
 )
 # Shorter than the cron interval, so a slow tick stops claiming before the next one fires.
 TICK_BUDGET = timedelta(seconds=float(os.environ.get("RETRY_TICK_BUDGET_SECONDS", "40")))

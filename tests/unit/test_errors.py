@@ -29,6 +29,11 @@ class FakeRpcError(grpc.RpcError):  # type: ignore[misc]  # grpc ships no type h
     [
         (grpc.StatusCode.ABORTED, "failed saving state: possible etag mismatch", ConflictError),
         (grpc.StatusCode.INTERNAL, "error: possible etag mismatch", ConflictError),
+        (
+            grpc.StatusCode.INTERNAL,
+            "failed saving state in state store statestore: no item was updated",
+            ConflictError,
+        ),
         (grpc.StatusCode.INVALID_ARGUMENT, "bad key", PermanentError),
         (grpc.StatusCode.NOT_FOUND, "binding documents not found", PermanentError),
         (grpc.StatusCode.PERMISSION_DENIED, "token", PermanentError),
