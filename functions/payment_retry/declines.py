@@ -15,9 +15,12 @@ processing_error often arrive that way). Then, in order:
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from bindings.errors import PermanentError
 
 if TYPE_CHECKING:
     from functions.payment_retry.policy import Policy
@@ -113,3 +116,19 @@ def classify(decline: Decline, policy: Policy) -> DeclineClass:
         known=listed is not None,
         advice_code=decline.advice_code if override else None,
     )
+
+
+_DECLINED = 402
+
+
+def decline_in(status: int, body: bytes) -> Decline:
+    """The decline in a processor's error answer; a 4xx that is not a card error raises `PermanentError`."""
+    try:
+        error = json.loads(body)["error"]
+        return Decline(
+            code=error["code"], decline_code=error.get("decline_code"), advice_code=error.get("advice_code")
+        )
+    except (ValueError, KeyError, TypeError) as problem:
+        if status == _DECLINED:
+            return Decline(code="card_declined")
+        raise PermanentError(f"processor refused the charge ({status}): {body[:300]!r}") from problem

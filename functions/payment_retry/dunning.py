@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bindings.errors import ConflictError, PermanentError, TransientError
+from bindings.errors import ConflictError, TransientError
 from functions.payment_retry import outcomes
-from functions.payment_retry.declines import Decline
+from functions.payment_retry.declines import decline_in
 from functions.payment_retry.model import (
     Attempt,
     Case,
@@ -31,12 +31,12 @@ from functions.payment_retry.policy import MAX_RETRIES, latest, load_policy
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from bindings.ports import ChargeResult, PaymentGateway, Queue
+    from bindings.ports import PaymentGateway, Queue
     from functions.payment_retry.cases import CaseStore
     from functions.payment_retry.policy import Policy
 
 _log = logging.getLogger(__name__)
-_OK, _DECLINED = 200, 402
+_OK = 200
 RETRY_AFTER_ERROR = timedelta(minutes=5)
 
 
@@ -106,14 +106,14 @@ class Dunning:
         if case.claim is not None and case.claim.until > now and case.claim.owner != self.owner:
             return False
         policy = load_policy(case.policy, case.policy_version)
-        charging = case.is_open and not case.waiting_for_update and case.next_charge_at is not None
-        charging = charging and case.next_charge_at <= now  # type: ignore[operator]
-        attempt = _attempt(case) if charging else None
+        charge_at = case.next_charge_at
+        charging = case.is_open and not case.waiting_for_update and charge_at is not None and charge_at <= now
+        attempt = outcomes.next_attempt(case) if charging else None
         claimed = case.model_copy(
             update={
                 "claim": Claim(owner=self.owner, until=now + self.lease),
                 "status": "retrying" if attempt else case.status,
-                "attempts": _with(case.attempts, attempt),
+                "attempts": outcomes.with_attempt(case.attempts, attempt),
             }
         )
         self.cases.index(case_id, now + self.lease, now)
@@ -146,7 +146,7 @@ class Dunning:
             charge_id = str(json.loads(result.body).get("id", ""))
             after = outcomes.succeeded(current, attempt, charge_id, policy, now)
         else:
-            after = outcomes.declined(current, attempt, _decline(result), policy, now)
+            after = outcomes.declined(current, attempt, decline_in(result.status, result.body), policy, now)
         if not current.is_open:
             _log.error(
                 "attempt %s finished (%d) after case %s closed", attempt.key, result.status, case.case_id
@@ -195,35 +195,3 @@ class Dunning:
         due = case.next_due()
         if due is not None:
             self.cases.index(case.case_id, due, now)
-
-
-def _attempt(case: Case) -> Attempt:
-    """The pending attempt (a retry after a crash or an error keeps its key), or the next one."""
-    for attempt in case.attempts:
-        if attempt.outcome == "pending":
-            return attempt
-    number = len(case.attempts) + 1
-    return Attempt(
-        number=number, key=f"{case.case_id}:{number}", started_at=case.next_charge_at or case.failed_at
-    )
-
-
-def _with(attempts: tuple[Attempt, ...], attempt: Attempt | None) -> tuple[Attempt, ...]:
-    if attempt is None or any(item.key == attempt.key for item in attempts):
-        return attempts
-    return (*attempts, attempt)
-
-
-def _decline(result: ChargeResult) -> Decline:
-    """The decline in a processor's error body; a 4xx that is not a card error is a permanent error."""
-    try:
-        error = json.loads(result.body)["error"]
-        return Decline(
-            code=error["code"], decline_code=error.get("decline_code"), advice_code=error.get("advice_code")
-        )
-    except (ValueError, KeyError, TypeError) as problem:
-        if result.status == _DECLINED:
-            return Decline(code="card_declined")
-        raise PermanentError(
-            f"processor refused the charge ({result.status}): {result.body[:300]!r}"
-        ) from problem

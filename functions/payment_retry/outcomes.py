@@ -168,3 +168,21 @@ def _outgoing(
 
 def _replaced(case: Case, attempt: Attempt) -> tuple[Attempt, ...]:
     return tuple(attempt if item.number == attempt.number else item for item in case.attempts)
+
+
+def next_attempt(case: Case) -> Attempt:
+    """The pending attempt (a retry after a crash or an error keeps its key), or the next one."""
+    for attempt in case.attempts:
+        if attempt.outcome == "pending":
+            return attempt
+    number = len(case.attempts) + 1
+    return Attempt(
+        number=number, key=f"{case.case_id}:{number}", started_at=case.next_charge_at or case.failed_at
+    )
+
+
+def with_attempt(attempts: tuple[Attempt, ...], attempt: Attempt | None) -> tuple[Attempt, ...]:
+    """`attempts` with `attempt` appended unless it is already there."""
+    if attempt is None or any(item.key == attempt.key for item in attempts):
+        return attempts
+    return (*attempts, attempt)

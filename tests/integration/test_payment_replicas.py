@@ -90,7 +90,7 @@ def test_every_due_case_is_charged_exactly_once_by_three_replicas(replicas: tupl
     assert set(counted) == {f"{case_id}:1" for case_id in ids}
     assert set(counted.values()) == {1}
     receipts = stack.queue_service().get_queue_client("receipt-requests").get_queue_properties()
-    assert receipts.approximate_message_count >= FIRST_BATCH
+    assert (receipts.approximate_message_count or 0) >= FIRST_BATCH
 
 
 def test_a_replica_killed_mid_tick_loses_nothing_and_doubles_nothing(
