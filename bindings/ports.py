@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
+    from datetime import datetime
 
     from pydantic import BaseModel
 
@@ -96,3 +97,10 @@ class PaymentGateway(Protocol):
         Returns 2xx and 4xx answers (a decline is a 402 with its body); raises `TransientError`
         for 429, 5xx and timeouts, which are retried with the same key.
         """
+
+
+class Clock(Protocol):
+    """The time as the function should see it: the wall clock in production, a virtual one in simulations."""
+
+    def now(self) -> datetime:
+        """The current time, timezone-aware."""

@@ -1,4 +1,4 @@
-"""The `bindery` command: daprd, run, demo, dead-letters."""
+"""The `bindery` command: daprd, run, demo, render, cases, simulate, dead-letters."""
 
 from __future__ import annotations
 
@@ -40,6 +40,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     cases.add_argument("case_id", nargs="?", help="show this case's timeline")
     cases.add_argument("--status", choices=["open", "retrying", "recovered", "abandoned", "canceled"])
+    simulate = commands.add_parser("simulate", help="a dunning campaign on a virtual clock and the sandbox")
+    simulate.add_argument("--days", type=int, default=30, help="virtual days to run (default 30)")
+    simulate.add_argument("--customers", type=int, default=1000, help="failed payments (default 1000)")
+    simulate.add_argument("--seed", type=int, default=1, help="the campaign's random seed (default 1)")
     letters = commands.add_parser("dead-letters", help="list or redrive dead letters of the local stack")
     letter_commands = letters.add_subparsers(dest="action", required=True)
     letter_commands.add_parser("list", help="list dead letters")
@@ -52,31 +56,45 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("azure").setLevel(logging.WARNING)
     try:
         return _dispatch(args)
-    except (daprd.DaprdError, procs.StackError, deadletters.RedriveError, TimeoutError, KeyError) as error:
+    except (
+        daprd.DaprdError,
+        procs.StackError,
+        deadletters.RedriveError,
+        TimeoutError,
+        KeyError,
+        ValueError,
+    ) as error:
         print(f"bindery: {error}", file=sys.stderr)
         return 1
 
 
 def _dispatch(args: argparse.Namespace) -> int:
-    if args.command == "daprd":
-        print(daprd.find_or_build())
-        return 0
     if args.command == "run":
         return _run()
+    if args.command == "dead-letters":
+        return _dead_letters(args)
+    print(_output(args))
+    return 0
+
+
+def _output(args: argparse.Namespace) -> str:
+    if args.command == "daprd":
+        return str(daprd.find_or_build())
     if args.command == "render":
         target = render_for_dapr_cli()
-        print(
+        return (
             f"rendered {target} (Azurite on 10000/10001, SMTP on {DAPR_CLI_SMTP_PORT}); now `dapr run -f .`"
         )
-        return 0
     if args.command == "cases":
-        return _cases(args)
-    if args.command == "demo":
-        from bindings.dev import demo  # noqa: PLC0415 - loads the Azure SDKs
+        return state_reader.cases_text(var_dir() / "state" / "state.db", args.case_id, args.status)
+    if args.command == "simulate":
+        from bindings.dev import simulation  # noqa: PLC0415 - starts the processor sandbox
 
-        print(demo.describe(demo.run(var_dir())))
-        return 0
-    return _dead_letters(args)
+        run = simulation.run(days=args.days, customers=args.customers, seed=args.seed, progress=sys.stderr)
+        return simulation.describe(run)
+    from bindings.dev import demo  # noqa: PLC0415 - loads the Azure SDKs
+
+    return demo.describe(demo.run(var_dir()))
 
 
 DAPR_CLI_COMPONENTS = "var/dapr-cli/components"
@@ -139,28 +157,6 @@ def _where(stack: Stack) -> str:
     lines.append(f"  components      {stack.resources}")
     lines.append(f"  logs            {stack.log_dir}")
     return "\n".join(lines)
-
-
-def _cases(args: argparse.Namespace) -> int:
-    from functions.payment_retry import report  # noqa: PLC0415
-    from functions.payment_retry.model import Case  # noqa: PLC0415
-
-    database = var_dir() / "state" / "state.db"
-    prefix = f"case:{args.case_id}" if args.case_id else "case:"
-    found = [
-        Case.model_validate_json(value)
-        for _key, value in state_reader.values(database, "payment-retry", prefix)
-    ]
-    if args.case_id:
-        match = [case for case in found if case.case_id == args.case_id]
-        if not match:
-            print(f"bindery: no case {args.case_id} in {database}", file=sys.stderr)
-            return 1
-        print(report.timeline(match[0]))
-        return 0
-    chosen = [case for case in found if args.status in {None, case.status}]
-    print(report.table(chosen) if chosen else "no cases")
-    return 0
 
 
 def _dead_letters(args: argparse.Namespace) -> int:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bindings import names
-from bindings.dev import deadletters, state_reader
+from bindings.dev import deadletters, simulation, state_reader
 from bindings.dev.stack import Stack, StackConfig
 from functions.payment_retry.model import Case
 
@@ -50,6 +50,8 @@ def run(root: Path, *, say: Callable[[str], None] = print) -> dict[str, Any]:
         say("3. dunning: three failed payments; the retry tick charges them through the card sandbox")
         _dunning(stack)
         summary = _summary(stack)
+    say("4. a short dunning campaign on a virtual clock (`bindery simulate` runs the full-size one)")
+    summary["campaign"] = simulation.describe(simulation.run(days=14, customers=200, seed=7))
     target = root / "demo" / "summary.json"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(json.dumps(summary, indent=2) + "\n")
@@ -147,6 +149,7 @@ def describe(summary: dict[str, Any]) -> str:
     lines.append(f"  mails captured    {len(summary['mails_captured'])} (no function sends mail yet)")
     lines.append(f"  dead letters      {len(summary['dead_letters'])}")
     lines += [f"    - {d['source']} {d['kind']}: {d['reason'][:70]}" for d in summary["dead_letters"]]
+    lines += ["", summary["campaign"], ""]
     lines.append(f"  logs              {summary['logs']}")
     lines.append(f"  summary           {summary['summary_file']}")
     return "\n".join(lines)

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from bindings import names
 from bindings.app import CronTick, FunctionApp
+from bindings.clock import SystemClock
 from bindings.dapr_ports import DaprPaymentGateway, DaprQueue, DaprStateStore
-from bindings.errors import PermanentError
 from functions.payment_retry.cases import CaseStore
 from functions.payment_retry.dunning import Dunning
+from functions.payment_retry.handlers import handle_event, handle_tick
 from functions.payment_retry.model import PaymentEvent, PaymentFailed, PaymentMethodUpdated, PaymentSucceeded
-from functions.payment_retry.policy import UnknownPolicyError
-from functions.payment_retry.tick import run_tick
 
-_log = logging.getLogger(__name__)
 app = FunctionApp(names.PAYMENT_RETRY)
+clock = SystemClock()
 state = DaprStateStore(names.STATESTORE)
 gateway = DaprPaymentGateway(names.PAYMENT_GATEWAY)
 email_requests = DaprQueue(names.EMAIL_REQUESTS_OUT)
@@ -40,34 +38,13 @@ TICK_BUDGET = timedelta(seconds=float(os.environ.get("RETRY_TICK_BUDGET_SECONDS"
 @app.queue(names.PAYMENT_EVENTS, model=PaymentEvent)
 def on_payment_event(event: PaymentFailed | PaymentSucceeded | PaymentMethodUpdated) -> None:
     """Open, close or wake cases; events naming unknown policies or cases are dead-lettered."""
-    now = datetime.now(UTC)
-    try:
-        if isinstance(event, PaymentFailed):
-            dunning.on_failed(event, now)
-        elif isinstance(event, PaymentSucceeded):
-            if dunning.cases.get(event.payment_id)[0] is None:
-                raise PermanentError(f"payment.succeeded for {event.payment_id}: no such case")
-            dunning.on_succeeded(event, now)
-        else:
-            dunning.on_method_updated(event, now)
-    except UnknownPolicyError as error:
-        raise PermanentError(str(error)) from error
+    handle_event(dunning, event, clock.now())
 
 
 @app.cron(names.RETRY_TICK)
 def on_tick(tick: CronTick) -> None:
     """Settle the cases due now, within the tick's time budget."""
-    report = run_tick(dunning, tick.fired_at, budget=TICK_BUDGET)
-    level = logging.WARNING if report.errors or report.out_of_budget else logging.INFO
-    _log.log(
-        level,
-        "tick: %d due, %d settled, %d deferred, %d errors",
-        report.seen,
-        report.settled,
-        report.deferred,
-        report.errors,
-        extra={"cursor": report.cursor, "out_of_budget": report.out_of_budget},
-    )
+    handle_tick(dunning, tick.fired_at, budget=TICK_BUDGET)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bindings import names
-from bindings.dev import deadletters
+from bindings.dev import deadletters, state_reader
 from bindings.dev.sidecar import AppSpec
 from bindings.dev.stack import Stack
 from tests.integration.helpers import eventually, read_jsonl
@@ -73,6 +73,26 @@ def test_a_failed_payment_is_retried_recovered_and_its_receipt_and_emails_reques
     assert [line["key"] for line in read_jsonl(stack.ledger) if line["case_id"] == case_id] == [
         f"{case_id}:1"
     ]
+
+
+def test_bindery_cases_reads_the_sidecars_state_store(stack: Stack) -> None:
+    """The table lists a case daprd wrote, its timeline shows the charge, an unknown id is an error."""
+    event = failed("cus_ok_cases")
+    send(stack, event)
+    case_id, database = event["payment_id"], stack.config.root / "state" / "state.db"
+    table = eventually(
+        lambda: [
+            row for row in state_reader.cases_text(database, None, "recovered").splitlines() if case_id in row
+        ],
+        "the recovered case in the table",
+    )
+    assert "42.00 USD" in table[0]
+    timeline = state_reader.cases_text(database, case_id, None)
+    assert f"{case_id}:1" in timeline
+    assert "recovered" in timeline
+    assert case_id not in state_reader.cases_text(database, None, "abandoned")
+    with pytest.raises(ValueError, match="no case pay_missing"):
+        state_reader.cases_text(database, "pay_missing", None)
 
 
 @pytest.mark.parametrize(

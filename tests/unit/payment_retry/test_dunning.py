@@ -14,11 +14,12 @@ import pytest
 
 from bindings import names
 from bindings.dev.processor_sandbox import RunningSandbox, start_sandbox
+from bindings.dev.sandbox_client import SandboxGateway
+from bindings.memory_ports import MemoryQueue, MemoryStateStore
 from functions.payment_retry.cases import CaseStore
 from functions.payment_retry.dunning import RETRY_AFTER_ERROR, Dunning
 from functions.payment_retry.model import Case, PaymentFailed, PaymentMethodUpdated, PaymentSucceeded
 from functions.payment_retry.tick import run_tick
-from tests.fakes import FakeQueue, FakeStateStore, SandboxGateway
 
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 _QUEUES = (names.EMAIL_REQUESTS_OUT, names.RECEIPT_REQUESTS_OUT, names.SUBSCRIPTION_ACTIONS_OUT)
@@ -28,10 +29,10 @@ _QUEUES = (names.EMAIL_REQUESTS_OUT, names.RECEIPT_REQUESTS_OUT, names.SUBSCRIPT
 class World:
     """One state store, one sandbox, the queues, and a replica factory."""
 
-    state: FakeStateStore
+    state: MemoryStateStore
     sandbox: RunningSandbox
     ledger_path: Path
-    queues: dict[str, FakeQueue]
+    queues: dict[str, MemoryQueue]
 
     def replica(self, owner: str = "r1", gateway: Any = None) -> Dunning:
         """A Dunning engine as one replica would run it."""
@@ -64,7 +65,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     """A fresh world with a sandbox whose timeouts stall briefly."""
     ledger = tmp_path / "ledger.jsonl"
     sandbox = start_sandbox(ledger, timeout_seconds=0.5)
-    yield World(FakeStateStore(), sandbox, ledger, {name: FakeQueue(name) for name in _QUEUES})
+    yield World(MemoryStateStore(), sandbox, ledger, {name: MemoryQueue(name) for name in _QUEUES})
     sandbox.shutdown()
 
 

@@ -9,10 +9,11 @@ from pathlib import Path
 
 from bindings import names
 from bindings.dev.processor_sandbox import start_sandbox
+from bindings.dev.sandbox_client import SandboxGateway
+from bindings.memory_ports import MemoryQueue, MemoryStateStore
 from functions.payment_retry.cases import CaseStore
 from functions.payment_retry.dunning import Dunning
 from functions.payment_retry.tick import run_tick
-from tests.fakes import FakeQueue, FakeStateStore, SandboxGateway
 from tests.unit.payment_retry.test_dunning import NOON, failed
 
 CASES = 300
@@ -22,8 +23,8 @@ def test_three_concurrent_replicas_charge_each_attempt_exactly_once(tmp_path: Pa
     """150 cases recover on attempt 1 and 150 on attempt 3, with three replicas receiving every tick."""
     ledger_path = tmp_path / "ledger.jsonl"
     sandbox = start_sandbox(ledger_path)
-    state = FakeStateStore()
-    queues = {name: FakeQueue(name) for name in (names.EMAIL_REQUESTS_OUT, names.RECEIPT_REQUESTS_OUT,
+    state = MemoryStateStore()
+    queues = {name: MemoryQueue(name) for name in (names.EMAIL_REQUESTS_OUT, names.RECEIPT_REQUESTS_OUT,
                                                   names.SUBSCRIPTION_ACTIONS_OUT)}  # fmt: skip
     replicas = [
         Dunning(cases=CaseStore(state), gateway=SandboxGateway(sandbox.port), queues=queues, owner=f"r{n}")

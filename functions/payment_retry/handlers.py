@@ -1,0 +1,60 @@
+"""What the payment-retry triggers do, over the engine and a time: shared by the app and the simulator."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from bindings.errors import PermanentError
+from functions.payment_retry.model import PaymentFailed, PaymentMethodUpdated, PaymentSucceeded
+from functions.payment_retry.policy import UnknownPolicyError
+from functions.payment_retry.tick import TickReport, run_tick
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime, timedelta
+
+    from functions.payment_retry.dunning import Dunning
+
+_log = logging.getLogger(__name__)
+
+
+def handle_event(
+    dunning: Dunning, event: PaymentFailed | PaymentSucceeded | PaymentMethodUpdated, now: datetime
+) -> None:
+    """Open, close or wake cases; `PermanentError` for events naming unknown policies or cases."""
+    try:
+        if isinstance(event, PaymentFailed):
+            dunning.on_failed(event, now)
+        elif isinstance(event, PaymentSucceeded):
+            if dunning.cases.get(event.payment_id)[0] is None:
+                raise PermanentError(f"payment.succeeded for {event.payment_id}: no such case")
+            dunning.on_succeeded(event, now)
+        else:
+            dunning.on_method_updated(event, now)
+    except UnknownPolicyError as error:
+        raise PermanentError(str(error)) from error
+
+
+def handle_tick(
+    dunning: Dunning,
+    now: datetime,
+    *,
+    budget: timedelta,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> TickReport:
+    """Settle the cases due at `now` within `budget`, and log what the tick did."""
+    report = run_tick(dunning, now, budget=budget, monotonic=monotonic)
+    level = logging.WARNING if report.errors or report.out_of_budget else logging.INFO
+    if report.seen or level != logging.INFO:
+        _log.log(
+            level,
+            "tick: %d due, %d settled, %d deferred, %d errors",
+            report.seen,
+            report.settled,
+            report.deferred,
+            report.errors,
+            extra={"cursor": report.cursor, "out_of_budget": report.out_of_budget},
+        )
+    return report
