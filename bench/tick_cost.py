@@ -1,0 +1,96 @@
+"""Tick cost against open cases: 1k, 100k and 1M open, 100 due, through a real daprd and sqlite.
+
+For each size: a fresh sqlite store (daprd creates its tables), the open cases seeded straight into
+the table, then daprd with the sqlite state store and the payment-gateway HTTP binding (to the
+processor sandbox), and `tick_probe.py` timing retry ticks through the Dapr APIs. The outbox's
+email and receipt messages go to in-memory queues: the bench measures what grows with open cases.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from bindings.dev import components, daprd, procs
+from bindings.dev.paths import project_root
+from bindings.dev.processor_sandbox import start_sandbox
+from bindings.dev.sidecar import Ports
+
+_PROBE = Path(__file__).with_name("tick_probe.py")
+_NEEDED = ("statestore.yaml", "payment-gateway.yaml")
+
+
+def _sidecar(binary: Path, resources: Path, log: Path, ports: Ports) -> procs.Proc:
+    argv = [
+        str(binary), "--app-id", "payment-retry", "--resources-path", str(resources),
+        "--dapr-listen-addresses", "127.0.0.1", "--dapr-grpc-port", str(ports.grpc),
+        "--dapr-http-port", str(ports.http), "--dapr-internal-grpc-port", str(ports.internal),
+        "--dapr-internal-grpc-listen-address", "127.0.0.1", "--metrics-port", str(ports.metrics),
+        "--log-level", "warn",
+    ]  # fmt: skip
+    proc = procs.start("daprd", argv, log=log)
+    url = f"http://127.0.0.1:{ports.http}/v1.0/healthz"
+    procs.wait_until(proc, procs.http_status(url, 204), timeout=60, what="daprd healthy")
+    return proc
+
+
+def _probe(ports: Ports, *args: str) -> Any:  # noqa: ANN401 - the probe's JSON
+    env = {
+        **os.environ,
+        "DAPR_GRPC_PORT": str(ports.grpc),
+        "DAPR_HTTP_PORT": str(ports.http),
+        "PYTHONPATH": str(project_root()),
+    }
+    done = subprocess.run(
+        [sys.executable, str(_PROBE), *args], env=env, capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"tick probe {args[0]} failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure(work: Path, sizes: tuple[int, ...], *, due: int = 100, runs: int = 5) -> dict[str, Any]:
+    """Seed and tick each size; return per-size seeding figures and tick medians (min, max)."""
+    binary = daprd.find_or_build()
+    shutil.rmtree(work, ignore_errors=True)
+    sandbox = start_sandbox(work / "ledger.jsonl")
+    sizes_out: dict[str, Any] = {}
+    try:
+        source = work / "source"
+        source.mkdir(parents=True)
+        for name in _NEEDED:
+            shutil.copy(project_root() / "components" / "local" / name, source / name)
+        for size in sizes:
+            folder = work / f"open-{size}"
+            values = {"STATE_DIR": str(folder), "PAYMENT_GATEWAY_URL": f"http://127.0.0.1:{sandbox.port}"}
+            components.render(source, folder / "components", values)
+            ports = Ports.free()
+            _sidecar(binary, folder / "components", folder / "daprd.log", ports).stop()  # creates the tables
+            seeded = _probe(ports, "seed", str(folder / "state.db"), str(size))
+            sidecar = _sidecar(binary, folder / "components", folder / "daprd.log", ports)
+            try:
+                ticks = _probe(ports, "tick", str(folder / "state.db"), str(due), str(runs))
+            finally:
+                sidecar.stop()
+            sizes_out[str(size)] = {"seed": seeded, **_summary(ticks)}
+            print(f"  {size:>9,} open: tick median {sizes_out[str(size)]['tick']['median']:.3f}s", flush=True)
+            shutil.rmtree(folder, ignore_errors=True)
+    finally:
+        sandbox.shutdown()
+    first, last = str(sizes[0]), str(sizes[-1])
+    ratio = sizes_out[last]["tick"]["median"] / sizes_out[first]["tick"]["median"]
+    return {"due": due, "runs": runs, "sizes": sizes_out, "ratio_largest_to_smallest": ratio}
+
+
+def _summary(ticks: list[dict[str, float]]) -> dict[str, dict[str, float]]:
+    out = {}
+    for name, field in (("tick", "tick_seconds"), ("idle_tick", "idle_tick_seconds")):
+        values = [run[field] for run in ticks]
+        out[name] = {"median": statistics.median(values), "min": min(values), "max": max(values)}
+    return out
