@@ -7,7 +7,7 @@ import json
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Message(BaseModel):
@@ -75,6 +75,10 @@ class Heartbeat(Message):
 
 
 _ID = r"^[A-Za-z0-9_.:@-]{1,120}$"
+# A plain mailbox address: no display name, quotes, spaces, or the `;` and `,` that mail bindings
+# split recipient lists on.
+EMAIL_ADDRESS = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+$"
+_MAX_DATA_CHARS = 8_000
 
 
 class EmailRequested(Message):
@@ -85,8 +89,18 @@ class EmailRequested(Message):
     template: str = Field(pattern=r"^[a-z_]{1,40}$")
     template_version: int = Field(default=1, ge=1)
     locale: str = Field(default="en", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-    to: str = Field(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}$")
-    data: dict[str, str | int] = Field(default_factory=dict)
+    to: str = Field(pattern=EMAIL_ADDRESS)
+    data: dict[str, str | int] = Field(default_factory=dict, max_length=40)
+
+    @field_validator("data")
+    @classmethod
+    def _small(cls, value: dict[str, str | int]) -> dict[str, str | int]:
+        size = sum(len(key) + len(str(item)) for key, item in value.items())
+        if size > _MAX_DATA_CHARS:
+            raise ValueError(
+                f"data holds {size} characters; at most {_MAX_DATA_CHARS} (links, never documents)"
+            )
+        return value
 
 
 class ReceiptRequested(Message):
@@ -96,7 +110,7 @@ class ReceiptRequested(Message):
     request_id: str = Field(pattern=_ID)
     payment_id: str = Field(pattern=_ID)
     customer_id: str = Field(pattern=_ID)
-    email: str = Field(pattern=r"^[^@\s]{1,64}@[^@\s]{1,255}$")
+    email: str = Field(pattern=EMAIL_ADDRESS)
     amount: int = Field(gt=0, description="minor units")
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     paid_at: datetime

@@ -20,7 +20,8 @@ from typing import Final, Literal
 DEMO_TICKER: Final = "demo-ticker"
 DEMO_ARCHIVER: Final = "demo-archiver"
 PAYMENT_RETRY: Final = "payment-retry"
-APPS: Final = (DEMO_TICKER, DEMO_ARCHIVER, PAYMENT_RETRY)
+EMAIL_SEND: Final = "email-send"
+APPS: Final = (DEMO_TICKER, DEMO_ARCHIVER, PAYMENT_RETRY, EMAIL_SEND)
 
 # Bindings and stores.
 STATESTORE: Final = "statestore"
@@ -32,7 +33,9 @@ DEMO_EVENTS_OUT: Final = "demo-events-out"
 RETRY_TICK: Final = "retry-tick"
 PAYMENT_EVENTS: Final = "payment-events"
 PAYMENT_GATEWAY: Final = "payment-gateway"
+EMAIL_REQUESTS: Final = "email-requests"
 EMAIL_REQUESTS_OUT: Final = "email-requests-out"
+EMAIL: Final = "email"
 RECEIPT_REQUESTS_OUT: Final = "receipt-requests-out"
 SUBSCRIPTION_ACTIONS_OUT: Final = "subscription-actions-out"
 
@@ -57,6 +60,8 @@ COMPONENTS: Final = (
     Component(EMAIL_REQUESTS_OUT, "bindings.azure.storagequeues", "output", (PAYMENT_RETRY,)),
     Component(RECEIPT_REQUESTS_OUT, "bindings.azure.storagequeues", "output", (PAYMENT_RETRY,)),
     Component(SUBSCRIPTION_ACTIONS_OUT, "bindings.azure.storagequeues", "output", (PAYMENT_RETRY,)),
+    Component(EMAIL_REQUESTS, "bindings.azure.storagequeues", "input", (EMAIL_SEND,)),
+    Component(EMAIL, "bindings.smtp", "output", (EMAIL_SEND,)),
     Component(DEMO_TICK, "bindings.cron", "input", (DEMO_TICKER,)),
     Component(DEMO_EVENTS, "bindings.azure.storagequeues", "input", (DEMO_ARCHIVER,)),
     Component(DEMO_EVENTS_OUT, "bindings.azure.storagequeues", "output", (DEMO_TICKER,)),

@@ -68,6 +68,7 @@ class OutgoingMail:
     to: tuple[str, ...]
     subject: str
     html: str
+    text: str = ""  # the plain-text part, for providers that send multipart
     cc: tuple[str, ...] = ()
     bcc: tuple[str, ...] = ()
     headers: Mapping[str, str] = field(default_factory=dict)

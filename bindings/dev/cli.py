@@ -1,4 +1,4 @@
-"""The `bindery` command: daprd, run, demo, render, cases, simulate, dead-letters."""
+"""The `bindery` command: daprd, run, demo, render, cases, emails, simulate, dead-letters."""
 
 from __future__ import annotations
 
@@ -40,6 +40,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     cases.add_argument("case_id", nargs="?", help="show this case's timeline")
     cases.add_argument("--status", choices=["open", "retrying", "recovered", "abandoned", "canceled"])
+    emails = commands.add_parser(
+        "emails", help="emails sent by the local stack: a table, or one email's record"
+    )
+    emails.add_argument("request_id", nargs="?", help="show this email request")
+    emails.add_argument("--status", choices=["sending", "sent", "unknown", "suppressed"])
     simulate = commands.add_parser("simulate", help="a dunning campaign on a virtual clock and the sandbox")
     simulate.add_argument("--days", type=int, default=30, help="virtual days to run (default 30)")
     simulate.add_argument("--customers", type=int, default=1000, help="failed payments (default 1000)")
@@ -87,6 +92,8 @@ def _output(args: argparse.Namespace) -> str:
         )
     if args.command == "cases":
         return state_reader.cases_text(var_dir() / "state" / "state.db", args.case_id, args.status)
+    if args.command == "emails":
+        return state_reader.emails_text(var_dir() / "state" / "state.db", args.request_id, args.status)
     if args.command == "simulate":
         from bindings.dev import simulation  # noqa: PLC0415 - starts the processor sandbox
 

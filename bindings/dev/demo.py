@@ -6,7 +6,10 @@ import json
 import shutil
 import time
 from datetime import UTC, datetime, timedelta
+from email import policy
+from email.parser import BytesParser
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from bindings import names
 from bindings.dev import deadletters, simulation, state_reader
@@ -24,6 +27,9 @@ _CUSTOMERS = (
     ("cus_recover1_demo", 3, {"code": "card_declined", "decline_code": "insufficient_funds"}),
     ("cus_hard_demo", 1, {"code": "expired_card"}),
 )
+_ZONES = ("Europe/Paris", "America/New_York", "Asia/Tokyo", "Pacific/Auckland", "America/Los_Angeles")
+_DAY_START, _DAY_END = 9, 20
+_DEMO_MAILS = 6
 _GOOD_ID = "20000101T000000Z"
 _HEARTBEATS = 3
 
@@ -59,15 +65,24 @@ def run(root: Path, *, say: Callable[[str], None] = print) -> dict[str, Any]:
     return summary
 
 
+def _daytime_zone(now: datetime) -> str:
+    """A time zone where it is daytime now, so the demo's emails are not held for quiet hours."""
+    for zone in _ZONES:
+        if _DAY_START <= now.astimezone(ZoneInfo(zone)).hour < _DAY_END:
+            return zone
+    return _ZONES[0]
+
+
 def _dunning(stack: Stack) -> None:
     now = datetime.now(UTC)
+    zone = _daytime_zone(now)
     payments = stack.queue_service().get_queue_client(names.PAYMENT_EVENTS)
     for customer, days, decline in _CUSTOMERS:
         event = {
             "type": "payment.failed", "version": 1, "event_id": f"evt_{customer}",
             "payment_id": f"pay_{customer}", "customer_id": customer, "subscription_id": f"sub_{customer}",
             "email": f"{customer}@example.com",
-            "amount": 2900, "currency": "EUR", "timezone": "Europe/Paris",
+            "amount": 2900, "currency": "EUR", "timezone": zone,
             "failed_at": (now - timedelta(days=days, minutes=1)).isoformat(), "decline": decline,
         }  # fmt: skip
         payments.send_message(json.dumps(event))
@@ -77,6 +92,8 @@ def _dunning(stack: Stack) -> None:
 
     expected = {"cus_ok_demo": "recovered", "cus_recover1_demo": "recovered", "cus_hard_demo": "open"}
     _wait(lambda: statuses() == expected, "the dunning cases to settle", timeout=90)
+    # payment_failed x3, a reminder after the soft decline, recovered x2: email-send mails each once
+    _wait(lambda: len(list(stack.mail_dir.glob("*.eml"))) >= _DEMO_MAILS, "the dunning emails", timeout=60)
 
 
 def _cases(stack: Stack) -> list[Case]:
@@ -92,7 +109,7 @@ def _summary(stack: Stack) -> dict[str, Any]:
         "stack_ready_seconds": round(stack.started_in, 2),
         "events_handled": {app: _handled(stack.log_dir / f"{app}.log") for app in stack.apps},
         "blobs_written": [f"documents/{blob.name}" for blob in documents.list_blobs()],
-        "mails_captured": [str(path) for path in mails],
+        "mails_captured": [_mail_line(path) for path in mails],
         "cases": {case.case_id: case.status for case in _cases(stack)},
         "charges": [json.loads(line) for line in stack.ledger.read_text().splitlines() if line.strip()],
         "queued": {
@@ -114,6 +131,11 @@ def _summary(stack: Stack) -> dict[str, Any]:
         ],
         "logs": str(stack.log_dir),
     }
+
+
+def _mail_line(path: Path) -> str:
+    mail = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+    return f"{mail['X-Bindery-Envelope-To']}: {mail['Subject']}"
 
 
 def _handled(log: Path) -> int:
@@ -145,8 +167,11 @@ def describe(summary: dict[str, Any]) -> str:
     lines.append(
         f"  charges           {len(charges)}: " + ", ".join(f"{c['key']} {c['outcome']}" for c in charges)
     )
-    lines.append(f"  requests queued   {summary['queued']} (for the email and receipt functions to come)")
-    lines.append(f"  mails captured    {len(summary['mails_captured'])} (no function sends mail yet)")
+    lines.append(f"  requests queued   {summary['queued']} (receipts wait for the receipt function to come)")
+    lines.append(
+        f"  mails captured    {len(summary['mails_captured'])} (var/mail; `bindery emails` lists them)"
+    )
+    lines += [f"    - {line}" for line in summary["mails_captured"]]
     lines.append(f"  dead letters      {len(summary['dead_letters'])}")
     lines += [f"    - {d['source']} {d['kind']}: {d['reason'][:70]}" for d in summary["dead_letters"]]
     lines += ["", summary["campaign"], ""]

@@ -35,6 +35,7 @@ DEMO_APPS: tuple[sidecar.AppSpec, ...] = (
     sidecar.AppSpec(
         names.PAYMENT_RETRY, "functions.payment_retry.app", env={"RETRY_TICK_BUDGET_SECONDS": "4"}
     ),
+    sidecar.AppSpec(names.EMAIL_SEND, "functions.email_send.app"),
 )
 DEFAULTS: Mapping[str, str] = {
     "DEMO_TICK_SCHEDULE": "@every 2s",

@@ -1,4 +1,4 @@
-"""Read the local stack's sqlite state store directly (read-only): `bindery cases`.
+"""Read the local stack's sqlite state store directly (read-only): `bindery cases` and `bindery emails`.
 
 daprd's sqlite store keeps rows `(key, value, is_binary, …)` in table `state`, keys prefixed
 `<app id>||`, binary values base64-encoded.
@@ -43,3 +43,25 @@ def cases_text(database: Path, case_id: str | None, status: str | None) -> str:
         return report.timeline(match[0])
     chosen = [case for case in found if status in {None, case.status}]
     return report.table(chosen) if chosen else "no cases"
+
+
+def emails_text(database: Path, request_id: str | None, status: str | None) -> str:
+    """The email send records as a table, or one request's record; `ValueError` when it is unknown."""
+    from functions.email_send.sends import SendRecord  # noqa: PLC0415 - only this command needs it
+
+    prefix = f"email:{request_id}" if request_id else "email:"
+    found = [SendRecord.model_validate_json(value) for _key, value in values(database, "email-send", prefix)]
+    if request_id:
+        match = [record for record in found if record.request_id == request_id]
+        if not match:
+            raise ValueError(f"no email request {request_id} in {database}")
+        return "\n".join(f"{name:17} {value}" for name, value in match[0].model_dump(mode="json").items())
+    chosen = sorted((r for r in found if status in {None, r.status}), key=lambda r: r.updated_at)
+    if not chosen:
+        return "no emails"
+    lines = [f"{'REQUEST':40}  {'STATUS':10}  {'TO':32}  {'TEMPLATE':18}  UPDATED"]
+    for r in chosen:
+        label = f"{r.template}/v{r.template_version}"
+        when = f"{r.updated_at:%Y-%m-%d %H:%M:%S}"
+        lines.append(f"{r.request_id[:40]:40}  {r.status:10}  {r.to[:32]:32}  {label:18}  {when}")
+    return "\n".join(lines)

@@ -9,13 +9,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from bindings.messages import EmailRequested, Message, ReceiptRequested, SubscriptionAction
+from bindings.messages import EMAIL_ADDRESS, EmailRequested, Message, ReceiptRequested, SubscriptionAction
 from functions.payment_retry.declines import Decline
 
 CaseStatus = Literal["open", "retrying", "recovered", "abandoned", "canceled"]
 OPEN_STATUSES: frozenset[str] = frozenset({"open", "retrying"})
 _ID = r"^[A-Za-z0-9_.:@-]{1,120}$"
-_EMAIL = r"^[^@\s]{1,64}@[^@\s]{1,255}$"
 
 
 @functools.cache
@@ -37,7 +36,7 @@ class PaymentFailed(Message):
     payment_id: str = Field(pattern=_ID, description="the dunning case id")
     customer_id: str = Field(pattern=_ID)
     subscription_id: str = Field(pattern=_ID)
-    email: str = Field(pattern=_EMAIL)
+    email: str = Field(pattern=EMAIL_ADDRESS)
     amount: int = Field(gt=0, lt=10**12, description="minor units of `currency`")
     currency: str
     timezone: str = "UTC"

@@ -1,0 +1,44 @@
+"""email-send: templated email. Each request on `email-requests` is rendered and sent at most once."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+from bindings import names
+from bindings.app import FunctionApp
+from bindings.clock import SystemClock
+from bindings.dapr_ports import DaprMailer, DaprStateStore
+from bindings.errors import PermanentError
+from bindings.messages import EmailRequested
+from functions.email_send.sends import Sends
+from functions.email_send.templates import Brand, TemplateError, Templates
+
+_log = logging.getLogger(__name__)
+app = FunctionApp(names.EMAIL_SEND)
+clock = SystemClock()
+brand = Brand(
+    name=os.environ.get("EMAIL_BRAND", "Bindery"),
+    sender=os.environ.get("EMAIL_FROM", "Bindery Billing <billing@bindery.example>"),
+    portal_url=os.environ.get("EMAIL_PORTAL_URL", "https://billing.bindery.example/account"),
+)
+templates = Templates(brand)
+mailer = DaprMailer(names.EMAIL)
+sends = Sends(DaprStateStore(names.STATESTORE), mailer, brand.sender)
+
+
+@app.queue(names.EMAIL_REQUESTS, model=EmailRequested)
+def on_email_requested(request: EmailRequested) -> None:
+    """Render and send the request once; unknown templates and missing data are dead-lettered."""
+    try:
+        email = templates.render(request)
+    except TemplateError as error:
+        raise PermanentError(str(error)) from error
+    status = sends.deliver(request, email, clock.now())
+    _log.info(
+        "email %s %s", request.request_id, status, extra={"template": request.template, "status": status}
+    )
+
+
+if __name__ == "__main__":
+    app.run()

@@ -1,0 +1,114 @@
+"""Send each email request at most once, with a record in state before and after the send.
+
+Key `email:{request_id}` holds a `SendRecord`. The record is created (first write wins) as
+`sending` before the mail goes out and saved as `sent` after. A redelivered request finds the
+record and is not sent again. A request found `sending` for less than `grace` is being sent by
+another delivery right now: this one is retried later (`TransientError`). Found `sending` for
+longer, a process died between the two writes: whether the mail left is unknown, so it is marked
+`unknown` and *not* resent — a missed email can be resent by hand (`bindery emails --status
+unknown`), a duplicate cannot be taken back. An address on the suppression list
+(`suppressed:{address}`) is recorded as `suppressed` and not sent.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from bindings.errors import ConflictError, TransientError
+from bindings.ports import OutgoingMail
+
+if TYPE_CHECKING:
+    from bindings.messages import EmailRequested
+    from bindings.ports import Mailer, StateStore
+    from functions.email_send.templates import Rendered
+
+_log = logging.getLogger(__name__)
+Status = Literal["sending", "sent", "unknown", "suppressed"]
+
+
+class SendRecord(BaseModel):
+    """What happened to one email request (record version 1)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    version: Literal[1] = 1
+    request_id: str
+    status: Status
+    to: str
+    template: str
+    template_version: int
+    locale: str
+    subject: str
+    updated_at: datetime
+
+
+class Sends:
+    """The send records and the suppression list over a `StateStore`, and the mailer."""
+
+    def __init__(
+        self, state: StateStore, mailer: Mailer, sender: str, *, grace: timedelta = timedelta(seconds=60)
+    ) -> None:
+        self._state = state
+        self._mailer = mailer
+        self._sender = sender
+        self._grace = grace  # longer than any send takes
+
+    def deliver(self, request: EmailRequested, email: Rendered, now: datetime) -> Status:
+        """Send `email` for `request` unless it was handled before; return what the record says now."""
+        key = f"email:{request.request_id}"
+        record = SendRecord(
+            request_id=request.request_id, status="sending", to=request.to, template=email.template,
+            template_version=email.template_version, locale=email.locale, subject=email.subject,
+            updated_at=now,
+        )  # fmt: skip
+        seen = self._state.get(key)
+        if seen.value is not None:
+            return self._again(SendRecord.model_validate_json(seen.value), seen.etag, now)
+        if self.suppressed(request.to):
+            _log.info("email %s not sent: %s is suppressed", request.request_id, request.to)
+            conflict = self._create(key, record.model_copy(update={"status": "suppressed"}))
+            return conflict or "suppressed"
+        if self._create(key, record) is not None:
+            raise TransientError(f"email {request.request_id} is being sent by another delivery")
+        mail = OutgoingMail(
+            sender=self._sender, to=(request.to,), subject=email.subject, html=email.html, text=email.text
+        )
+        try:
+            self._mailer.send(mail)
+        except TransientError:
+            self._state.delete(key, etag=self._state.get(key).etag)  # not sent: the retry may send
+            raise
+        self._state.save(
+            key, record.model_copy(update={"status": "sent", "updated_at": now}).model_dump_json().encode()
+        )
+        return "sent"
+
+    def suppressed(self, address: str) -> bool:
+        """True when `address` is on the suppression list."""
+        return self._state.get(f"suppressed:{address.lower()}").value is not None
+
+    def _create(self, key: str, record: SendRecord) -> Status | None:
+        try:
+            self._state.create(key, record.model_dump_json().encode())
+        except ConflictError:
+            return "sending"
+        return None
+
+    def _again(self, record: SendRecord, etag: str | None, now: datetime) -> Status:
+        if record.status != "sending":
+            _log.info("email %s already %s: not sent again", record.request_id, record.status)
+            return record.status
+        if now - record.updated_at < self._grace:
+            raise TransientError(f"email {record.request_id} is being sent by another delivery")
+        _log.warning(
+            "email %s was being sent when its process stopped: outcome unknown, not resent", record.request_id
+        )
+        unknown = record.model_copy(update={"status": "unknown", "updated_at": now})
+        try:
+            self._state.save(f"email:{record.request_id}", unknown.model_dump_json().encode(), etag=etag)
+        except ConflictError:
+            raise TransientError(f"email {record.request_id} changed while marking it unknown") from None
+        return "unknown"

@@ -1,0 +1,125 @@
+"""Send records: a request is sent at most once, a crash mid-send is marked unknown, suppression holds."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bindings.errors import TransientError
+from bindings.memory_ports import MemoryStateStore
+from bindings.messages import EmailRequested
+from bindings.ports import OutgoingMail
+from functions.email_send.sends import SendRecord, Sends
+from functions.email_send.templates import Brand, Templates
+
+NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
+TEMPLATES = Templates(Brand(name="Acme", sender="billing@acme.example", portal_url="https://acme.example"))
+
+
+class RecordingMailer:
+    """A `Mailer` that keeps what it sent; `fail` makes the next send raise."""
+
+    def __init__(self) -> None:
+        self.sent: list[OutgoingMail] = []
+        self.fail: Exception | None = None
+        self.entered = threading.Event()
+        self.release: threading.Event | None = None
+
+    def send(self, mail: OutgoingMail) -> None:
+        """Record, or raise `fail`; block on `release` when set."""
+        self.entered.set()
+        if self.release is not None:
+            self.release.wait(5)
+        if self.fail is not None:
+            failure, self.fail = self.fail, None
+            raise failure
+        self.sent.append(mail)
+
+
+def deliver(sends: Sends, request_id: str = "req-1", to: str = "ana@example.com") -> str:
+    """Render and deliver a recovered email."""
+    request = EmailRequested(
+        request_id=request_id, template="recovered", to=to, data={"amount": 500, "currency": "USD"}
+    )
+    return sends.deliver(request, TEMPLATES.render(request), NOW)
+
+
+def record(state: MemoryStateStore, request_id: str = "req-1") -> SendRecord:
+    """The stored record."""
+    value = state.get(f"email:{request_id}").value
+    assert value is not None
+    return SendRecord.model_validate_json(value)
+
+
+def test_a_request_is_sent_once_and_recorded() -> None:
+    """The first delivery sends with both parts; a redelivery finds the record and sends nothing."""
+    state, mailer = MemoryStateStore(), RecordingMailer()
+    sends = Sends(state, mailer, "billing@acme.example")
+    assert deliver(sends) == "sent"
+    assert deliver(sends) == "sent"
+    assert len(mailer.sent) == 1
+    mail = mailer.sent[0]
+    assert (mail.sender, mail.to, mail.cc, mail.bcc) == ("billing@acme.example", ("ana@example.com",), (), ())
+    assert mail.subject == "Payment received: $5.00"
+    assert "<html" in mail.html
+    assert mail.text.startswith("Thank you")
+    assert record(state).status == "sent"
+
+
+def test_a_transient_failure_leaves_no_record_so_the_retry_sends() -> None:
+    """SMTP down: the error propagates for redelivery, and the redelivery sends exactly once."""
+    state, mailer = MemoryStateStore(), RecordingMailer()
+    sends = Sends(state, mailer, "billing@acme.example")
+    mailer.fail = TransientError("smtp down")
+    with pytest.raises(TransientError):
+        deliver(sends)
+    assert state.get("email:req-1").value is None
+    assert deliver(sends) == "sent"
+    assert len(mailer.sent) == 1
+
+
+def test_a_crash_between_send_and_record_is_marked_unknown_and_not_resent() -> None:
+    """A record left at `sending` past the grace means the outcome is unknown: marked, and nothing sent."""
+    state, mailer = MemoryStateStore(), RecordingMailer()
+    sends = Sends(state, mailer, "billing@acme.example")
+    stale = SendRecord(
+        request_id="req-1", status="sending", to="ana@example.com", template="recovered",
+        template_version=1, locale="en", subject="s", updated_at=NOW - timedelta(minutes=5),
+    )  # fmt: skip
+    state.create("email:req-1", stale.model_dump_json().encode())
+    assert deliver(sends) == "unknown"
+    assert mailer.sent == []
+    assert record(state).status == "unknown"
+    assert deliver(sends) == "unknown"
+    assert mailer.sent == []
+
+
+def test_concurrent_deliveries_of_one_request_send_once() -> None:
+    """A copy arriving while the first is inside send() is retried later, then finds it sent."""
+    state, mailer = MemoryStateStore(), RecordingMailer()
+    mailer.release = threading.Event()
+    sends = Sends(state, mailer, "billing@acme.example")
+    results: list[str] = []
+    first = threading.Thread(target=lambda: results.append(deliver(sends)))
+    first.start()
+    assert mailer.entered.wait(5)
+    with pytest.raises(TransientError, match="being sent by another delivery"):
+        deliver(sends)
+    mailer.release.set()
+    first.join(5)
+    assert results == ["sent"]
+    assert deliver(sends) == "sent"
+    assert len(mailer.sent) == 1
+    assert record(state).status == "sent"
+
+
+def test_a_suppressed_address_is_recorded_not_sent() -> None:
+    """An address on the suppression list (any case) gets no mail; the record says why."""
+    state, mailer = MemoryStateStore(), RecordingMailer()
+    state.create("suppressed:ana@example.com", b'{"reason": "bounce"}')
+    sends = Sends(state, mailer, "billing@acme.example")
+    assert deliver(sends, to="Ana@Example.com") == "suppressed"
+    assert mailer.sent == []
+    assert record(state).status == "suppressed"
