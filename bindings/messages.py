@@ -126,3 +126,16 @@ class SubscriptionAction(Message):
     case_id: str = Field(pattern=_ID)
     action: Literal["cancel", "mark_unpaid", "leave_past_due"]
     decided_at: datetime
+
+
+class EmailEventBatch(Message):
+    """A verified SendGrid event-webhook POST, passed on unparsed (version 1).
+
+    The webhook checks the signature over the raw bytes and the timestamp's freshness, then
+    enqueues the body as it came; `email_events` parses and applies it.
+    """
+
+    version: Literal[1] = 1
+    batch_id: str = Field(pattern=_ID, description="the signature's hash: a replayed POST has the same id")
+    received_at: datetime
+    body: str = Field(max_length=5_000_000)

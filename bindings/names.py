@@ -21,10 +21,15 @@ DEMO_TICKER: Final = "demo-ticker"
 DEMO_ARCHIVER: Final = "demo-archiver"
 PAYMENT_RETRY: Final = "payment-retry"
 EMAIL_SEND: Final = "email-send"
-APPS: Final = (DEMO_TICKER, DEMO_ARCHIVER, PAYMENT_RETRY, EMAIL_SEND)
+EMAIL_WEBHOOK: Final = "email-webhook"
+EMAIL_EVENTS: Final = "email-events"
+# Apps built on FunctionApp (binding triggers over gRPC); the webhook is a plain HTTP app.
+FUNCTION_APPS: Final = (DEMO_TICKER, DEMO_ARCHIVER, PAYMENT_RETRY, EMAIL_SEND, EMAIL_EVENTS)
+APPS: Final = (*FUNCTION_APPS, EMAIL_WEBHOOK)
 
 # Bindings and stores.
 STATESTORE: Final = "statestore"
+EMAIL_STATE: Final = "email-state"  # shared by the email apps and dunning (keys not prefixed by app id)
 DEAD_LETTERS: Final = "dead-letters"
 DOCUMENTS: Final = "documents"
 DEMO_TICK: Final = "demo-tick"
@@ -36,6 +41,7 @@ PAYMENT_GATEWAY: Final = "payment-gateway"
 EMAIL_REQUESTS: Final = "email-requests"
 EMAIL_REQUESTS_OUT: Final = "email-requests-out"
 EMAIL: Final = "email"
+EMAIL_EVENTS_OUT: Final = "email-events-out"
 RECEIPT_REQUESTS_OUT: Final = "receipt-requests-out"
 SUBSCRIPTION_ACTIONS_OUT: Final = "subscription-actions-out"
 
@@ -51,8 +57,8 @@ class Component:
 
 
 COMPONENTS: Final = (
-    Component(STATESTORE, "state", None, APPS),
-    Component(DEAD_LETTERS, "bindings.azure.blobstorage", "output", APPS),
+    Component(STATESTORE, "state", None, (DEMO_TICKER, DEMO_ARCHIVER, PAYMENT_RETRY)),
+    Component(DEAD_LETTERS, "bindings.azure.blobstorage", "output", FUNCTION_APPS),
     Component(DOCUMENTS, "bindings.azure.blobstorage", "output", (DEMO_ARCHIVER,)),
     Component(RETRY_TICK, "bindings.cron", "input", (PAYMENT_RETRY,)),
     Component(PAYMENT_EVENTS, "bindings.azure.storagequeues", "input", (PAYMENT_RETRY,)),
@@ -62,6 +68,9 @@ COMPONENTS: Final = (
     Component(SUBSCRIPTION_ACTIONS_OUT, "bindings.azure.storagequeues", "output", (PAYMENT_RETRY,)),
     Component(EMAIL_REQUESTS, "bindings.azure.storagequeues", "input", (EMAIL_SEND,)),
     Component(EMAIL, "bindings.smtp", "output", (EMAIL_SEND,)),
+    Component(EMAIL_STATE, "state", None, (EMAIL_SEND, EMAIL_EVENTS, PAYMENT_RETRY)),
+    Component(EMAIL_EVENTS_OUT, "bindings.azure.storagequeues", "output", (EMAIL_WEBHOOK,)),
+    Component(EMAIL_EVENTS, "bindings.azure.storagequeues", "input", (EMAIL_EVENTS,)),
     Component(DEMO_TICK, "bindings.cron", "input", (DEMO_TICKER,)),
     Component(DEMO_EVENTS, "bindings.azure.storagequeues", "input", (DEMO_ARCHIVER,)),
     Component(DEMO_EVENTS_OUT, "bindings.azure.storagequeues", "output", (DEMO_TICKER,)),

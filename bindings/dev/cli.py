@@ -93,7 +93,7 @@ def _output(args: argparse.Namespace) -> str:
     if args.command == "cases":
         return state_reader.cases_text(var_dir() / "state" / "state.db", args.case_id, args.status)
     if args.command == "emails":
-        return state_reader.emails_text(var_dir() / "state" / "state.db", args.request_id, args.status)
+        return state_reader.emails_text(var_dir() / "state" / "email.db", args.request_id, args.status)
     if args.command == "simulate":
         from bindings.dev import simulation  # noqa: PLC0415 - starts the processor sandbox
 

@@ -21,6 +21,7 @@ class AppSpec:
     module: str
     env: Mapping[str, str] = field(default_factory=dict)
     instance: str = ""  # replicas of one app id differ here (process names, log files)
+    protocol: str = "grpc"  # how daprd reaches the app: grpc (FunctionApp) or http (the webhook)
 
     @property
     def name(self) -> str:
@@ -101,7 +102,7 @@ def start(
             "--app-port",
             str(ports.app),
             "--app-protocol",
-            "grpc",
+            spec.protocol,
             "--app-channel-address",
             "127.0.0.1",
             "--dapr-listen-addresses",

@@ -8,6 +8,7 @@ Used by `bindery run`, `make demo` and the integration-test fixtures alike:
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
 import sys
@@ -19,7 +20,7 @@ from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueServiceClient
 
 from bindings import names
-from bindings.dev import azurite, components, daprd, procs, sidecar
+from bindings.dev import azurite, components, daprd, procs, sidecar, webhook_keys
 from bindings.dev.paths import project_root
 
 if TYPE_CHECKING:
@@ -36,6 +37,8 @@ DEMO_APPS: tuple[sidecar.AppSpec, ...] = (
         names.PAYMENT_RETRY, "functions.payment_retry.app", env={"RETRY_TICK_BUDGET_SECONDS": "4"}
     ),
     sidecar.AppSpec(names.EMAIL_SEND, "functions.email_send.app"),
+    sidecar.AppSpec(names.EMAIL_EVENTS, "functions.email_events.app"),
+    sidecar.AppSpec(names.EMAIL_WEBHOOK, "functions.email_webhook.app", protocol="http"),
 )
 DEFAULTS: Mapping[str, str] = {
     "DEMO_TICK_SCHEDULE": "@every 2s",
@@ -85,6 +88,11 @@ class Stack:
     def mail_dir(self) -> Path:
         """Where the SMTP capture writes .eml files."""
         return self.config.root / "mail"
+
+    @property
+    def webhook_key(self) -> Path:
+        """The private key the local SendGrid stand-in signs webhook events with (PEM)."""
+        return self.config.root / "run" / "webhook-key.pem"
 
     @property
     def ledger(self) -> Path:
@@ -137,6 +145,9 @@ class Stack:
         self, spec: sidecar.AppSpec, *, binary: Path | None = None, **overrides: str | None
     ) -> sidecar.RunningApp:
         """Start one more app with its sidecar (tests start their own probe apps this way)."""
+        if spec.app_id == names.EMAIL_WEBHOOK and "SENDGRID_WEBHOOK_PUBLIC_KEY" not in spec.env:
+            key = webhook_keys.public_key(webhook_keys.load_or_create(self.webhook_key))
+            spec = dataclasses.replace(spec, env={**spec.env, "SENDGRID_WEBHOOK_PUBLIC_KEY": key})
         running = sidecar.start(
             spec,
             daprd=binary or daprd.find_or_build(),
@@ -174,34 +185,19 @@ class Stack:
     def _start_services(self) -> None:
         self.azurite = azurite.start(self.config.root / "azurite", self.log_dir / "azurite.log")
         self._procs.append(self.azurite.proc)
-        self.smtp_port = procs.free_port()
-        smtp = procs.start(
-            "smtp-capture",
-            [
-                sys.executable,
-                "-m",
-                "bindings.dev.smtp_capture",
-                "--port",
-                str(self.smtp_port),
-                "--dir",
-                str(self.mail_dir),
-            ],
-            log=self.log_dir / "smtp-capture.log",
-        )
-        self._procs.append(smtp)
-        self.sandbox_port = procs.free_port()
-        sandbox = procs.start(
-            "processor-sandbox",
-            [
-                sys.executable, "-m", "bindings.dev.processor_sandbox",
-                "--port", str(self.sandbox_port), "--ledger", str(self.ledger),
-            ],
-            log=self.log_dir / "processor-sandbox.log",
-        )  # fmt: skip
-        self._procs.append(sandbox)
+        self.smtp_port, self.sandbox_port = procs.free_port(), procs.free_port()
+        smtp = self._python("smtp-capture", "bindings.dev.smtp_capture", "--port", str(self.smtp_port),
+                            "--dir", str(self.mail_dir))  # fmt: skip
+        sandbox = self._python("processor-sandbox", "bindings.dev.processor_sandbox",
+                               "--port", str(self.sandbox_port), "--ledger", str(self.ledger))  # fmt: skip
         procs.wait_until(smtp, procs.port_open(self.smtp_port), timeout=20, what="SMTP listening")
         health = f"http://127.0.0.1:{self.sandbox_port}/healthz"
         procs.wait_until(sandbox, procs.http_status(health, 204), timeout=20, what="sandbox healthy")
+
+    def _python(self, name: str, module: str, *args: str) -> procs.Proc:
+        proc = procs.start(name, [sys.executable, "-m", module, *args], log=self.log_dir / f"{name}.log")
+        self._procs.append(proc)
+        return proc
 
     def _create_storage(self) -> None:
         queues, containers = components.storage_entities(self.resources)

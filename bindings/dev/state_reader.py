@@ -46,22 +46,36 @@ def cases_text(database: Path, case_id: str | None, status: str | None) -> str:
 
 
 def emails_text(database: Path, request_id: str | None, status: str | None) -> str:
-    """The email send records as a table, or one request's record; `ValueError` when it is unknown."""
-    from functions.email_send.sends import SendRecord  # noqa: PLC0415 - only this command needs it
+    """Email requests as a table, or one request's record and lifecycle; `ValueError` when unknown."""
+    from functions.email_events.lifecycle import Timeline  # noqa: PLC0415 - only this command needs it
+    from functions.email_send.sends import SendRecord  # noqa: PLC0415
 
-    prefix = f"email:{request_id}" if request_id else "email:"
-    found = [SendRecord.model_validate_json(value) for _key, value in values(database, "email-send", prefix)]
+    store = "email-state"
+    records = [
+        SendRecord.model_validate_json(v) for _k, v in values(database, store, f"email:{request_id or ''}")
+    ]
+    timelines = {
+        t.request_id: t
+        for t in (Timeline.model_validate_json(v) for _k, v in values(database, store, "timeline:"))
+    }
     if request_id:
-        match = [record for record in found if record.request_id == request_id]
+        match = [record for record in records if record.request_id == request_id]
         if not match:
             raise ValueError(f"no email request {request_id} in {database}")
-        return "\n".join(f"{name:17} {value}" for name, value in match[0].model_dump(mode="json").items())
-    chosen = sorted((r for r in found if status in {None, r.status}), key=lambda r: r.updated_at)
+        lines = [f"{name:17} {value}" for name, value in match[0].model_dump(mode="json").items()]
+        timeline = timelines.get(request_id)
+        lines.append(f"lifecycle         {timeline.status if timeline else 'no events yet'}")
+        lines += [
+            f"  {e.at:%Y-%m-%d %H:%M:%S}  {e.event}{f' ({e.detail})' if e.detail else ''}"
+            for e in (timeline.entries if timeline else ())
+        ]
+        return "\n".join(lines)
+    chosen = sorted((r for r in records if status in {None, r.status}), key=lambda r: r.updated_at)
     if not chosen:
         return "no emails"
-    lines = [f"{'REQUEST':40}  {'STATUS':10}  {'TO':32}  {'TEMPLATE':18}  UPDATED"]
+    lines = [f"{'REQUEST':40}  {'STATUS':10}  {'LIFECYCLE':11}  {'TO':32}  {'TEMPLATE':18}  UPDATED"]
     for r in chosen:
-        label = f"{r.template}/v{r.template_version}"
-        when = f"{r.updated_at:%Y-%m-%d %H:%M:%S}"
-        lines.append(f"{r.request_id[:40]:40}  {r.status:10}  {r.to[:32]:32}  {label:18}  {when}")
+        label, when = f"{r.template}/v{r.template_version}", f"{r.updated_at:%Y-%m-%d %H:%M:%S}"
+        life = timelines[r.request_id].status if r.request_id in timelines else "-"
+        lines.append(f"{r.request_id[:40]:40}  {r.status:10}  {life:11}  {r.to[:32]:32}  {label:18}  {when}")
     return "\n".join(lines)

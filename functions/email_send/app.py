@@ -24,7 +24,7 @@ brand = Brand(
 )
 templates = Templates(brand)
 mailer = DaprMailer(names.EMAIL)
-sends = Sends(DaprStateStore(names.STATESTORE), mailer, brand.sender)
+sends = Sends(DaprStateStore(names.EMAIL_STATE), mailer, brand.sender)
 
 
 @app.queue(names.EMAIL_REQUESTS, model=EmailRequested)

@@ -7,7 +7,7 @@ another delivery right now: this one is retried later (`TransientError`). Found 
 longer, a process died between the two writes: whether the mail left is unknown, so it is marked
 `unknown` and *not* resent — a missed email can be resent by hand (`bindery emails --status
 unknown`), a duplicate cannot be taken back. An address on the suppression list
-(`suppressed:{address}`) is recorded as `suppressed` and not sent.
+(`bindings.suppression`) is recorded as `suppressed` and not sent.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict
 
 from bindings.errors import ConflictError, TransientError
 from bindings.ports import OutgoingMail
+from bindings.suppression import SuppressionList
 
 if TYPE_CHECKING:
     from bindings.messages import EmailRequested
@@ -55,6 +56,7 @@ class Sends:
         self._mailer = mailer
         self._sender = sender
         self._grace = grace  # longer than any send takes
+        self._suppressed = SuppressionList(state)
 
     def deliver(self, request: EmailRequested, email: Rendered, now: datetime) -> Status:
         """Send `email` for `request` unless it was handled before; return what the record says now."""
@@ -88,7 +90,7 @@ class Sends:
 
     def suppressed(self, address: str) -> bool:
         """True when `address` is on the suppression list."""
-        return self._state.get(f"suppressed:{address.lower()}").value is not None
+        return address in self._suppressed
 
     def _create(self, key: str, record: SendRecord) -> Status | None:
         try:

@@ -11,6 +11,7 @@ from bindings import names
 from bindings.app import CronTick, FunctionApp
 from bindings.clock import SystemClock
 from bindings.dapr_ports import DaprPaymentGateway, DaprQueue, DaprStateStore
+from bindings.suppression import SuppressionList
 from functions.payment_retry.cases import CaseStore
 from functions.payment_retry.dunning import Dunning
 from functions.payment_retry.handlers import handle_event, handle_tick
@@ -30,6 +31,7 @@ dunning = Dunning(
     owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}",
     # A claim's lease: how long a crashed replica's case waits before another takes it over.
     lease=timedelta(seconds=float(os.environ.get("RETRY_LEASE_SECONDS", "120"))),
+    suppressed=SuppressionList(DaprStateStore(names.EMAIL_STATE)),
 )
 # Shorter than the cron interval, so a slow tick stops claiming before the next one fires.
 TICK_BUDGET = timedelta(seconds=float(os.environ.get("RETRY_TICK_BUDGET_SECONDS", "40")))

@@ -16,12 +16,14 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bindings.errors import ConflictError, TransientError
+from bindings.messages import EmailRequested
 from functions.payment_retry import outcomes
 from functions.payment_retry.declines import decline_in
 from functions.payment_retry.model import (
     Attempt,
     Case,
     Claim,
+    Event,
     PaymentFailed,
     PaymentMethodUpdated,
     PaymentSucceeded,
@@ -29,7 +31,7 @@ from functions.payment_retry.model import (
 from functions.payment_retry.policy import MAX_RETRIES, latest, load_policy
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Container, Mapping
 
     from bindings.ports import PaymentGateway, Queue
     from functions.payment_retry.cases import CaseStore
@@ -49,6 +51,7 @@ class Dunning:
     queues: Mapping[str, Queue]
     owner: str
     lease: timedelta = timedelta(minutes=2)
+    suppressed: Container[str] = ()  # addresses never to mail (email-state's suppression list)
 
     def on_failed(self, event: PaymentFailed, now: datetime) -> None:
         """Open a case under the newest policy version; a duplicate event changes nothing."""
@@ -162,7 +165,12 @@ class Dunning:
             return True
         due = [item for item in case.outbox if item.due_at <= now]
         sent: list[str] = []
+        timeline = case.timeline
         for item in due:
+            if isinstance(item.message, EmailRequested) and item.message.to in self.suppressed:
+                timeline = (*timeline, Event(at=now, what="email skipped", detail=f"{item.key}: suppressed"))
+                sent.append(item.key)
+                continue
             try:
                 self.queues[item.queue].send(item.message)
             except TransientError as error:
@@ -170,7 +178,8 @@ class Dunning:
                 break
             sent.append(item.key)
         left = tuple(item for item in case.outbox if item.key not in sent)
-        done = case.model_copy(update={"outbox": left, "sent": (*case.sent, *sent), "claim": None})
+        update = {"outbox": left, "sent": (*case.sent, *sent), "claim": None, "timeline": timeline}
+        done = case.model_copy(update=update)
         return self._write(done, now, etag) and len(sent) == len(due)
 
     def _release(self, case_id: str, now: datetime, *, deferred: datetime) -> bool:

@@ -24,6 +24,15 @@ DECLARED = {component.name: component for component in names.COMPONENTS}
 _OUTPUT_PORTS = (DaprBlobStore, DaprQueue, DaprMailer, DaprPaymentGateway)
 
 
+def app_id(module: ModuleType) -> str:
+    """The Dapr app id a functions/*/app.py serves: its FunctionApp's name, or its APP_ID."""
+    app = getattr(module, "app", None)
+    if app is not None:
+        assert isinstance(app, FunctionApp)
+        return str(app.name)
+    return str(module.APP_ID)
+
+
 def function_modules() -> list[ModuleType]:
     """Every functions/*/app.py module."""
     return [
@@ -74,22 +83,23 @@ def test_local_placeholders_are_all_filled_by_the_stack() -> None:
 def test_apps_use_only_declared_bindings_in_the_right_direction() -> None:
     """Triggers are input components scoped to the app; ports are output components scoped to it."""
     modules = function_modules()
-    assert modules
+    assert sorted(app_id(module) for module in modules) == sorted(names.APPS)
     for module in modules:
-        app = module.app
-        assert isinstance(app, FunctionApp)
-        assert app.name in names.APPS
-        for binding in app.bindings:
+        name = app_id(module)
+        for binding in module.app.bindings if name in names.FUNCTION_APPS else ():
             assert DECLARED[binding].direction == "input", binding
-            assert app.name in DECLARED[binding].apps, binding
+            assert name in DECLARED[binding].apps, binding
         for port in (value for value in vars(module).values() if isinstance(value, _OUTPUT_PORTS)):
             assert DECLARED[port.binding].direction == "output", port.binding
-            assert app.name in DECLARED[port.binding].apps, port.binding
+            assert name in DECLARED[port.binding].apps, port.binding
 
 
 def test_every_input_component_has_a_handler_in_each_app_it_is_scoped_to() -> None:
     """Daprd delivers every direction: input component it loads; an app without a handler would stall it."""
-    handled = {module.app.name: set(module.app.bindings) for module in function_modules()}
+    handled = {
+        app_id(module): set(module.app.bindings) if hasattr(module, "app") else set()
+        for module in function_modules()
+    }
     for component in names.COMPONENTS:
         if component.direction == "input":
             for app in component.apps:
@@ -117,6 +127,7 @@ def test_dapr_yaml_runs_every_app_over_the_rendered_components(
     assert template["common"]["appProtocol"] == "grpc"
     apps = {app["appID"]: app for app in template["apps"]}
     assert sorted(apps) == sorted(names.APPS)
+    assert [a for a, app in apps.items() if app.get("appProtocol") == "http"] == [names.EMAIL_WEBHOOK]
     for app in apps.values():
         module = app["command"][app["command"].index("-m") + 1]
         assert importlib.util.find_spec(module) is not None, module

@@ -240,3 +240,24 @@ def test_a_tick_catches_up_minutes_missed_while_no_replica_ran(world: World) -> 
     assert len(world.ledger()) == 5
     assert report.cursor is not None
     assert report.cursor >= now - timedelta(minutes=3)
+
+
+def test_emails_to_suppressed_addresses_are_skipped_and_noted(world: World) -> None:
+    """A suppressed address gets no email request; the case notes the skip and still charges."""
+    dunning = Dunning(
+        cases=CaseStore(world.state),
+        gateway=SandboxGateway(world.sandbox.port),
+        queues=world.queues,
+        owner="r1",
+        suppressed={"cus_ok_9@example.com"},
+    )
+    dunning.on_failed(failed("cus_ok_9"), NOON)
+    tick(dunning, NOON + timedelta(days=1))
+    case = world.case("pay_cus_ok_9")
+    assert case.status == "recovered"
+    assert world.emails() == []
+    assert [e.detail for e in case.timeline if e.what == "email skipped"] == [
+        "pay_cus_ok_9:payment_failed:0: suppressed",
+        "pay_cus_ok_9:recovered:1: suppressed",
+    ]
+    assert [m.payment_id for m in world.queues[names.RECEIPT_REQUESTS_OUT].sent] == ["pay_cus_ok_9"]  # type: ignore[attr-defined]

@@ -1,0 +1,109 @@
+"""email-webhook: the public HTTP endpoint SendGrid posts events to; verified batches go to a queue.
+
+`POST /sendgrid/events` answers 204 once the batch is on `email-events` (SendGrid retries anything
+else for 24 hours), 400/401/403 for malformed, unsigned, forged or stale requests (logged; nothing
+is enqueued), 413 for bodies over 5 MB and 503 when the queue cannot be reached. `GET /healthz`
+answers 204. Configuration: `SENDGRID_WEBHOOK_PUBLIC_KEY` (required), `APP_PORT`,
+`WEBHOOK_HOST` (127.0.0.1; 0.0.0.0 in a container), `WEBHOOK_REPLAY_WINDOW_SECONDS` (300).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+from bindings import logs, names
+from bindings.clock import SystemClock
+from bindings.dapr_ports import DaprQueue
+from bindings.errors import BinderyError
+from bindings.messages import EmailEventBatch
+from functions.email_webhook.verify import SIGNATURE_HEADER, TIMESTAMP_HEADER, RefusedError, Verifier
+
+if TYPE_CHECKING:
+    from bindings.ports import Clock, Queue
+
+_log = logging.getLogger(__name__)
+APP_ID = names.EMAIL_WEBHOOK
+PATH = "/sendgrid/events"
+MAX_BODY = 5_000_000
+events = DaprQueue(names.EMAIL_EVENTS_OUT)
+
+
+class WebhookServer(ThreadingHTTPServer):
+    """The webhook over a verifier, a queue and a clock."""
+
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], verifier: Verifier, queue: Queue, clock: Clock) -> None:
+        self.verifier, self.queue, self.clock = verifier, queue, clock
+        super().__init__(address, _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: WebhookServer
+
+    def do_GET(self) -> None:
+        self._answer(204 if self.path == "/healthz" else 404)
+
+    def do_POST(self) -> None:
+        if self.path != PATH:
+            self._answer(404)
+            return
+        size = int(self.headers.get("Content-Length") or 0)
+        if size > MAX_BODY:
+            self._answer(413)
+            return
+        body = self.rfile.read(size)
+        now = self.server.clock.now()
+        try:
+            batch_id = self.server.verifier.verify(
+                body, self.headers.get(SIGNATURE_HEADER), self.headers.get(TIMESTAMP_HEADER), now
+            )
+        except RefusedError as error:
+            _log.warning(
+                "webhook refused (%d): %s", error.status, error, extra={"peer": self.client_address[0]}
+            )
+            self._answer(error.status)
+            return
+        try:
+            self.server.queue.send(EmailEventBatch(batch_id=batch_id, received_at=now, body=body.decode()))
+        except BinderyError:
+            _log.exception("webhook batch %s not queued; SendGrid will retry", batch_id)
+            self._answer(503)
+            return
+        _log.info("webhook batch %s queued (%d bytes)", batch_id, len(body))
+        self._answer(204)
+
+    def _answer(self, status: int) -> None:
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002, ANN401 - http.server's signature
+        _log.debug("%s " + format, self.address_string(), *args)
+
+
+def serve() -> None:
+    """Serve until SIGTERM or SIGINT, then finish the requests in flight."""
+    logs.configure(APP_ID)
+    key = os.environ.get("SENDGRID_WEBHOOK_PUBLIC_KEY", "")
+    if not key:
+        sys.exit("email-webhook: set SENDGRID_WEBHOOK_PUBLIC_KEY (the event webhook's verification key)")
+    window = timedelta(seconds=float(os.environ.get("WEBHOOK_REPLAY_WINDOW_SECONDS", "300")))
+    address = (os.environ.get("WEBHOOK_HOST", "127.0.0.1"), int(os.environ.get("APP_PORT", "8080")))
+    server = WebhookServer(address, Verifier(key, window), events, SystemClock())
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: threading.Thread(target=server.shutdown).start())
+    _log.info("email-webhook listening on %s:%d%s", *address, PATH)
+    server.serve_forever(poll_interval=0.2)
+    server.server_close()
+
+
+if __name__ == "__main__":
+    serve()

@@ -1,0 +1,67 @@
+"""Verify a SendGrid signed event-webhook request: ECDSA over `timestamp + raw body`, and freshness.
+
+SendGrid signs the timestamp header's text followed by the body's bytes exactly as sent (its
+bodies hold CRLF between events), so nothing may touch the bytes before this check. The public
+key is base64 DER without PEM armour; the signature is base64 DER. The helper checks no freshness:
+a request whose timestamp is further than `window` from now is refused here, so a captured request
+cannot be replayed later (one replayed within the window is caught by the consumer's dedupe).
+"""
+
+from __future__ import annotations
+
+import binascii
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sendgrid.helpers.eventwebhook import EventWebhook
+
+SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
+TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
+
+
+class RefusedError(Exception):
+    """The request is not a fresh, genuine SendGrid delivery; `status` is the HTTP answer."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Verifier:
+    """Checks requests against one public key and a replay window."""
+
+    public_key: str
+    window: timedelta = timedelta(minutes=5)
+    _helper: EventWebhook = field(init=False, repr=False)
+    _key: Any = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        helper = EventWebhook()
+        try:
+            key = helper.convert_public_key_to_ecdsa(self.public_key)
+        except ValueError as error:
+            raise ValueError(f"the webhook public key is not base64 DER of an EC key: {error}") from error
+        object.__setattr__(self, "_helper", helper)
+        object.__setattr__(self, "_key", key)
+
+    def verify(self, body: bytes, signature: str | None, timestamp: str | None, now: datetime) -> str:
+        """Return the batch id (a hash of the signature) or raise `RefusedError`."""
+        if not signature or not timestamp:
+            raise RefusedError(401, f"missing {SIGNATURE_HEADER} or {TIMESTAMP_HEADER}")
+        try:
+            sent_at = datetime.fromtimestamp(int(timestamp), UTC)
+            text = body.decode("utf-8")
+        except (ValueError, OverflowError, OSError) as error:
+            raise RefusedError(400, f"malformed timestamp or body: {error}") from error
+        if abs(now - sent_at) > self.window:
+            raise RefusedError(403, f"timestamp {timestamp} is outside the {self.window} replay window")
+        try:
+            genuine = self._helper.verify_signature(text, signature, timestamp, public_key=self._key)
+        except (binascii.Error, ValueError) as error:
+            raise RefusedError(400, f"malformed signature: {error}") from error
+        if not genuine:
+            raise RefusedError(403, "signature does not match the body and timestamp")
+        return hashlib.sha256(signature.encode()).hexdigest()[:32]

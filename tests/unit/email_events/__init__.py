@@ -1,0 +1,1 @@
+"""Unit tests of the SendGrid webhook verification and the email lifecycle."""
