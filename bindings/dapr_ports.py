@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import re
-import threading
 from typing import TYPE_CHECKING
 
 from dapr.clients.grpc._state import Concurrency, Consistency, StateOptions
 
 from bindings.client import call
-from bindings.errors import PermanentError, TransientError
-from bindings.messages import EMAIL_ADDRESS, encode_message
-from bindings.ports import ChargeResult, OutgoingMail, StateItem
+from bindings.errors import TransientError
+from bindings.messages import encode_message
+from bindings.ports import ChargeResult, StateItem
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -95,56 +93,6 @@ class DaprStateStore:
                 self.store, key, etag=etag, options=_FIRST_WRITE if etag else _LAST_WRITE
             ),
         )
-
-
-class DaprMailer:
-    """`Mailer` over a `bindings.smtp` output binding.
-
-    The binding merges each request's fields into the component's own metadata and keeps them
-    for the next send, without a lock, and an empty field cannot clear a kept one. So sends from
-    one process are serialised and every field is set on every send: CC and BCC, when a mail has
-    none, are set to its own To addresses, which the binding's mailer drops from the envelope as
-    duplicates (the mail then shows its recipient in a `Cc` header, and reaches nobody else).
-    The binding sends one `text/html` part; `mail.text` is not sent (no multipart over SMTP).
-    """
-
-    _lock = threading.Lock()
-
-    def __init__(self, binding: str) -> None:
-        self.binding = binding
-
-    def send(self, mail: OutgoingMail) -> None:
-        """Send `mail` to exactly its To, CC and BCC addresses."""
-        request = smtp_request(mail)
-        with self._lock:
-            call(
-                f"send mail via {self.binding}",
-                lambda c: c.invoke_binding(self.binding, "create", mail.html.encode(), request),
-            )
-
-
-def smtp_request(mail: OutgoingMail) -> dict[str, str]:
-    """The smtp binding's request metadata for `mail`, every field set; `PermanentError` if unsafe."""
-    if not mail.to:
-        raise PermanentError("a mail needs at least one recipient")
-    for address in (mail.sender, *mail.to, *mail.cc, *mail.bcc):
-        _plain_address(address)
-    if "\r" in mail.subject or "\n" in mail.subject:
-        raise PermanentError("a subject cannot hold a line break")
-    to = ";".join(mail.to)
-    return {
-        "emailFrom": mail.sender,
-        "emailTo": to,
-        "emailCC": ";".join(mail.cc) or to,
-        "emailBCC": ";".join(mail.bcc) or to,
-        "subject": mail.subject,
-    }
-
-
-def _plain_address(address: str) -> None:
-    mailbox = address.rsplit("<", 1)[-1].rstrip(">") if address.endswith(">") else address
-    if not re.fullmatch(EMAIL_ADDRESS, mailbox) or any(c in address for c in ";,\r\n"):
-        raise PermanentError(f"not a plain email address: {address!r}")
 
 
 class DaprPaymentGateway:

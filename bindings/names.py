@@ -41,6 +41,7 @@ PAYMENT_GATEWAY: Final = "payment-gateway"
 EMAIL_REQUESTS: Final = "email-requests"
 EMAIL_REQUESTS_OUT: Final = "email-requests-out"
 EMAIL: Final = "email"
+SENDGRID_API: Final = "sendgrid-api"
 EMAIL_EVENTS_OUT: Final = "email-events-out"
 RECEIPT_REQUESTS_OUT: Final = "receipt-requests-out"
 SUBSCRIPTION_ACTIONS_OUT: Final = "subscription-actions-out"
@@ -68,6 +69,7 @@ COMPONENTS: Final = (
     Component(SUBSCRIPTION_ACTIONS_OUT, "bindings.azure.storagequeues", "output", (PAYMENT_RETRY,)),
     Component(EMAIL_REQUESTS, "bindings.azure.storagequeues", "input", (EMAIL_SEND,)),
     Component(EMAIL, "bindings.smtp", "output", (EMAIL_SEND,)),
+    Component(SENDGRID_API, "bindings.http", "output", (EMAIL_SEND,)),
     Component(EMAIL_STATE, "state", None, (EMAIL_SEND, EMAIL_EVENTS, PAYMENT_RETRY)),
     Component(EMAIL_EVENTS_OUT, "bindings.azure.storagequeues", "output", (EMAIL_WEBHOOK,)),
     Component(EMAIL_EVENTS, "bindings.azure.storagequeues", "input", (EMAIL_EVENTS,)),

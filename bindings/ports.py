@@ -72,6 +72,7 @@ class OutgoingMail:
     cc: tuple[str, ...] = ()
     bcc: tuple[str, ...] = ()
     headers: Mapping[str, str] = field(default_factory=dict)
+    custom_args: Mapping[str, str] = field(default_factory=dict)  # provider tags, e.g. the request id
 
 
 class Mailer(Protocol):

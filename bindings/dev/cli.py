@@ -107,10 +107,11 @@ def _output(args: argparse.Namespace) -> str:
 DAPR_CLI_COMPONENTS = "var/dapr-cli/components"
 DAPR_CLI_SMTP_PORT = 2525
 DAPR_CLI_SANDBOX_PORT = 8089
+DAPR_CLI_SENDGRID_PORT = 8090
 
 
 def render_for_dapr_cli() -> Path:
-    """Render components/local for dapr.yaml: Azurite default ports, SMTP 2525, sandbox 8089."""
+    """Render components/local for dapr.yaml: Azurite default ports, SMTP 2525, sandboxes 8089 and 8090."""
     from bindings.dev.stack import DEFAULTS  # noqa: PLC0415 - loads the Azure SDKs
 
     target = project_root() / DAPR_CLI_COMPONENTS
@@ -123,6 +124,7 @@ def render_for_dapr_cli() -> Path:
         "STATE_DIR": str(state),
         "SMTP_PORT": str(DAPR_CLI_SMTP_PORT),
         "PAYMENT_GATEWAY_URL": f"http://127.0.0.1:{DAPR_CLI_SANDBOX_PORT}",
+        "SENDGRID_API_URL": f"http://127.0.0.1:{DAPR_CLI_SENDGRID_PORT}",
     }
     components.render(project_root() / "components" / "local", target, values)
     return target
@@ -157,6 +159,7 @@ def _where(stack: Stack) -> str:
     lines.append(f"  azurite blob    {stack.azurite.blob_endpoint}   queue {stack.azurite.queue_endpoint}")
     lines.append(f"  smtp capture    127.0.0.1:{stack.smtp_port} -> {stack.mail_dir}")
     lines.append(f"  card sandbox    http://127.0.0.1:{stack.sandbox_port} (ledger {stack.ledger})")
+    lines.append(f"  sendgrid        http://127.0.0.1:{stack.sendgrid_port} (sends {stack.sendgrid_log})")
     lines += [
         f"  {app_id:15} app :{r.ports.app}  daprd grpc :{r.ports.grpc} http :{r.ports.http}"
         for app_id, r in stack.apps.items()

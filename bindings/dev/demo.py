@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email import policy
 from email.parser import BytesParser
@@ -94,6 +95,15 @@ def _dunning(stack: Stack) -> None:
     _wait(lambda: statuses() == expected, "the dunning cases to settle", timeout=90)
     # payment_failed x3, a reminder after the soft decline, recovered x2: email-send mails each once
     _wait(lambda: len(list(stack.mail_dir.glob("*.eml"))) >= _DEMO_MAILS, "the dunning emails", timeout=60)
+    _wait(
+        lambda: _lifecycle(stack).count("delivered") >= _DEMO_MAILS, "SendGrid's delivered events", timeout=60
+    )
+
+
+def _lifecycle(stack: Stack) -> list[str]:
+    """The lifecycle column of `bindery emails`, one status an email."""
+    table = state_reader.emails_text(stack.config.root / "state" / "email.db", None, None)
+    return [line.split()[2] for line in table.splitlines()[1:]]
 
 
 def _cases(stack: Stack) -> list[Case]:
@@ -110,6 +120,7 @@ def _summary(stack: Stack) -> dict[str, Any]:
         "events_handled": {app: _handled(stack.log_dir / f"{app}.log") for app in stack.apps},
         "blobs_written": [f"documents/{blob.name}" for blob in documents.list_blobs()],
         "mails_captured": [_mail_line(path) for path in mails],
+        "email_lifecycle": dict(Counter(_lifecycle(stack))),
         "cases": {case.case_id: case.status for case in _cases(stack)},
         "charges": [json.loads(line) for line in stack.ledger.read_text().splitlines() if line.strip()],
         "queued": {
@@ -145,7 +156,7 @@ def _handled(log: Path) -> int:
             entry = json.loads(line)
         except json.JSONDecodeError:
             continue
-        count += entry.get("message") in {"handled", "tick handled"}
+        count += entry.get("message") in {"handled", "tick handled", "webhook batch queued"}
     return count
 
 
@@ -172,6 +183,9 @@ def describe(summary: dict[str, Any]) -> str:
         f"  mails captured    {len(summary['mails_captured'])} (var/mail; `bindery emails` lists them)"
     )
     lines += [f"    - {line}" for line in summary["mails_captured"]]
+    lines.append(
+        f"  email lifecycle   {summary['email_lifecycle']} (signed events from the SendGrid sandbox)"
+    )
     lines.append(f"  dead letters      {len(summary['dead_letters'])}")
     lines += [f"    - {d['source']} {d['kind']}: {d['reason'][:70]}" for d in summary["dead_letters"]]
     lines += ["", summary["campaign"], ""]

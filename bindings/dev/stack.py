@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import secrets
-import sys
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Self
@@ -22,6 +21,7 @@ from azure.storage.queue import QueueServiceClient
 from bindings import names
 from bindings.dev import azurite, components, daprd, procs, sidecar, webhook_keys
 from bindings.dev.paths import project_root
+from bindings.dev.services import Services
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -36,7 +36,9 @@ DEMO_APPS: tuple[sidecar.AppSpec, ...] = (
     sidecar.AppSpec(
         names.PAYMENT_RETRY, "functions.payment_retry.app", env={"RETRY_TICK_BUDGET_SECONDS": "4"}
     ),
-    sidecar.AppSpec(names.EMAIL_SEND, "functions.email_send.app"),
+    # Locally email goes through the SendGrid sandbox, which delivers into the SMTP capture and posts
+    # signed events back to the webhook; the SMTP binding path is covered by the integration tests.
+    sidecar.AppSpec(names.EMAIL_SEND, "functions.email_send.app", env={"EMAIL_PROVIDER": "sendgrid"}),
     sidecar.AppSpec(names.EMAIL_EVENTS, "functions.email_events.app"),
     sidecar.AppSpec(names.EMAIL_WEBHOOK, "functions.email_webhook.app", protocol="http"),
 )
@@ -50,7 +52,7 @@ DEFAULTS: Mapping[str, str] = {
 
 # Filled from the running stack; DEFAULTS (or StackConfig.values) fill the rest.
 RUNTIME_PLACEHOLDERS = frozenset(
-    {"AZURITE_BLOB", "AZURITE_QUEUE", "STATE_DIR", "SMTP_PORT", "PAYMENT_GATEWAY_URL"}
+    {"AZURITE_BLOB", "AZURITE_QUEUE", "STATE_DIR", "SMTP_PORT", "PAYMENT_GATEWAY_URL", "SENDGRID_API_URL"}
 )
 
 
@@ -65,39 +67,16 @@ class StackConfig:
     api_tokens: bool = True
 
 
-class Stack:
+class Stack(Services):
     """Start everything on enter, stop everything (in reverse) on exit; no process outlives it."""
 
     def __init__(self, config: StackConfig) -> None:
+        super().__init__(config.root)
         self.config = config
-        self.azurite: azurite.Azurite | None = None
-        self.smtp_port = 0
-        self.sandbox_port = 0
         self.apps: dict[str, sidecar.RunningApp] = {}
         self.started_in = 0.0
-        self._procs: list[procs.Proc] = []
         self.app_token = secrets.token_urlsafe(24) if config.api_tokens else None
         self.dapr_token = secrets.token_urlsafe(24) if config.api_tokens else None
-
-    @property
-    def log_dir(self) -> Path:
-        """One log file a process."""
-        return self.config.root / "log"
-
-    @property
-    def mail_dir(self) -> Path:
-        """Where the SMTP capture writes .eml files."""
-        return self.config.root / "mail"
-
-    @property
-    def webhook_key(self) -> Path:
-        """The private key the local SendGrid stand-in signs webhook events with (PEM)."""
-        return self.config.root / "run" / "webhook-key.pem"
-
-    @property
-    def ledger(self) -> Path:
-        """The processor sandbox's ledger: one JSON line per charge it made."""
-        return self.config.root / "sandbox" / "ledger.jsonl"
 
     @property
     def resources(self) -> Path:
@@ -130,8 +109,7 @@ class Stack:
             "AZURITE_BLOB": self.azurite.blob_endpoint,
             "AZURITE_QUEUE": self.azurite.queue_endpoint,
             "STATE_DIR": str(self.config.root / "state"),
-            "SMTP_PORT": str(self.smtp_port),
-            "PAYMENT_GATEWAY_URL": f"http://127.0.0.1:{self.sandbox_port}",
+            **self.endpoints(),
         }
         assert set(runtime) == RUNTIME_PLACEHOLDERS  # noqa: S101 - keeps the constant honest
         return {**DEFAULTS, **runtime, **self.config.values}
@@ -158,6 +136,8 @@ class Stack:
             daprd_app_token=overrides.get("daprd_app_token"),
         )
         self.apps[spec.name] = running
+        if spec.app_id == names.EMAIL_WEBHOOK:  # the SendGrid sandbox posts its events there
+            self.set_webhook(f"http://127.0.0.1:{running.ports.app}/sendgrid/events")
         return running
 
     def blob_service(self) -> BlobServiceClient:
@@ -181,23 +161,6 @@ class Stack:
         if self.azurite is None:
             raise procs.StackError("Azurite is not running")
         return self.azurite
-
-    def _start_services(self) -> None:
-        self.azurite = azurite.start(self.config.root / "azurite", self.log_dir / "azurite.log")
-        self._procs.append(self.azurite.proc)
-        self.smtp_port, self.sandbox_port = procs.free_port(), procs.free_port()
-        smtp = self._python("smtp-capture", "bindings.dev.smtp_capture", "--port", str(self.smtp_port),
-                            "--dir", str(self.mail_dir))  # fmt: skip
-        sandbox = self._python("processor-sandbox", "bindings.dev.processor_sandbox",
-                               "--port", str(self.sandbox_port), "--ledger", str(self.ledger))  # fmt: skip
-        procs.wait_until(smtp, procs.port_open(self.smtp_port), timeout=20, what="SMTP listening")
-        health = f"http://127.0.0.1:{self.sandbox_port}/healthz"
-        procs.wait_until(sandbox, procs.http_status(health, 204), timeout=20, what="sandbox healthy")
-
-    def _python(self, name: str, module: str, *args: str) -> procs.Proc:
-        proc = procs.start(name, [sys.executable, "-m", module, *args], log=self.log_dir / f"{name}.log")
-        self._procs.append(proc)
-        return proc
 
     def _create_storage(self) -> None:
         queues, containers = components.storage_entities(self.resources)

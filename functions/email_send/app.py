@@ -8,7 +8,8 @@ import os
 from bindings import names
 from bindings.app import FunctionApp
 from bindings.clock import SystemClock
-from bindings.dapr_ports import DaprMailer, DaprStateStore
+from bindings.dapr_mail import DaprMailer, SendGridMailer
+from bindings.dapr_ports import DaprStateStore
 from bindings.errors import PermanentError
 from bindings.messages import EmailRequested
 from functions.email_send.sends import Sends
@@ -23,8 +24,13 @@ brand = Brand(
     portal_url=os.environ.get("EMAIL_PORTAL_URL", "https://billing.bindery.example/account"),
 )
 templates = Templates(brand)
-mailer = DaprMailer(names.EMAIL)
-sends = Sends(DaprStateStore(names.EMAIL_STATE), mailer, brand.sender)
+smtp = DaprMailer(names.EMAIL)
+sendgrid = SendGridMailer(names.SENDGRID_API)
+# EMAIL_PROVIDER: smtp (the `email` binding) or sendgrid (the v3 API; events map back to requests).
+PROVIDER = os.environ.get("EMAIL_PROVIDER", "smtp")
+if PROVIDER not in {"smtp", "sendgrid"}:
+    raise SystemExit(f"email-send: EMAIL_PROVIDER must be smtp or sendgrid, not {PROVIDER!r}")
+sends = Sends(DaprStateStore(names.EMAIL_STATE), sendgrid if PROVIDER == "sendgrid" else smtp, brand.sender)
 
 
 @app.queue(names.EMAIL_REQUESTS, model=EmailRequested)

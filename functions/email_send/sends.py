@@ -76,8 +76,9 @@ class Sends:
         if self._create(key, record) is not None:
             raise TransientError(f"email {request.request_id} is being sent by another delivery")
         mail = OutgoingMail(
-            sender=self._sender, to=(request.to,), subject=email.subject, html=email.html, text=email.text
-        )
+            sender=self._sender, to=(request.to,), subject=email.subject, html=email.html, text=email.text,
+            custom_args={"request_id": request.request_id},
+        )  # fmt: skip
         try:
             self._mailer.send(mail)
         except TransientError:

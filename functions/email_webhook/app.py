@@ -77,7 +77,7 @@ class _Handler(BaseHTTPRequestHandler):
             _log.exception("webhook batch %s not queued; SendGrid will retry", batch_id)
             self._answer(503)
             return
-        _log.info("webhook batch %s queued (%d bytes)", batch_id, len(body))
+        _log.info("webhook batch queued", extra={"batch_id": batch_id, "bytes": len(body)})
         self._answer(204)
 
     def _answer(self, status: int) -> None:

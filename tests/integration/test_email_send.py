@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from bindings import names
-from bindings.dapr_ports import smtp_request
+from bindings.dapr_mail import smtp_request
 from bindings.dev import deadletters
 from bindings.dev.paths import project_root
 from bindings.dev.sidecar import AppSpec

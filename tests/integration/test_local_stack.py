@@ -65,7 +65,8 @@ def test_bindery_run_stops_every_process_it_started_on_ctrl_c(tmp_path: Path) ->
         else:
             raise AssertionError("bindery run ended before it was healthy:\n" + "".join(output))
         children = [pid for pid in _processes_with(marker) if pid != run.pid]
-        assert len(children) >= 7, children  # azurite, smtp capture, sandbox, two apps, two sidecars
+        # azurite, smtp capture, two sandboxes, and each app with its sidecar
+        assert len(children) >= 4 + 2 * len(DEMO_APPS), children
         assert (var / "run" / "stack.json").is_file()
         run.send_signal(signal.SIGINT)
         assert run.wait(60) == 0
@@ -75,6 +76,6 @@ def test_bindery_run_stops_every_process_it_started_on_ctrl_c(tmp_path: Path) ->
     assert not _processes_with(marker)
     assert not (var / "run" / "stack.json").exists()
     assert sorted(path.name for path in (var / "log").glob("*.log")) == sorted(
-        ["azurite.log", "smtp-capture.log", "processor-sandbox.log"]
+        ["azurite.log", "smtp-capture.log", "processor-sandbox.log", "sendgrid-sandbox.log"]
         + [f"{spec.app_id}{suffix}.log" for spec in DEMO_APPS for suffix in ("", "-daprd")]
     )

@@ -13,7 +13,8 @@ import yaml
 
 from bindings import names
 from bindings.app import FunctionApp
-from bindings.dapr_ports import DaprBlobStore, DaprMailer, DaprPaymentGateway, DaprQueue
+from bindings.dapr_mail import DaprMailer, SendGridMailer
+from bindings.dapr_ports import DaprBlobStore, DaprPaymentGateway, DaprQueue
 from bindings.dev import cli, components, daprd
 from bindings.dev.paths import project_root
 from bindings.dev.stack import DEFAULTS, RUNTIME_PLACEHOLDERS
@@ -21,7 +22,7 @@ from bindings.dev.stack import DEFAULTS, RUNTIME_PLACEHOLDERS
 ROOT = project_root()
 FOLDERS = {"local": ROOT / "components" / "local", "azure": ROOT / "components" / "azure"}
 DECLARED = {component.name: component for component in names.COMPONENTS}
-_OUTPUT_PORTS = (DaprBlobStore, DaprQueue, DaprMailer, DaprPaymentGateway)
+_OUTPUT_PORTS = (DaprBlobStore, DaprQueue, DaprMailer, SendGridMailer, DaprPaymentGateway)
 
 
 def app_id(module: ModuleType) -> str:

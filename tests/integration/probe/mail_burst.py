@@ -11,7 +11,7 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 from bindings import names
-from bindings.dapr_ports import DaprMailer
+from bindings.dapr_mail import DaprMailer
 from bindings.ports import OutgoingMail
 
 

@@ -65,6 +65,7 @@ def test_a_request_is_sent_once_and_recorded() -> None:
     assert mail.subject == "Payment received: $5.00"
     assert "<html" in mail.html
     assert mail.text.startswith("Thank you")
+    assert mail.custom_args == {"request_id": "req-1"}
     assert record(state).status == "sent"
 
 

@@ -1,0 +1,113 @@
+"""The mail ports over Dapr: the `bindings.smtp` binding, and SendGrid's v3 API through `bindings.http`."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from typing import TYPE_CHECKING
+
+from sendgrid.helpers.mail import Bcc, Cc, CustomArg, Mail, To
+
+from bindings.client import call
+from bindings.errors import PermanentError, TransientError
+from bindings.messages import EMAIL_ADDRESS
+
+if TYPE_CHECKING:
+    from bindings.ports import OutgoingMail
+
+_ACCEPTED, _TOO_MANY_REQUESTS, _SERVER_ERROR = (200, 202), 429, 500
+
+
+class DaprMailer:
+    """`Mailer` over a `bindings.smtp` output binding.
+
+    The binding merges each request's fields into the component's own metadata and keeps them
+    for the next send, without a lock, and an empty field cannot clear a kept one. So sends from
+    one process are serialised and every field is set on every send: CC and BCC, when a mail has
+    none, are set to its own To addresses, which the binding's mailer drops from the envelope as
+    duplicates (the mail then shows its recipient in a `Cc` header, and reaches nobody else).
+    The binding sends one `text/html` part; `mail.text` is not sent (no multipart over SMTP).
+    """
+
+    _lock = threading.Lock()
+
+    def __init__(self, binding: str) -> None:
+        self.binding = binding
+
+    def send(self, mail: OutgoingMail) -> None:
+        """Send `mail` to exactly its To, CC and BCC addresses."""
+        request = smtp_request(mail)
+        with self._lock:
+            call(
+                f"send mail via {self.binding}",
+                lambda c: c.invoke_binding(self.binding, "create", mail.html.encode(), request),
+            )
+
+
+def smtp_request(mail: OutgoingMail) -> dict[str, str]:
+    """The smtp binding's request metadata for `mail`, every field set; `PermanentError` if unsafe."""
+    if not mail.to:
+        raise PermanentError("a mail needs at least one recipient")
+    for address in (mail.sender, *mail.to, *mail.cc, *mail.bcc):
+        _plain_address(address)
+    if "\r" in mail.subject or "\n" in mail.subject:
+        raise PermanentError("a subject cannot hold a line break")
+    to = ";".join(mail.to)
+    return {
+        "emailFrom": mail.sender,
+        "emailTo": to,
+        "emailCC": ";".join(mail.cc) or to,
+        "emailBCC": ";".join(mail.bcc) or to,
+        "subject": mail.subject,
+    }
+
+
+def _plain_address(address: str) -> None:
+    mailbox = address.rsplit("<", 1)[-1].rstrip(">") if address.endswith(">") else address
+    if not re.fullmatch(EMAIL_ADDRESS, mailbox) or any(c in address for c in ";,\r\n"):
+        raise PermanentError(f"not a plain email address: {address!r}")
+
+
+class SendGridMailer:
+    """`Mailer` over SendGrid's v3 `mail/send`, through a `bindings.http` output binding.
+
+    The body is built by the `sendgrid` package's `Mail` helper, with both parts and the mail's
+    custom arguments (SendGrid copies them onto every webhook event, which is how events find their
+    request). The binding carries the `Authorization` header (`securityToken`). 429 and 5xx are
+    transient (retried on redelivery; SendGrid's `Retry-After` is logged in the error), other
+    non-2xx answers are permanent.
+    """
+
+    def __init__(self, binding: str) -> None:
+        self.binding = binding
+
+    def send(self, mail: OutgoingMail) -> None:
+        """Send `mail` through the API."""
+        smtp_request(mail)  # the same address and subject checks as the SMTP path
+        message = Mail(
+            from_email=mail.sender,
+            to_emails=[To(address) for address in mail.to],
+            subject=mail.subject,
+            html_content=mail.html,
+            plain_text_content=mail.text or None,
+        )
+        for address in mail.cc:
+            message.add_cc(Cc(address))
+        for address in mail.bcc:
+            message.add_bcc(Bcc(address))
+        for name, value in mail.custom_args.items():
+            message.custom_arg = CustomArg(name, value)
+        body = json.dumps(message.get()).encode()
+        request = {"path": "/v3/mail/send", "errorIfNot2XX": "false", "Content-Type": "application/json"}
+        response = call(
+            f"send mail via {self.binding}", lambda c: c.invoke_binding(self.binding, "post", body, request)
+        )
+        status = int(response.binding_metadata.get("statusCode", "0") or 0)
+        if status in _ACCEPTED:
+            return
+        answer = bytes(response.data).decode(errors="replace")[:500]
+        if status == _TOO_MANY_REQUESTS or status >= _SERVER_ERROR or status == 0:
+            wait = response.binding_metadata.get("Retry-After", "?")
+            raise TransientError(f"SendGrid answered {status or 'nothing'} (Retry-After {wait}): {answer}")
+        raise PermanentError(f"SendGrid refused the mail ({status}): {answer}")
