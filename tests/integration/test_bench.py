@@ -1,4 +1,4 @@
-"""The tick-cost bench's machinery, at toy sizes, so `make bench` keeps working."""
+"""The benches' machinery at toy sizes, so `make bench` keeps working."""
 
 from __future__ import annotations
 
@@ -34,3 +34,14 @@ def test_the_tick_bench_seeds_ticks_and_reports(tmp_path: Path) -> None:
         assert 0 < row["tick"]["min"] <= row["tick"]["median"] <= row["tick"]["max"]
         assert row["idle_tick"]["median"] > 0
     assert results["ratio_largest_to_smallest"] > 0
+
+
+def test_the_email_bench_counts_every_mail_and_batch(tmp_path: Path) -> None:
+    """Both send paths reach the sink (the bench checks the count) and the webhook queues every batch."""
+    email_rate = _bench_module("email_rate")
+    sends = email_rate.sends(tmp_path / "email", count=5, runs=1)  # type: ignore[attr-defined]
+    assert sends["direct_smtplib"]["median"] > 0
+    assert sends["daprd_binding"]["median"] > 0
+    assert sends["ratio"] == sends["daprd_binding"]["median"] / sends["direct_smtplib"]["median"]
+    hook = email_rate.webhook(tmp_path / "email", batch=5, posts=2, runs=1)  # type: ignore[attr-defined]
+    assert hook["events_per_second"]["median"] > 0
