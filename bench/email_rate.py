@@ -25,9 +25,8 @@ from dapr.conf import settings
 from bindings import client, names
 from bindings.clock import SystemClock
 from bindings.dapr_mail import DaprMailer
-from bindings.dev import components, daprd, procs, webhook_keys
+from bindings.dev import components, daprd, procs, sidecar, webhook_keys
 from bindings.dev.paths import project_root
-from bindings.dev.sidecar import Ports
 from bindings.memory_ports import MemoryQueue
 from bindings.ports import OutgoingMail
 from functions.email_webhook.app import PATH, WebhookServer
@@ -35,6 +34,8 @@ from functions.email_webhook.verify import SIGNATURE_HEADER, TIMESTAMP_HEADER, V
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+    from bindings.dev.sidecar import Ports
 
 
 class _Sink:
@@ -79,18 +80,8 @@ def _sidecar(work: Path, smtp_port: int) -> tuple[procs.Proc, Ports]:
     source.mkdir(parents=True)
     shutil.copy(project_root() / "components" / "local" / "email.yaml", source / "email.yaml")
     components.render(source, work / "components", {"SMTP_PORT": str(smtp_port)})
-    ports = Ports.free()
-    argv = [
-        str(daprd.find_or_build()), "--app-id", names.EMAIL_SEND,
-        "--resources-path", str(work / "components"),
-        "--dapr-listen-addresses", "127.0.0.1", "--dapr-grpc-port", str(ports.grpc),
-        "--dapr-http-port", str(ports.http), "--dapr-internal-grpc-port", str(ports.internal),
-        "--dapr-internal-grpc-listen-address", "127.0.0.1", "--metrics-port", str(ports.metrics),
-        "--log-level", "warn",
-    ]  # fmt: skip
-    proc = procs.start("daprd", argv, log=work / "daprd.log")
-    procs.wait_until(
-        proc, procs.http_status(f"http://127.0.0.1:{ports.http}/v1.0/healthz", 204), timeout=60, what="daprd"
+    proc, ports = sidecar.start_alone(
+        names.EMAIL_SEND, daprd=daprd.find_or_build(), resources=work / "components", log=work / "daprd.log"
     )
     return proc, ports
 

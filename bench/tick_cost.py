@@ -15,29 +15,21 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bindings.dev import components, daprd, procs
+from bindings.dev import components, daprd, procs, sidecar
 from bindings.dev.paths import project_root
 from bindings.dev.processor_sandbox import start_sandbox
-from bindings.dev.sidecar import Ports
+
+if TYPE_CHECKING:
+    from bindings.dev.sidecar import Ports
 
 _PROBE = Path(__file__).with_name("tick_probe.py")
 _NEEDED = ("statestore.yaml", "payment-gateway.yaml")
 
 
-def _sidecar(binary: Path, resources: Path, log: Path, ports: Ports) -> procs.Proc:
-    argv = [
-        str(binary), "--app-id", "payment-retry", "--resources-path", str(resources),
-        "--dapr-listen-addresses", "127.0.0.1", "--dapr-grpc-port", str(ports.grpc),
-        "--dapr-http-port", str(ports.http), "--dapr-internal-grpc-port", str(ports.internal),
-        "--dapr-internal-grpc-listen-address", "127.0.0.1", "--metrics-port", str(ports.metrics),
-        "--log-level", "warn",
-    ]  # fmt: skip
-    proc = procs.start("daprd", argv, log=log)
-    url = f"http://127.0.0.1:{ports.http}/v1.0/healthz"
-    procs.wait_until(proc, procs.http_status(url, 204), timeout=60, what="daprd healthy")
-    return proc
+def _sidecar(binary: Path, resources: Path, log: Path) -> tuple[procs.Proc, Ports]:
+    return sidecar.start_alone("payment-retry", daprd=binary, resources=resources, log=log)
 
 
 def _probe(ports: Ports, *args: str) -> Any:  # noqa: ANN401 - the probe's JSON
@@ -70,14 +62,14 @@ def measure(work: Path, sizes: tuple[int, ...], *, due: int = 100, runs: int = 5
             folder = work / f"open-{size}"
             values = {"STATE_DIR": str(folder), "PAYMENT_GATEWAY_URL": f"http://127.0.0.1:{sandbox.port}"}
             components.render(source, folder / "components", values)
-            ports = Ports.free()
-            _sidecar(binary, folder / "components", folder / "daprd.log", ports).stop()  # creates the tables
+            creator, ports = _sidecar(binary, folder / "components", folder / "daprd.log")
+            creator.stop()  # daprd created the tables
             seeded = _probe(ports, "seed", str(folder / "state.db"), str(size))
-            sidecar = _sidecar(binary, folder / "components", folder / "daprd.log", ports)
+            running, ports = _sidecar(binary, folder / "components", folder / "daprd.log")
             try:
                 ticks = _probe(ports, "tick", str(folder / "state.db"), str(due), str(runs))
             finally:
-                sidecar.stop()
+                running.stop()
             sizes_out[str(size)] = {"seed": seeded, **_summary(ticks)}
             print(f"  {size:>9,} open: tick median {sizes_out[str(size)]['tick']['median']:.3f}s", flush=True)
             shutil.rmtree(folder, ignore_errors=True)

@@ -138,3 +138,21 @@ def start(
         running.stop()
         raise
     return running
+
+
+def start_alone(
+    app_id: str, *, daprd: Path, resources: Path, log: Path, timeout: float = 60.0
+) -> tuple[procs.Proc, Ports]:
+    """Start a daprd with no app (benchmarks drive its APIs directly); return once it is healthy."""
+    ports = Ports.free()
+    argv = [
+        str(daprd), "--app-id", app_id, "--resources-path", str(resources),
+        "--dapr-listen-addresses", "127.0.0.1", "--dapr-grpc-port", str(ports.grpc),
+        "--dapr-http-port", str(ports.http), "--dapr-internal-grpc-port", str(ports.internal),
+        "--dapr-internal-grpc-listen-address", "127.0.0.1", "--metrics-port", str(ports.metrics),
+        "--log-level", "warn",
+    ]  # fmt: skip
+    proc = procs.start(f"{app_id}-daprd", argv, log=log)
+    health = procs.http_status(f"http://127.0.0.1:{ports.http}/v1.0/healthz", 204)
+    procs.wait_until(proc, health, timeout=timeout, what="daprd healthy")
+    return proc, ports
