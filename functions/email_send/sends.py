@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from bindings.errors import ConflictError, TransientError
+from bindings.errors import BinderyError, ConflictError, TransientError
 from bindings.ports import OutgoingMail
 from bindings.suppression import SuppressionList
 
@@ -81,8 +81,10 @@ class Sends:
         )  # fmt: skip
         try:
             self._mailer.send(mail)
-        except TransientError:
-            self._state.delete(key, etag=self._state.get(key).etag)  # not sent: the retry may send
+        except BinderyError:
+            # The provider refused or was unreachable: nothing was sent, so a retry (or a redrive of
+            # the dead letter) may send. Any other exception leaves `sending`: the outcome is unknown.
+            self._state.delete(key, etag=self._state.get(key).etag)
             raise
         self._state.save(
             key, record.model_copy(update={"status": "sent", "updated_at": now}).model_dump_json().encode()

@@ -2,9 +2,10 @@
 
 `POST /sendgrid/events` answers 204 once the batch is on `email-events` (SendGrid retries anything
 else for 24 hours), 400/401/403 for malformed, unsigned, forged or stale requests (logged; nothing
-is enqueued), 413 for bodies over 5 MB and 503 when the queue cannot be reached. `GET /healthz`
-answers 204. Configuration: `SENDGRID_WEBHOOK_PUBLIC_KEY` (required), `APP_PORT`,
-`WEBHOOK_HOST` (127.0.0.1; 0.0.0.0 in a container), `WEBHOOK_REPLAY_WINDOW_SECONDS` (300).
+is enqueued), 411/400 without a valid Content-Length, 413 for bodies over 5 MB and 503 when the
+queue cannot be reached. `GET /healthz` answers 204. Configuration: `SENDGRID_WEBHOOK_PUBLIC_KEY`
+(required), `APP_PORT`, `WEBHOOK_HOST` (127.0.0.1; 0.0.0.0 in a container),
+`WEBHOOK_REPLAY_WINDOW_SECONDS` (300).
 """
 
 from __future__ import annotations
@@ -55,7 +56,11 @@ class _Handler(BaseHTTPRequestHandler):
         if self.path != PATH:
             self._answer(404)
             return
-        size = int(self.headers.get("Content-Length") or 0)
+        length = self.headers.get("Content-Length") or ""
+        if not length.isdigit():
+            self._answer(411 if not length else 400)
+            return
+        size = int(length)
         if size > MAX_BODY:
             self._answer(413)
             return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.error
@@ -164,3 +165,18 @@ def _record(database: Any, request_id: str) -> str:
         return state_reader.emails_text(database, request_id, None)
     except ValueError:
         return ""
+
+
+@pytest.mark.parametrize(("length", "status"), [(None, 411), ("-5", 400), ("abc", 400), ("6000000", 413)])
+def test_a_missing_negative_or_huge_content_length_is_refused_without_reading(
+    stack: Stack, length: str | None, status: int
+) -> None:
+    """The webhook never blocks reading a body it was not told the size of, nor reads over 5 MB."""
+    port = stack.apps[names.EMAIL_WEBHOOK].ports.app
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.putrequest("POST", PATH)
+    if length is not None:
+        connection.putheader("Content-Length", length)
+    connection.endheaders()
+    assert connection.getresponse().status == status
+    connection.close()

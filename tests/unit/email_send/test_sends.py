@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bindings.errors import TransientError
+from bindings.errors import PermanentError, TransientError
 from bindings.memory_ports import MemoryStateStore
 from bindings.messages import EmailRequested
 from bindings.ports import OutgoingMail
@@ -124,3 +124,27 @@ def test_a_suppressed_address_is_recorded_not_sent() -> None:
     assert deliver(sends, to="Ana@Example.com") == "suppressed"
     assert mailer.sent == []
     assert record(state).status == "suppressed"
+
+
+def test_a_permanent_refusal_leaves_no_record_so_a_redrive_can_send() -> None:
+    """The provider refused (4xx): the error propagates for the dead letter, and a redrive sends once."""
+    state, mailer = MemoryStateStore(), RecordingMailer()
+    sends = Sends(state, mailer, "billing@acme.example")
+    mailer.fail = PermanentError("SendGrid refused the mail (400)")
+    with pytest.raises(PermanentError):
+        deliver(sends)
+    assert state.get("email:req-1").value is None
+    assert deliver(sends) == "sent"
+    assert len(mailer.sent) == 1
+
+
+def test_an_unexpected_failure_in_send_leaves_the_outcome_unknown() -> None:
+    """An exception that is not the port's own (sent or not?) keeps `sending`, so it is never resent."""
+    state, mailer = MemoryStateStore(), RecordingMailer()
+    sends = Sends(state, mailer, "billing@acme.example", grace=timedelta(0))
+    mailer.fail = RuntimeError("connection reset after DATA")
+    with pytest.raises(RuntimeError):
+        deliver(sends)
+    assert record(state).status == "sending"
+    assert deliver(sends) == "unknown"
+    assert mailer.sent == []
