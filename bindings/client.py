@@ -9,13 +9,13 @@ import threading
 from typing import TYPE_CHECKING, TypeVar
 
 import grpc
-from dapr.clients import DaprClient
-from dapr.conf import settings
 
 from bindings.errors import TransientError, translate
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+
+    from dapr.clients import DaprClient
 
 T = TypeVar("T")
 _lock = threading.Lock()
@@ -27,6 +27,11 @@ def shared_client() -> DaprClient:
     global _client  # noqa: PLW0603 - one client a process is the point
     with _lock:
         if _client is None:
+            # Imported here, not at module level: the client package (aiohttp among it) costs half a
+            # second of start-up, which an app that never calls an output binding should not pay.
+            from dapr.clients import DaprClient  # noqa: PLC0415
+            from dapr.conf import settings  # noqa: PLC0415
+
             wait = float(os.environ.get("BINDERY_SIDECAR_WAIT", "10"))
             settings.DAPR_HEALTH_TIMEOUT = wait  # type: ignore[attr-defined]  # the SDK sets it from env
             try:

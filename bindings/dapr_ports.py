@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import functools
 from typing import TYPE_CHECKING
-
-from dapr.clients.grpc._state import Concurrency, Consistency, StateOptions
 
 from bindings.client import call
 from bindings.errors import TransientError
@@ -14,11 +13,24 @@ from bindings.ports import ChargeResult, StateItem
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from dapr.clients.grpc._state import StateOptions
     from pydantic import BaseModel
 
 # First-write with no ETag means "insert only"; an unguarded save must say last-write.
-_FIRST_WRITE = StateOptions(consistency=Consistency.strong, concurrency=Concurrency.first_write)
-_LAST_WRITE = StateOptions(consistency=Consistency.strong, concurrency=Concurrency.last_write)
+
+
+@functools.cache
+def _options(*, first_write: bool) -> StateOptions:
+    """First-write with no ETag means "insert only"; an unguarded save must say last-write.
+
+    Imported on first use: the Dapr client package costs half a second of start-up.
+    """
+    from dapr.clients.grpc._state import Concurrency, Consistency, StateOptions  # noqa: PLC0415
+
+    concurrency = Concurrency.first_write if first_write else Concurrency.last_write
+    return StateOptions(consistency=Consistency.strong, concurrency=concurrency)
+
+
 _OK, _TOO_MANY_REQUESTS, _SERVER_ERROR = 200, 429, 500
 
 
@@ -77,21 +89,22 @@ class DaprStateStore:
         call(
             f"save state {key!r}",
             lambda c: c.save_state(
-                self.store, key, value, etag=etag, options=_FIRST_WRITE if etag else _LAST_WRITE
+                self.store, key, value, etag=etag, options=_options(first_write=bool(etag))
             ),
         )
 
     def create(self, key: str, value: bytes) -> None:
         """Write `key` only if absent: first-write with no ETag fails when the key exists."""
-        call(f"create state {key!r}", lambda c: c.save_state(self.store, key, value, options=_FIRST_WRITE))
+        call(
+            f"create state {key!r}",
+            lambda c: c.save_state(self.store, key, value, options=_options(first_write=True)),
+        )
 
     def delete(self, key: str, *, etag: str | None = None) -> None:
         """Delete `key`."""
         call(
             f"delete state {key!r}",
-            lambda c: c.delete_state(
-                self.store, key, etag=etag, options=_FIRST_WRITE if etag else _LAST_WRITE
-            ),
+            lambda c: c.delete_state(self.store, key, etag=etag, options=_options(first_write=bool(etag))),
         )
 
 

@@ -1,0 +1,128 @@
+"""What FunctionApp costs: CPU per event against a bare app, ready time, idle and growing memory.
+
+The bare app is `dapr.ext.grpc` alone, behind the same daprd build as the FunctionApp one.
+
+CPU is the app process's user+system time (from /proc) from before the messages are enqueued until
+its queue is empty, divided by the events; both apps poll the same Azurite at the same interval.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from bindings.dev import procs, webhook_keys
+from bindings.dev.paths import project_root
+from bindings.dev.sidecar import AppSpec
+from bindings.dev.stack import Stack, StackConfig
+
+HERE = Path(__file__).parent
+_TICK = os.sysconf("SC_CLK_TCK")
+_APPS = {"bare": "bare_app", "framework": "framework_app"}
+FUNCTIONS = ("payment_retry", "email_send", "email_events", "email_webhook", "demo_ticker", "demo_archiver")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def _drain(stack: Stack, queue: str, count: int, start: int = 0) -> None:
+    client = stack.queue_service().get_queue_client(queue)
+    texts = [json.dumps({"version": 1, "id": f"e{n}", "n": n}) for n in range(start, start + count)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(client.send_message, texts))
+    deadline = time.monotonic() + 600
+    while client.get_queue_properties().approximate_message_count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{queue} did not drain")
+        time.sleep(0.2)
+
+
+def overhead(
+    root: Path, *, events: int = 2000, runs: int = 3, growth_events: int = 10_000, warm: int = 1000
+) -> dict[str, Any]:
+    """CPU per event of each app (medians of `runs`), their ratio, and the framework app's RSS growth."""
+    specs = [
+        AppSpec(f"bench-{name}", module, env={"PYTHONPATH": f"{HERE / 'apps'}{os.pathsep}{project_root()}"})
+        for name, module in _APPS.items()
+    ]
+    values = {"QUEUE_POLLING_INTERVAL": "100ms", "QUEUE_VISIBILITY_TIMEOUT": "30s"}
+    config = StackConfig(root=root, apps=specs, components=HERE / "components", values=values)
+    per_event: dict[str, list[float]] = {name: [] for name in _APPS}
+    with Stack(config) as stack:
+        for _ in range(runs):
+            for name in _APPS:
+                pid = stack.apps[f"bench-{name}"].app.popen.pid
+                before = _cpu_seconds(pid)
+                _drain(stack, f"bench-{name}", events)
+                per_event[name].append((_cpu_seconds(pid) - before) / events * 1000)
+        pid = stack.apps["bench-framework"].app.popen.pid
+        _drain(stack, "bench-framework", warm, start=10**6)
+        early = _rss_mib(pid)
+        _drain(stack, "bench-framework", growth_events - warm, start=2 * 10**6)
+        late = _rss_mib(pid)
+    cpu = {name: _spread(values) for name, values in per_event.items()}
+    return {
+        "events": events,
+        "runs": runs,
+        "cpu_ms_per_event": cpu,
+        "ratio": cpu["framework"]["median"] / cpu["bare"]["median"],
+        "rss_growth": {"events": growth_events, "warm": warm, "after_warm_mib": early, "after_all_mib": late,
+                       "growth": late / early - 1},
+    }  # fmt: skip
+
+
+def ready(root: Path, *, runs: int = 5, functions: tuple[str, ...] = FUNCTIONS) -> dict[str, Any]:
+    """Per function app: seconds from process start to its port accepting (median of `runs`), idle RSS."""
+    key = webhook_keys.public_key(webhook_keys.load_or_create(root / "webhook-key.pem"))
+    out: dict[str, Any] = {}
+    for function in functions:
+        times, rss = [], []
+        for _ in range(runs):
+            port = procs.free_port()
+            env = {**os.environ, "APP_PORT": str(port), "SENDGRID_WEBHOOK_PUBLIC_KEY": key,
+                   "PYTHONPATH": str(project_root()), "BINDERY_LOG_LEVEL": "WARNING"}  # fmt: skip
+            began = time.perf_counter()
+            proc = subprocess.Popen(
+                [sys.executable, "-m", f"functions.{function}.app"], env=env,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+            try:
+                while not _accepts(port):
+                    if proc.poll() is not None:
+                        raise RuntimeError(f"{function} exited ({proc.returncode}) before listening")
+                    time.sleep(0.005)
+                times.append(time.perf_counter() - began)
+                time.sleep(1.0)
+                rss.append(_rss_mib(proc.pid))
+            finally:
+                proc.terminate()
+                proc.wait(10)
+        out[function] = {"ready_seconds": _spread(times), "idle_rss_mib": _spread(rss)}
+    return out
+
+
+def _accepts(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.05)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _spread(values: list[float]) -> dict[str, float]:
+    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
