@@ -26,7 +26,13 @@ from bindings.dev.stack import Stack, StackConfig
 
 HERE = Path(__file__).parent
 _TICK = os.sysconf("SC_CLK_TCK")
-_APPS = {"bare": "bare_app", "framework": "framework_app"}
+# name -> (module, extra environment): the FunctionApp runs twice, logging each event (the default,
+# INFO) and logging only warnings, to show what the per-event log line costs.
+_APPS = {
+    "bare": ("bare_app", {}),
+    "framework": ("framework_app", {}),
+    "framework-quiet": ("framework_app", {"BINDERY_LOG_LEVEL": "WARNING"}),
+}
 FUNCTIONS = ("payment_retry", "email_send", "email_events", "email_webhook", "demo_ticker", "demo_archiver")
 
 
@@ -58,9 +64,10 @@ def overhead(
     root: Path, *, events: int = 2000, runs: int = 3, growth_events: int = 10_000, warm: int = 1000
 ) -> dict[str, Any]:
     """CPU per event of each app (medians of `runs`), their ratio, and the framework app's RSS growth."""
+    path = f"{HERE / 'apps'}{os.pathsep}{project_root()}"
     specs = [
-        AppSpec(f"bench-{name}", module, env={"PYTHONPATH": f"{HERE / 'apps'}{os.pathsep}{project_root()}"})
-        for name, module in _APPS.items()
+        AppSpec(f"bench-{name}", module, env={"PYTHONPATH": path, "BENCH_BINDING": f"bench-{name}", **extra})
+        for name, (module, extra) in _APPS.items()
     ]
     values = {"QUEUE_POLLING_INTERVAL": "100ms", "QUEUE_VISIBILITY_TIMEOUT": "30s"}
     config = StackConfig(root=root, apps=specs, components=HERE / "components", values=values)
@@ -83,6 +90,7 @@ def overhead(
         "runs": runs,
         "cpu_ms_per_event": cpu,
         "ratio": cpu["framework"]["median"] / cpu["bare"]["median"],
+        "ratio_quiet": cpu["framework-quiet"]["median"] / cpu["bare"]["median"],
         "rss_growth": {"events": growth_events, "warm": warm, "after_warm_mib": early, "after_all_mib": late,
                        "growth": late / early - 1},
     }  # fmt: skip

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 from bindings.app import FunctionApp
 from bindings.messages import Message
 
-app = FunctionApp("bench-framework")
+BINDING = os.environ.get("BENCH_BINDING", "bench-framework")  # the app id and its queue binding
+app = FunctionApp(BINDING)
 seen = {"count": 0}
 
 
@@ -19,7 +21,7 @@ class BenchEvent(Message):
     n: int
 
 
-@app.queue("bench-framework", model=BenchEvent)
+@app.queue(BINDING, model=BenchEvent)
 def on_event(event: BenchEvent) -> None:
     """Count the event."""
     seen["count"] += int(event.n >= 0)

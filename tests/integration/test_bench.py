@@ -48,10 +48,11 @@ def test_the_email_bench_counts_every_mail_and_batch(tmp_path: Path) -> None:
 
 
 def test_the_framework_bench_measures_both_apps_and_start_up(tmp_path: Path) -> None:
-    """CPU per event for the bare and the FunctionApp app, RSS before and after, a ready time."""
+    """CPU per event for the bare and both FunctionApp apps, RSS before and after, a ready time."""
     framework = _bench_module("framework")
     over = framework.overhead(tmp_path / "fw", events=20, runs=1, growth_events=40, warm=20)  # type: ignore[attr-defined]
-    assert set(over["cpu_ms_per_event"]) == {"bare", "framework"}
+    assert set(over["cpu_ms_per_event"]) == {"bare", "framework", "framework-quiet"}
+    assert over["ratio_quiet"] > 0
     assert all(row["median"] > 0 for row in over["cpu_ms_per_event"].values())
     assert over["rss_growth"]["after_all_mib"] > 0
     ready = framework.ready(tmp_path / "ready", runs=1, functions=("demo_archiver",))  # type: ignore[attr-defined]
