@@ -73,8 +73,9 @@ def overhead(
     config = StackConfig(root=root, apps=specs, components=HERE / "components", values=values)
     per_event: dict[str, list[float]] = {name: [] for name in _APPS}
     with Stack(config) as stack:
-        for _ in range(runs):
-            for name in _APPS:
+        for run in range(runs):
+            names = list(_APPS)
+            for name in names[run % len(names) :] + names[: run % len(names)]:  # rotate: no app always first
                 pid = stack.apps[f"bench-{name}"].app.popen.pid
                 before = _cpu_seconds(pid)
                 _drain(stack, f"bench-{name}", events)
