@@ -5,8 +5,11 @@ from __future__ import annotations
 import importlib.util
 import sys
 from pathlib import Path
+from typing import Any
 
 from bindings.dev.paths import project_root
+
+RESULTS: dict[str, Any] = {}  # each toy run keeps its results for the report test at the end
 
 
 def _bench_module(name: str) -> object:
@@ -34,6 +37,7 @@ def test_the_tick_bench_seeds_ticks_and_reports(tmp_path: Path) -> None:
         assert 0 < row["tick"]["min"] <= row["tick"]["median"] <= row["tick"]["max"]
         assert row["idle_tick"]["median"] > 0
     assert results["ratio_largest_to_smallest"] > 0
+    RESULTS["tick"] = results
 
 
 def test_the_email_bench_counts_every_mail_and_batch(tmp_path: Path) -> None:
@@ -45,6 +49,7 @@ def test_the_email_bench_counts_every_mail_and_batch(tmp_path: Path) -> None:
     assert sends["ratio"] == sends["daprd_binding"]["median"] / sends["direct_smtplib"]["median"]
     hook = email_rate.webhook(tmp_path / "email", batch=5, posts=2, runs=1)  # type: ignore[attr-defined]
     assert hook["events_per_second"]["median"] > 0
+    RESULTS["email"] = {"sends": sends, "webhook": hook}
 
 
 def test_the_framework_bench_measures_both_apps_and_start_up(tmp_path: Path) -> None:
@@ -58,3 +63,24 @@ def test_the_framework_bench_measures_both_apps_and_start_up(tmp_path: Path) -> 
     ready = framework.ready(tmp_path / "ready", runs=1, functions=("demo_archiver",))  # type: ignore[attr-defined]
     assert 0 < ready["demo_archiver"]["ready_seconds"]["median"] < 30
     assert ready["demo_archiver"]["idle_rss_mib"]["median"] > 10
+    RESULTS["apps"] = {"overhead": over, "ready": ready}
+
+
+def test_the_report_renders_every_section_with_its_verdicts() -> None:
+    """BENCHMARKS.md from the toy results names the machine, each goal and each section's figures."""
+    assert set(RESULTS) == {"tick", "email", "apps"}, "the toy runs above must run first"
+    report = _bench_module("report")
+    results = {
+        **RESULTS,
+        "generated": "today", "seconds": 1.0, "quick": True,
+        "machine": {"cpu": "cpu", "cores": 2, "memory_gib": 1.0, "system": "os", "python": "3", "daprd": "1"},
+        "simulate": {"days": 1, "customers": 1, "runs": 1,
+                     "seconds": {"median": 1.0, "min": 1.0, "max": 1.0}},
+    }  # fmt: skip
+    text = report.markdown(results)  # type: ignore[attr-defined]
+    for heading in ("## Retry tick", "## Framework overhead", "## Email", "## `bindery simulate`"):
+        assert text.count(heading) == 1, heading
+    assert "Machine: cpu, 2 cores" in text
+    assert "| 500 | 1,500 |" in text
+    assert "| demo_archiver |" in text
+    assert "of the difference in this run" in text
