@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import shutil
 import smtplib
-import statistics
 import threading
 import time
 import urllib.request
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiosmtpd.controller import Controller
 from dapr.conf import settings
+from stats import spread
 
 from bindings import client, names
 from bindings.clock import SystemClock
@@ -108,15 +108,12 @@ def sends(work: Path, *, count: int = 300, runs: int = 5) -> dict[str, Any]:
     expected = (2 * runs * count) + 10
     if sink.count != expected:
         raise RuntimeError(f"the sink counted {sink.count} mails, expected {expected}")
-    spread = {
-        name: {"median": statistics.median(v), "min": min(v), "max": max(v)}
-        for name, v in (("direct_smtplib", direct), ("daprd_binding", binding))
-    }
+    rates = {"direct_smtplib": spread(direct), "daprd_binding": spread(binding)}
     return {
         "count": count,
         "runs": runs,
-        **spread,
-        "ratio": spread["daprd_binding"]["median"] / spread["direct_smtplib"]["median"],
+        **rates,
+        "ratio": rates["daprd_binding"]["median"] / rates["direct_smtplib"]["median"],
     }
 
 
@@ -155,5 +152,5 @@ def webhook(work: Path, *, batch: int = 100, posts: int = 50, runs: int = 3) -> 
         "batch": batch,
         "posts": posts,
         "runs": runs,
-        "events_per_second": {"median": statistics.median(rates), "min": min(rates), "max": max(rates)},
+        "events_per_second": spread(rates),
     }

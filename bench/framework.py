@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import statistics
 import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+from stats import spread
 
 from bindings.dev import procs, webhook_keys
 from bindings.dev.paths import project_root
@@ -85,7 +85,7 @@ def overhead(
         early = _rss_mib(pid)
         _drain(stack, "bench-framework", growth_events - warm, start=2 * 10**6)
         late = _rss_mib(pid)
-    cpu = {name: _spread(values) for name, values in per_event.items()}
+    cpu = {name: spread(values) for name, values in per_event.items()}
     return {
         "events": events,
         "runs": runs,
@@ -107,13 +107,14 @@ def ready(root: Path, *, runs: int = 5, functions: tuple[str, ...] = FUNCTIONS) 
             port = procs.free_port()
             env = {**os.environ, "APP_PORT": str(port), "SENDGRID_WEBHOOK_PUBLIC_KEY": key,
                    "PYTHONPATH": str(project_root()), "BINDERY_LOG_LEVEL": "WARNING"}  # fmt: skip
+            accepting = procs.port_open(port)
             began = time.perf_counter()
             proc = subprocess.Popen(
                 [sys.executable, "-m", f"functions.{function}.app"], env=env,
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )  # fmt: skip
             try:
-                while not _accepts(port):
+                while not accepting():
                     if proc.poll() is not None:
                         raise RuntimeError(f"{function} exited ({proc.returncode}) before listening")
                     time.sleep(0.005)
@@ -123,15 +124,5 @@ def ready(root: Path, *, runs: int = 5, functions: tuple[str, ...] = FUNCTIONS) 
             finally:
                 proc.terminate()
                 proc.wait(10)
-        out[function] = {"ready_seconds": _spread(times), "idle_rss_mib": _spread(rss)}
+        out[function] = {"ready_seconds": spread(times), "idle_rss_mib": spread(rss)}
     return out
-
-
-def _accepts(port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.05)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _spread(values: list[float]) -> dict[str, float]:
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)}

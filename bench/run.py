@@ -11,7 +11,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
 import time
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ import email_rate
 import framework
 import tick_cost
 from report import markdown
+from stats import spread
 
 from bindings.dev import daprd, simulation
 from bindings.dev.paths import project_root, var_dir
@@ -56,7 +56,7 @@ def simulate_runs(runs: int, *, days: int, customers: int) -> dict[str, Any]:
         "days": days,
         "customers": customers,
         "runs": runs,
-        "seconds": {"median": statistics.median(seconds), "min": min(seconds), "max": max(seconds)},
+        "seconds": spread(seconds),
     }
 
 

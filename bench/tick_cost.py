@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from stats import spread
 
 from bindings.dev import components, daprd, procs, sidecar
 from bindings.dev.paths import project_root
@@ -84,5 +85,5 @@ def _summary(ticks: list[dict[str, float]]) -> dict[str, dict[str, float]]:
     out = {}
     for name, field in (("tick", "tick_seconds"), ("idle_tick", "idle_tick_seconds")):
         values = [run[field] for run in ticks]
-        out[name] = {"median": statistics.median(values), "min": min(values), "max": max(values)}
+        out[name] = spread(values)
     return out
