@@ -9,7 +9,6 @@ in-memory queue) over loopback HTTP.
 
 from __future__ import annotations
 
-import json
 import shutil
 import smtplib
 import threading
@@ -30,7 +29,7 @@ from bindings.dev.paths import project_root
 from bindings.memory_ports import MemoryQueue
 from bindings.ports import OutgoingMail
 from functions.email_webhook.app import PATH, WebhookServer
-from functions.email_webhook.verify import SIGNATURE_HEADER, TIMESTAMP_HEADER, Verifier
+from functions.email_webhook.verify import Verifier
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -129,15 +128,14 @@ def webhook(work: Path, *, batch: int = 100, posts: int = 50, runs: int = 3) -> 
          "sg_event_id": f"e{i}", "request_id": f"q{i}"}
         for i in range(batch)
     ]  # fmt: skip
-    body = ("[" + ",\r\n".join(json.dumps(e) for e in events) + "]\r\n").encode()
+    body = webhook_keys.batch(events)
     url = f"http://127.0.0.1:{server.server_address[1]}{PATH}"
     rates = []
     try:
         for _ in range(runs):
             began = time.perf_counter()
             for _ in range(posts):
-                stamp = str(int(time.time()))
-                headers = {TIMESTAMP_HEADER: stamp, SIGNATURE_HEADER: webhook_keys.sign(key, stamp, body)}
+                headers = webhook_keys.signed_headers(key, body)
                 with urllib.request.urlopen(
                     urllib.request.Request(url, data=body, headers=headers), timeout=10
                 ):

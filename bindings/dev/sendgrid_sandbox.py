@@ -74,17 +74,12 @@ class _Server(ThreadingHTTPServer):
         self._post_events(events)
 
     def _post_events(self, events: list[dict[str, Any]]) -> None:
-        body = ("[" + ",\r\n".join(json.dumps(e) for e in events) + "]\r\n").encode()
+        body = webhook_keys.batch(events)
         for attempt in range(5):
             if self.webhook is None:
                 _log.info("no webhook set: %d events not posted", len(events))
                 return
-            stamp = str(int(time.time()))
-            headers = {
-                "Content-Type": "application/json",
-                "X-Twilio-Email-Event-Webhook-Timestamp": stamp,
-                "X-Twilio-Email-Event-Webhook-Signature": webhook_keys.sign(self.key, stamp, body),
-            }
+            headers = webhook_keys.signed_headers(self.key, body)
             request = urllib.request.Request(  # noqa: S310 - the webhook URL the stack set
                 self.webhook, data=body, headers=headers, method="POST"
             )

@@ -7,10 +7,14 @@ the public key as base64 DER without PEM armour; this module does the same with 
 from __future__ import annotations
 
 import base64
-from typing import TYPE_CHECKING
+import json
+import time
+from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+
+from functions.email_webhook.verify import SIGNATURE_HEADER, TIMESTAMP_HEADER
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -43,3 +47,18 @@ def public_key(key: ec.EllipticCurvePrivateKey) -> str:
 def sign(key: ec.EllipticCurvePrivateKey, timestamp: str, body: bytes) -> str:
     """The signature header's value for `body` sent at `timestamp`."""
     return base64.b64encode(key.sign(timestamp.encode() + body, ec.ECDSA(hashes.SHA256()))).decode()
+
+
+def batch(events: list[dict[str, Any]]) -> bytes:
+    """A webhook body as SendGrid sends it: a JSON array with CRLF between events."""
+    return ("[" + ",\r\n".join(json.dumps(event) for event in events) + "]\r\n").encode()
+
+
+def signed_headers(key: ec.EllipticCurvePrivateKey, body: bytes, stamp: str | None = None) -> dict[str, str]:
+    """The headers SendGrid would send with `body` at `stamp` (now by default)."""
+    stamp = stamp or str(int(time.time()))
+    return {
+        "Content-Type": "application/json",
+        TIMESTAMP_HEADER: stamp,
+        SIGNATURE_HEADER: sign(key, stamp, body),
+    }

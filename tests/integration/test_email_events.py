@@ -18,7 +18,7 @@ from bindings.dev import state_reader, webhook_keys
 from bindings.dev.stack import Stack
 from functions.email_events.lifecycle import Timeline
 from functions.email_webhook.app import PATH
-from functions.email_webhook.verify import SIGNATURE_HEADER, TIMESTAMP_HEADER
+from functions.email_webhook.verify import SIGNATURE_HEADER
 from tests.integration.helpers import eventually
 
 APPS = ("email-send", "email-events", "email-webhook")
@@ -34,13 +34,9 @@ def stack(stack_factory: Callable[..., Stack]) -> Stack:
 
 def post(stack: Stack, body: bytes, *, stamp: str | None = None, signature: str | None = None) -> int:
     """POST to the webhook, signed with the stack's key unless told otherwise; return the status."""
-    stamp = stamp or str(int(time.time()))
-    key = webhook_keys.load_or_create(stack.webhook_key)
-    headers = {
-        "Content-Type": "application/json",
-        TIMESTAMP_HEADER: stamp,
-        SIGNATURE_HEADER: signature or webhook_keys.sign(key, stamp, body),
-    }
+    headers = webhook_keys.signed_headers(webhook_keys.load_or_create(stack.webhook_key), body, stamp)
+    if signature is not None:
+        headers[SIGNATURE_HEADER] = signature
     port = stack.apps[names.EMAIL_WEBHOOK].ports.app
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}{PATH}", data=body, headers=headers, method="POST"
@@ -54,7 +50,7 @@ def post(stack: Stack, body: bytes, *, stamp: str | None = None, signature: str 
 
 def batch(*events: dict[str, Any]) -> bytes:
     """A webhook body as SendGrid sends it: a JSON array, CRLF between events."""
-    return ("[" + ",\r\n".join(json.dumps(event) for event in events) + "]\r\n").encode()
+    return webhook_keys.batch(list(events))
 
 
 def sg(kind: str, request_id: str, email: str, **more: Any) -> dict[str, Any]:
