@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from bindings import suppression
 from bindings.errors import ConflictError
+from bindings.optimistic import retry_conflicts, write_back
 
 if TYPE_CHECKING:
     from bindings.ports import StateStore
@@ -129,7 +130,8 @@ class Lifecycle:
         key = f"timeline:{event.request_id}"
         detail = " ".join(part for part in (event.type, event.reason) if part)
         entry = Entry(at=event.at, event=event.event, sg_event_id=event.sg_event_id, detail=detail[:300])
-        for attempt in range(_TRIES):
+
+        def once() -> bool:
             item = self._state.get(key)
             timeline = (
                 Timeline.model_validate_json(item.value)
@@ -139,18 +141,12 @@ class Lifecycle:
             if any(known.sg_event_id == event.sg_event_id for known in timeline.entries):
                 return False
             entries = tuple(sorted((*timeline.entries, entry), key=lambda e: (e.at, RANK.get(e.event, 0))))
-            payload = timeline.model_copy(update={"entries": entries}).model_dump_json().encode()
-            try:
-                if item.etag is None:
-                    self._state.create(key, payload)
-                else:
-                    self._state.save(key, payload, etag=item.etag)
-            except ConflictError:
-                if attempt == _TRIES - 1:
-                    raise
-                continue
+            write_back(
+                self._state, item, timeline.model_copy(update={"entries": entries}).model_dump_json().encode()
+            )
             return True
-        return False
+
+        return retry_conflicts(once, tries=_TRIES)
 
     def _suppress(self, event: SendGridEvent) -> bool:
         record = {

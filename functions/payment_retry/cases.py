@@ -15,10 +15,11 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bindings.errors import ConflictError
+from bindings.optimistic import retry_conflicts, write_back
 from functions.payment_retry.model import Case
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Iterator
 
     from bindings.ports import StateStore
 
@@ -93,7 +94,7 @@ class CaseStore:
 
     def advance_cursor(self, minute: datetime) -> None:
         """Move the cursor forward to `minute`; never backward, whatever other replicas do."""
-        self._retry(lambda: self._advance_once(minute))
+        retry_conflicts(lambda: self._advance_once(minute), tries=_WRITE_TRIES)
 
     def add_customer_case(self, customer_id: str, case_id: str) -> None:
         """Record that `case_id` belongs to `customer_id`."""
@@ -107,11 +108,7 @@ class CaseStore:
         item = self._state.get(_CURSOR)
         if item.value is not None and datetime.fromisoformat(item.value.decode()) >= minute:
             return
-        payload = minute.isoformat().encode()
-        if item.etag is None:
-            self._state.create(_CURSOR, payload)
-        else:
-            self._state.save(_CURSOR, payload, etag=item.etag)
+        write_back(self._state, item, minute.isoformat().encode())
 
     def _add(self, key: str, case_id: str) -> None:
         def once() -> None:
@@ -119,23 +116,9 @@ class CaseStore:
             ids = _ids(item.value)
             if case_id in ids:
                 return
-            payload = json.dumps([*ids, case_id]).encode()
-            if item.etag is None:
-                self._state.create(key, payload)
-            else:
-                self._state.save(key, payload, etag=item.etag)
+            write_back(self._state, item, json.dumps([*ids, case_id]).encode())
 
-        self._retry(once)
-
-    @staticmethod
-    def _retry(write: Callable[[], None]) -> None:
-        for _ in range(_WRITE_TRIES - 1):
-            try:
-                write()
-            except ConflictError:
-                continue
-            return
-        write()
+        retry_conflicts(once, tries=_WRITE_TRIES)
 
 
 def _ids(value: bytes | None) -> list[str]:
