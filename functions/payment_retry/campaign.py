@@ -60,6 +60,22 @@ class Customer:
             "decline": self.failure,
         }
 
+    def events(self) -> list[tuple[datetime, dict[str, Any]]]:
+        """Every payment event this customer causes, with its moment: the failure, then their actions."""
+        who = self.customer_id
+        events = [(self.failed_at, self.failed_event())]
+        if self.updates_card_at is not None:
+            events.append((self.updates_card_at, {
+                "type": "payment_method.updated", "event_id": f"evt_pm_{who}", "customer_id": who,
+                "updated_at": self.updates_card_at.isoformat(),
+            }))  # fmt: skip
+        if self.pays_elsewhere_at is not None:
+            events.append((self.pays_elsewhere_at, {
+                "type": "payment.succeeded", "event_id": f"evt_paid_{who}", "payment_id": self.payment_id,
+                "succeeded_at": self.pays_elsewhere_at.isoformat(),
+            }))  # fmt: skip
+        return events
+
     @property
     def payment_id(self) -> str:
         """The failed payment, which is the case id."""

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
+from pydantic import TypeAdapter
+
 from bindings import names
 from bindings.clock import VirtualClock
 from bindings.errors import PermanentError
@@ -21,7 +23,7 @@ from bindings.memory_ports import MemoryQueue, MemoryStateStore
 from functions.payment_retry.cases import CaseStore
 from functions.payment_retry.dunning import Dunning
 from functions.payment_retry.handlers import handle_event, handle_tick
-from functions.payment_retry.model import PaymentFailed, PaymentMethodUpdated, PaymentSucceeded
+from functions.payment_retry.model import PaymentEvent, PaymentFailed, PaymentMethodUpdated, PaymentSucceeded
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
     from functions.payment_retry.campaign import Customer
 
 _Event = PaymentFailed | PaymentSucceeded | PaymentMethodUpdated
+_EVENT: TypeAdapter[_Event] = TypeAdapter(PaymentEvent)
 _QUEUES = (names.EMAIL_REQUESTS_OUT, names.RECEIPT_REQUESTS_OUT, names.SUBSCRIPTION_ACTIONS_OUT)
 _NO_BUDGET = timedelta(days=1)  # virtual ticks are never cut short: the campaign is the point
 
@@ -95,30 +98,9 @@ def run(
 
 
 def _events(customers: list[Customer], end: datetime) -> list[tuple[datetime, int, _Event]]:
-    events: list[tuple[datetime, int, _Event]] = []
-    for customer in customers:
-        events.append(
-            (customer.failed_at, len(events), PaymentFailed.model_validate(customer.failed_event()))
-        )
-        if customer.updates_card_at is not None:
-            update = {
-                "type": "payment_method.updated",
-                "event_id": f"evt_pm_{customer.customer_id}",
-                "customer_id": customer.customer_id,
-                "updated_at": customer.updates_card_at.isoformat(),
-            }
-            events.append(
-                (customer.updates_card_at, len(events), PaymentMethodUpdated.model_validate(update))
-            )
-        if customer.pays_elsewhere_at is not None:
-            paid = {
-                "type": "payment.succeeded",
-                "event_id": f"evt_paid_{customer.customer_id}",
-                "payment_id": customer.payment_id,
-                "succeeded_at": customer.pays_elsewhere_at.isoformat(),
-            }
-            events.append((customer.pays_elsewhere_at, len(events), PaymentSucceeded.model_validate(paid)))
-    kept = [item for item in events if item[0] <= end]
+    planned = [(at, body) for customer in customers for at, body in customer.events() if at <= end]
+    # the index breaks ties between events at the same moment in the order they were planned
+    kept = [(at, order, _EVENT.validate_python(body)) for order, (at, body) in enumerate(planned)]
     heapq.heapify(kept)
     return kept
 
