@@ -6,7 +6,7 @@ import functools
 from typing import TYPE_CHECKING
 
 from bindings.client import call
-from bindings.errors import TransientError
+from bindings.errors import PermanentError, TransientError
 from bindings.messages import encode_message
 from bindings.ports import ChargeResult, StateItem
 
@@ -32,6 +32,7 @@ def _options(*, first_write: bool) -> StateOptions:
 
 
 _OK, _TOO_MANY_REQUESTS, _SERVER_ERROR = 200, 429, 500
+_BLOB_NOT_FOUND = "blob not found"
 
 
 class DaprBlobStore:
@@ -51,11 +52,18 @@ class DaprBlobStore:
         )
 
     def get(self, name: str) -> bytes:
-        """Return the bytes of blob `name`."""
-        response = call(
-            f"get blob {name!r} via {self.binding}",
-            lambda c: c.invoke_binding(self.binding, "get", b"", {"blobName": name}),
-        )
+        """Return the bytes of blob `name`; `PermanentError` when it does not exist."""
+        try:
+            response = call(
+                f"get blob {name!r} via {self.binding}",
+                lambda c: c.invoke_binding(self.binding, "get", b"", {"blobName": name}),
+            )
+        except TransientError as error:
+            # The blob binding answers a missing blob with INTERNAL "blob not found" (components-contrib
+            # bindings/azure/blobstorage ErrBlobNotFound), which no retry will change.
+            if _BLOB_NOT_FOUND in str(error):
+                raise PermanentError(f"blob {name!r} does not exist ({self.binding})") from error
+            raise
         return bytes(response.data)
 
 

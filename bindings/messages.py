@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -115,6 +115,27 @@ class ReceiptRequested(Message):
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     paid_at: datetime
     locale: str = "en"
+
+
+class ReceiptRequestedV2(Message):
+    """Ask receipt_render for a receipt whose details the billing system left in `billing-state` (version 2).
+
+    The details (customer, lines, tax) are too large for a queue message and change with the
+    billing system, so the message carries only their key; the receipt is stored and mailed once.
+    """
+
+    version: Literal[2] = 2
+    request_id: str = Field(pattern=_ID)
+    receipt_id: str = Field(pattern=_ID)
+    details_key: str = Field(pattern=_ID)
+    customer_id: str = Field(pattern=_ID)
+    email: str = Field(pattern=EMAIL_ADDRESS)
+    locale: str = Field(default="en", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+    template_version: int = Field(default=1, ge=1)
+
+
+ReceiptRequest = Annotated[ReceiptRequested | ReceiptRequestedV2, Field(discriminator="version")]
+"""Every receipt request version still in flight: version 1 from dunning, version 2 from billing."""
 
 
 class SubscriptionAction(Message):

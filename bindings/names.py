@@ -23,8 +23,9 @@ PAYMENT_RETRY: Final = "payment-retry"
 EMAIL_SEND: Final = "email-send"
 EMAIL_WEBHOOK: Final = "email-webhook"
 EMAIL_EVENTS: Final = "email-events"
+RECEIPT_RENDER: Final = "receipt-render"
 # Apps built on FunctionApp (binding triggers over gRPC); the webhook is a plain HTTP app.
-FUNCTION_APPS: Final = (DEMO_TICKER, DEMO_ARCHIVER, PAYMENT_RETRY, EMAIL_SEND, EMAIL_EVENTS)
+FUNCTION_APPS: Final = (DEMO_TICKER, DEMO_ARCHIVER, PAYMENT_RETRY, EMAIL_SEND, EMAIL_EVENTS, RECEIPT_RENDER)
 APPS: Final = (*FUNCTION_APPS, EMAIL_WEBHOOK)
 
 # Bindings and stores.
@@ -32,6 +33,10 @@ STATESTORE: Final = "statestore"
 EMAIL_STATE: Final = "email-state"  # shared by the email apps and dunning (keys not prefixed by app id)
 DEAD_LETTERS: Final = "dead-letters"
 DOCUMENTS: Final = "documents"
+DOCUMENTS_CONTAINER: Final = "documents"  # the container behind `documents`; order uploads land in it too
+BILLING_STATE: Final = "billing-state"  # details the billing system leaves for documents (keys not prefixed)
+RECEIPT_REQUESTS: Final = "receipt-requests"
+BLOB_EVENTS: Final = "blob-events"
 DEMO_TICK: Final = "demo-tick"
 DEMO_EVENTS: Final = "demo-events"
 DEMO_EVENTS_OUT: Final = "demo-events-out"
@@ -60,11 +65,11 @@ class Component:
 COMPONENTS: Final = (
     Component(STATESTORE, "state", None, (DEMO_TICKER, DEMO_ARCHIVER, PAYMENT_RETRY)),
     Component(DEAD_LETTERS, "bindings.azure.blobstorage", "output", FUNCTION_APPS),
-    Component(DOCUMENTS, "bindings.azure.blobstorage", "output", (DEMO_ARCHIVER,)),
+    Component(DOCUMENTS, "bindings.azure.blobstorage", "output", (DEMO_ARCHIVER, RECEIPT_RENDER)),
     Component(RETRY_TICK, "bindings.cron", "input", (PAYMENT_RETRY,)),
     Component(PAYMENT_EVENTS, "bindings.azure.storagequeues", "input", (PAYMENT_RETRY,)),
     Component(PAYMENT_GATEWAY, "bindings.http", "output", (PAYMENT_RETRY,)),
-    Component(EMAIL_REQUESTS_OUT, "bindings.azure.storagequeues", "output", (PAYMENT_RETRY,)),
+    Component(EMAIL_REQUESTS_OUT, "bindings.azure.storagequeues", "output", (PAYMENT_RETRY, RECEIPT_RENDER)),
     Component(RECEIPT_REQUESTS_OUT, "bindings.azure.storagequeues", "output", (PAYMENT_RETRY,)),
     Component(SUBSCRIPTION_ACTIONS_OUT, "bindings.azure.storagequeues", "output", (PAYMENT_RETRY,)),
     Component(EMAIL_REQUESTS, "bindings.azure.storagequeues", "input", (EMAIL_SEND,)),
@@ -73,6 +78,9 @@ COMPONENTS: Final = (
     Component(EMAIL_STATE, "state", None, (EMAIL_SEND, EMAIL_EVENTS, PAYMENT_RETRY)),
     Component(EMAIL_EVENTS_OUT, "bindings.azure.storagequeues", "output", (EMAIL_WEBHOOK,)),
     Component(EMAIL_EVENTS, "bindings.azure.storagequeues", "input", (EMAIL_EVENTS,)),
+    Component(RECEIPT_REQUESTS, "bindings.azure.storagequeues", "input", (RECEIPT_RENDER,)),
+    Component(BLOB_EVENTS, "bindings.azure.storagequeues", "input", (RECEIPT_RENDER,)),
+    Component(BILLING_STATE, "state", None, (RECEIPT_RENDER,)),
     Component(DEMO_TICK, "bindings.cron", "input", (DEMO_TICKER,)),
     Component(DEMO_EVENTS, "bindings.azure.storagequeues", "input", (DEMO_ARCHIVER,)),
     Component(DEMO_EVENTS_OUT, "bindings.azure.storagequeues", "output", (DEMO_TICKER,)),

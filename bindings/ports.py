@@ -101,6 +101,13 @@ class PaymentGateway(Protocol):
         """
 
 
+class LinkSigner(Protocol):
+    """Makes customer-usable, read-only links to blobs of the documents container."""
+
+    def url(self, blob_name: str, *, expires: datetime) -> str:
+        """A URL that lets anyone holding it read blob `blob_name` until `expires`."""
+
+
 class Clock(Protocol):
     """The time as the function should see it: the wall clock in production, a virtual one in simulations."""
 

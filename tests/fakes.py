@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
+from urllib.parse import quote
+
+from bindings.errors import PermanentError
 
 
 class FakeBlobStore:
@@ -21,5 +25,15 @@ class FakeBlobStore:
         self.blobs[name] = (data, content_type, dict(metadata or {}))
 
     def get(self, name: str) -> bytes:
-        """Return a stored blob."""
+        """Return a stored blob; `PermanentError` when there is none, as the Dapr store raises."""
+        if name not in self.blobs:
+            raise PermanentError(f"blob {name!r} does not exist")
         return self.blobs[name][0]
+
+
+class FakeLinks:
+    """A `LinkSigner` that writes the name and expiry into a fake URL."""
+
+    def url(self, blob_name: str, *, expires: datetime) -> str:
+        """A recognisable URL for `blob_name`."""
+        return f"https://blobs.example/documents/{quote(blob_name)}?se={expires:%Y-%m-%dT%H:%M:%SZ}"

@@ -1,23 +1,20 @@
-"""The `bindery` command: daprd, run, demo, render, cases, emails, simulate, dead-letters."""
+"""The `bindery` command: daprd, run, demo, render, cases, emails, simulate, dead-letters, upload."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import signal
 import sys
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bindings.dev import azurite, components, daprd, deadletters, procs, state_reader
+from bindings.dev import components, daprd, deadletters, procs, state_reader, storage_cli
 from bindings.dev.paths import project_root, var_dir
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
-    from pathlib import Path
-
     from bindings.dev.stack import Stack
 
 _log = logging.getLogger("bindery")
@@ -50,6 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     simulate.add_argument("--customers", type=int, default=1000, help="failed payments (default 1000)")
     simulate.add_argument("--seed", type=int, default=1, help="the campaign's random seed (default 1)")
     letters = commands.add_parser("dead-letters", help="list or redrive dead letters of the local stack")
+    upload = commands.add_parser(
+        "upload", help="upload an order document and enqueue its BlobCreated event (Event Grid emulation)"
+    )
+    upload.add_argument("file", type=Path, help="the file to upload, e.g. an order .json")
+    upload.add_argument("--prefix", default="orders/", help="blob name prefix (default orders/)")
     letter_commands = letters.add_subparsers(dest="action", required=True)
     letter_commands.add_parser("list", help="list dead letters")
     redrive = letter_commands.add_parser("redrive", help="put dead letters back on their source queues")
@@ -77,7 +79,9 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "run":
         return _run()
     if args.command == "dead-letters":
-        return _dead_letters(args)
+        return storage_cli.dead_letters(args)
+    if args.command == "upload":
+        return storage_cli.upload(args)
     print(_output(args))
     return 0
 
@@ -137,7 +141,7 @@ def _run() -> int:
     signal.signal(signal.SIGTERM, lambda *_: stopped.set())
     signal.signal(signal.SIGINT, lambda *_: stopped.set())
     with Stack(StackConfig(root=var_dir())) as stack:
-        info = _stack_file()
+        info = storage_cli.stack_file()
         assert stack.azurite is not None  # noqa: S101 - started by Stack.__enter__
         info.write_text(
             json.dumps(
@@ -167,50 +171,6 @@ def _where(stack: Stack) -> str:
     lines.append(f"  components      {stack.resources}")
     lines.append(f"  logs            {stack.log_dir}")
     return "\n".join(lines)
-
-
-def _dead_letters(args: argparse.Namespace) -> int:
-    from azure.storage.blob import BlobServiceClient  # noqa: PLC0415
-    from azure.storage.queue import QueueServiceClient  # noqa: PLC0415
-
-    local = project_root() / "components" / "local"
-    with _storage() as connection:
-        blobs = BlobServiceClient.from_connection_string(connection)
-        rows = list(deadletters.records(blobs, local))
-        if args.action == "list":
-            print(deadletters.table(rows) if rows else "no dead letters")
-            return 0
-        chosen = rows if args.all else [row for row in rows if row.record.id == args.id]
-        if not chosen:
-            print(f"bindery: no dead letter {args.id}" if args.id else "no dead letters", file=sys.stderr)
-            return 1 if args.id else 0
-        queues = QueueServiceClient.from_connection_string(connection)
-        for row in chosen:
-            queue = deadletters.redrive(row, blobs, queues, local)
-            print(f"redriven {row.record.id} -> queue {queue}")
-    return 0
-
-
-@contextlib.contextmanager
-def _storage() -> Iterator[str]:
-    """The running stack's Azurite, or a temporary one over the same data folder."""
-    info = _stack_file()
-    if info.is_file():
-        running = json.loads(info.read_text())
-        if procs.port_open(int(running["blob_port"]))():
-            yield str(running["connection_string"])
-            return
-    emulator = azurite.start(var_dir() / "azurite", var_dir() / "log" / "azurite-cli.log")
-    try:
-        yield emulator.connection_string
-    finally:
-        emulator.proc.stop()
-
-
-def _stack_file() -> Path:
-    path = var_dir() / "run" / "stack.json"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 if __name__ == "__main__":

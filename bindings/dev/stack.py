@@ -41,6 +41,7 @@ DEMO_APPS: tuple[sidecar.AppSpec, ...] = (
     sidecar.AppSpec(names.EMAIL_SEND, "functions.email_send.app", env={"EMAIL_PROVIDER": "sendgrid"}),
     sidecar.AppSpec(names.EMAIL_EVENTS, "functions.email_events.app"),
     sidecar.AppSpec(names.EMAIL_WEBHOOK, "functions.email_webhook.app", protocol="http"),
+    sidecar.AppSpec(names.RECEIPT_RENDER, "functions.receipt_render.app"),
 )
 DEFAULTS: Mapping[str, str] = {
     "DEMO_TICK_SCHEDULE": "@every 2s",
@@ -126,6 +127,9 @@ class Stack(Services):
         if spec.app_id == names.EMAIL_WEBHOOK and "SENDGRID_WEBHOOK_PUBLIC_KEY" not in spec.env:
             key = webhook_keys.public_key(webhook_keys.load_or_create(self.webhook_key))
             spec = dataclasses.replace(spec, env={**spec.env, "SENDGRID_WEBHOOK_PUBLIC_KEY": key})
+        if spec.app_id == names.RECEIPT_RENDER and "DOCUMENTS_CONNECTION_STRING" not in spec.env:
+            connection = self._azurite().connection_string  # Azurite's well-known key signs the links
+            spec = dataclasses.replace(spec, env={**spec.env, "DOCUMENTS_CONNECTION_STRING": connection})
         running = sidecar.start(
             spec,
             daprd=binary or daprd.find_or_build(),

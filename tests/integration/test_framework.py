@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import signal
 import uuid
@@ -15,7 +14,7 @@ import pytest
 from dapr.proto import appcallback_service_v1
 from google.protobuf import empty_pb2
 
-from bindings.dev import deadletters
+from bindings.dev import deadletters, upload
 from bindings.dev.stack import Stack
 from bindings.messages import DeadLetter
 from tests.integration.helpers import HERE, eventually, probe_spec, read_jsonl
@@ -189,17 +188,7 @@ def test_a_blob_written_through_the_output_binding_is_readable_in_azurite(probe:
 def blob_created(path: str) -> str:
     """A BlobCreated event for `container/blob`, base64 as Event Grid writes it to a queue."""
     container, blob = path.split("/", 1)
-    event = {
-        "topic": "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/acct",
-        "subject": f"/blobServices/default/containers/{container}/blobs/{blob}",
-        "eventType": "Microsoft.Storage.BlobCreated",
-        "eventTime": "2026-11-25T10:00:00.0000000Z",
-        "id": uuid.uuid4().hex,
-        "data": {"api": "PutBlob", "url": f"http://127.0.0.1/{path}", "sequencer": "01"},
-        "dataVersion": "",
-        "metadataVersion": "1",
-    }
-    return base64.b64encode(json.dumps(event, separators=(",", ":")).encode()).decode()
+    return upload.queue_text(upload.blob_created(container, blob, url=f"http://127.0.0.1/{path}"))
 
 
 def test_blob_created_events_under_the_prefix_reach_the_handler(probe: tuple[Stack, Path]) -> None:

@@ -1,0 +1,77 @@
+"""receipt-render: receipts from `receipt-requests`, invoices from order documents dropped under `orders/`.
+
+Each document type is its own pipeline (`receipt.py`, `invoice.py`: load -> render -> store -> notify).
+fpdf2 and the fonts load in a background thread once the app serves, so the sidecar sees the app ready
+in well under a second; a request that arrives earlier waits for them.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import threading
+from typing import TYPE_CHECKING
+
+from bindings import names
+from bindings.app import FunctionApp
+from bindings.clock import SystemClock
+from bindings.dapr_ports import DaprBlobStore, DaprQueue, DaprStateStore
+from bindings.links import SasLinks
+from bindings.messages import ReceiptRequest, ReceiptRequested, ReceiptRequestedV2
+
+if TYPE_CHECKING:
+    from bindings.events import BlobEvent
+
+_log = logging.getLogger(__name__)
+app = FunctionApp(names.RECEIPT_RENDER)
+documents = DaprBlobStore(names.DOCUMENTS)
+email_requests = DaprQueue(names.EMAIL_REQUESTS_OUT)
+billing = DaprStateStore(names.BILLING_STATE)
+clock = SystemClock()
+
+
+@functools.cache
+def links() -> SasLinks:
+    """The link signer, configured from the environment on first use."""
+    return SasLinks.from_env(names.DOCUMENTS_CONTAINER)
+
+
+@app.queue(names.RECEIPT_REQUESTS, model=ReceiptRequest)
+def on_receipt_requested(request: ReceiptRequested | ReceiptRequestedV2) -> None:
+    """Render the receipt, store it, ask for the email with its link; bad details are dead-lettered."""
+    from functions.receipt_render import receipt  # noqa: PLC0415 - fpdf loads after start-up
+
+    wanted = receipt.load(request, billing)
+    pdf = receipt.render(wanted)
+    name = receipt.deliver(
+        wanted, pdf, documents=documents, mail=email_requests, links=links(), now=clock.now()
+    )
+    _log.info("receipt %s stored as %s (%d bytes)", wanted.receipt_id, name, len(pdf))
+
+
+@app.blob_created(names.BLOB_EVENTS, prefix=f"{names.DOCUMENTS_CONTAINER}/orders/")
+def on_order_created(event: BlobEvent) -> None:
+    """Render the invoice of an uploaded order; events for other blobs are ignored by the trigger."""
+    from functions.receipt_render import invoice  # noqa: PLC0415 - fpdf loads after start-up
+
+    order = invoice.load(event, documents)
+    if order is None:
+        return
+    pdf = invoice.render(order)
+    name = invoice.deliver(
+        order, pdf, documents=documents, mail=email_requests, links=links(), now=clock.now()
+    )
+    _log.info(
+        "invoice %s from %s stored as %s (%d bytes)", order.order.invoice_number, event.path, name, len(pdf)
+    )
+
+
+def _warm() -> None:
+    from functions.receipt_render import fonts, invoice, receipt  # noqa: F401, PLC0415 - loads fpdf
+
+    fonts.warm()
+
+
+if __name__ == "__main__":
+    threading.Thread(target=_warm, name="warm-fonts", daemon=True).start()
+    app.run()

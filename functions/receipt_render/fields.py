@@ -1,0 +1,69 @@
+"""Validated field types for document details: bounded text, quantities and money as `Decimal`.
+
+What a document can hold is decided here, at the edge, with errors that say which limit was hit:
+text without control characters and of a printable length, quantities and prices that are positive,
+finite and of sane size, and a line count that keeps a document to a few dozen pages.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+MAX_LINES = 1_000
+MAX_ORDER_BYTES = 2_000_000
+
+
+def _printable(text: str) -> str:
+    bad = sorted({f"U+{ord(c):04X}" for c in text if unicodedata.category(c) in {"Cc", "Cs", "Co"}})
+    if bad:
+        raise ValueError(
+            f"control, surrogate or private-use characters are not allowed: {', '.join(bad[:5])}"
+        )
+    return text
+
+
+def _places(limit: int) -> AfterValidator:
+    def check(value: Decimal) -> Decimal:
+        exponent = value.as_tuple().exponent
+        if isinstance(exponent, int) and -exponent > limit:
+            raise ValueError(f"at most {limit} decimal places")
+        return value
+
+    return AfterValidator(check)
+
+
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(_printable)
+]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300), AfterValidator(_printable)]
+Quantity = Annotated[Decimal, Field(gt=0, le=1_000_000, allow_inf_nan=False), _places(3)]
+Price = Annotated[Decimal, Field(ge=0, le=1_000_000_000, allow_inf_nan=False), _places(4)]
+TaxRate = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False), _places(4)]
+Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
+Locale = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
+
+
+class Line(BaseModel):
+    """One line of a document: what, how many, at what unit price (tax is per document)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    description: Name
+    quantity: Quantity = Decimal(1)
+    unit_price: Price
+
+
+class Party(BaseModel):
+    """Who a document is for: a name and up to six address lines."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: Name
+    address: tuple[Text, ...] = Field(default=(), max_length=6)
+
+
+Lines = Annotated[tuple[Line, ...], Field(min_length=1, max_length=MAX_LINES)]

@@ -1,0 +1,132 @@
+"""The shipped fonts: parsed once per process, then installed into each document that needs them.
+
+fpdf2 parses a font file on `add_font` (a quarter of a second for the CJK font) and subsets the
+parsed font in place when it writes the PDF, so a parsed font cannot simply be shared. A `Face` keeps
+the parsed metrics and the file's bytes; each document gets a shallow copy of the metrics with a
+fresh, lazily read fontTools object for the subsetter to consume. This leans on fpdf2's `TTFFont`
+internals, so fpdf2 is pinned to 2.8.x and the tests render the same document before and after others.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from fontTools import ttLib
+from fpdf import FPDF
+from fpdf.fonts import SubsetMap, TTFFont
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+FONT_DIR = Path(__file__).parent / "fonts"
+REPLACEMENT = "\ufffd"
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """A font family as documents name it, with the files of its two styles."""
+
+    name: str
+    regular: str
+    bold: str
+    shaping: bool  # needs HarfBuzz: joining scripts and right-to-left text
+
+
+MAIN = Family("noto", "NotoSans-Regular.ttf", "NotoSans-Bold.ttf", shaping=False)
+FALLBACKS = (
+    Family("arabic", "NotoSansArabic-Regular.ttf", "NotoSansArabic-Bold.ttf", shaping=True),
+    Family("hebrew", "NotoSansHebrew-Regular.ttf", "NotoSansHebrew-Bold.ttf", shaping=True),
+    Family("cjk", "DroidSansFallback.ttf", "DroidSansFallback.ttf", shaping=False),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Needs:
+    """What a document's text needs: fallback families, shaping, and characters no font has."""
+
+    fallbacks: tuple[Family, ...]
+    shaping: bool
+    missing: frozenset[str]
+
+
+class _Face:
+    """One parsed font file (one family and style)."""
+
+    def __init__(self, family: Family, style: str) -> None:
+        path = FONT_DIR / (family.bold if style == "B" else family.regular)
+        scratch = FPDF()
+        scratch.add_font(family.name, style, path)
+        self.proto: TTFFont = next(iter(scratch.fonts.values()))  # type: ignore[assignment]
+        self.key = self.proto.fontkey
+        self.data = path.read_bytes()
+        self.cmap = frozenset(self.proto.cmap)
+        if family.shaping:
+            _ = self.proto.hbfont  # shared by every copy: HarfBuzz faces are read-only
+
+    def install(self, pdf: FPDF) -> None:
+        font = copy.copy(self.proto)
+        font.ttfont = ttLib.TTFont(io.BytesIO(self.data), recalcTimestamp=False, lazy=True)
+        font.i = len(pdf.fonts) + 1
+        font.missing_glyphs = []
+        font.biggest_size_pt = 0
+        font.subset = SubsetMap(font)
+        pdf.fonts[self.key] = font
+
+
+_faces: dict[tuple[str, str], _Face] = {}
+_lock = threading.Lock()
+
+
+def _face(family: Family, style: str) -> _Face:
+    with _lock:
+        face = _faces.get((family.name, style))
+        if face is None:
+            face = _faces[family.name, style] = _Face(family, style)
+        return face
+
+
+def warm(families: Iterable[Family] = (MAIN, *FALLBACKS)) -> None:
+    """Parse the fonts now (at start-up, off the request path) instead of on first use."""
+    for family in families:
+        for style in ("", "B"):
+            _face(family, style)
+
+
+def needs(texts: Iterable[str]) -> Needs:
+    """The fallback families, shaping and uncovered characters of all `texts` together."""
+    main = _face(MAIN, "").cmap
+    wanted: dict[str, Family] = {}
+    missing: set[str] = set()
+    for char in {char for text in texts for char in text}:
+        if ord(char) in main or char.isspace():
+            continue
+        family = next((f for f in FALLBACKS if ord(char) in _face(f, "").cmap), None)
+        if family is None:
+            missing.add(char)
+        else:
+            wanted[family.name] = family
+    chosen = tuple(f for f in FALLBACKS if f.name in wanted)
+    return Needs(chosen, any(f.shaping for f in chosen), frozenset(missing))
+
+
+def install(pdf: FPDF, need: Needs) -> None:
+    """Register the main family and `need`'s fallbacks in `pdf`, in a fixed order."""
+    for family in (MAIN, *need.fallbacks):
+        for style in ("", "B"):
+            _face(family, style).install(pdf)
+    if need.fallbacks:
+        pdf.set_fallback_fonts([f.name for f in need.fallbacks], exact_match=False)
+    if need.shaping:
+        pdf.set_text_shaping(use_shaping_engine=True)
+
+
+def clean(text: str, need: Needs) -> str:
+    """`text` with every character that no shipped font has replaced by U+FFFD."""
+    if not need.missing:
+        return text
+    return "".join(REPLACEMENT if char in need.missing else char for char in text)

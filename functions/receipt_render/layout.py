@@ -1,0 +1,218 @@
+"""Layout primitives shared by the document pipelines: a deterministic A4 sheet and what is drawn on it.
+
+A `Sheet` is told every string it will draw before it draws (fonts and shaping are chosen from
+them), is PDF/A-2b, carries its template and version in the PDF metadata, numbers its pages
+"x of y", and repeats the table header on every page. The same `Meta` and drawing calls give the
+same bytes: the creation date and the file identifier come from the document, never the clock.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+import tomllib
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal, format_percent, get_currency_precision
+from fpdf import FPDF
+from fpdf.enums import Align, TableBordersLayout, XPos, YPos
+
+from functions.receipt_render import fonts
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+_GREY = (100, 100, 100)
+_XMP_DATES = re.compile(rb'(xmp:(?:ModifyDate|MetadataDate)=")([0-9T:+-]{25})(")')
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    """What identifies a document: it decides the file id, the dates and the metadata."""
+
+    document_id: str
+    title: str
+    template: str
+    template_version: int
+    created: datetime
+    locale: str
+
+
+class Words:
+    """A document's labels and number, money and date formats in one locale (English if unknown)."""
+
+    def __init__(self, locale: str) -> None:
+        self.locale = _babel(locale)
+        catalogs = _catalogs()
+        self._labels = {**catalogs["en"], **catalogs.get(self.locale.language, {})}
+
+    def __getitem__(self, key: str) -> str:
+        return self._labels[key]
+
+    def all(self) -> Iterable[str]:
+        """Every label, so a sheet can choose its fonts before drawing."""
+        return self._labels.values()
+
+    def money(self, amount: Decimal, currency: str, *, exact: bool = False) -> str:
+        """`amount` of `currency` as the locale writes it; `exact` keeps digits beyond the minor unit."""
+        return str(format_currency(amount, currency, locale=self.locale, decimal_quantization=not exact))
+
+    def number(self, value: Decimal) -> str:
+        """A quantity as the locale writes it."""
+        return str(format_decimal(value, locale=self.locale))
+
+    def percent(self, rate: Decimal) -> str:
+        """A tax rate (0.19) as the locale writes it (19 %)."""
+        return str(format_percent(rate, locale=self.locale, decimal_quantization=False))
+
+    def date(self, when: datetime) -> str:
+        """A date in the locale's medium format."""
+        return str(format_date(when.date(), format="medium", locale=self.locale))
+
+
+def rounded(amount: Decimal, currency: str) -> Decimal:
+    """`amount` rounded half-up to the currency's minor unit (0.005 EUR -> 0.01)."""
+    return amount.quantize(Decimal(1).scaleb(-get_currency_precision(currency)), rounding=ROUND_HALF_UP)
+
+
+def minor_units(amount: Decimal, currency: str) -> int:
+    """A rounded amount in minor units (12.34 EUR -> 1234), as email requests carry it."""
+    return int(rounded(amount, currency).scaleb(get_currency_precision(currency)))
+
+
+class _PDF(FPDF):
+    def __init__(self, meta: Meta, page_label: str) -> None:
+        super().__init__(format="A4", unit="mm", enforce_compliance="PDF/A-2B")
+        self._meta = meta
+        self._page_label = page_label
+
+    def file_id(self) -> str:
+        digest = hashlib.md5(self._meta.document_id.encode(), usedforsecurity=False).hexdigest().upper()
+        return f"<{digest}><{digest}>"
+
+    def footer(self) -> None:
+        self.set_y(-15)
+        self.set_font(fonts.MAIN.name, size=8)
+        self.set_text_color(*_GREY)
+        tag = f"{self._meta.document_id} · {self._meta.template} v{self._meta.template_version}"
+        self.cell(95, 8, tag, align=Align.L)
+        self.cell(
+            0, 8, self._page_label.format(page=self.page_no(), pages=self.str_alias_nb_pages), align=Align.R
+        )
+
+
+class Sheet:
+    """One document being drawn: fonts chosen from `texts`, metadata from `meta`."""
+
+    def __init__(self, meta: Meta, words: Words, texts: Iterable[str]) -> None:
+        self._need = fonts.needs([*texts, *words.all(), meta.title, meta.document_id])
+        self.pdf = _PDF(meta, words["page"])
+        self._created = _utc(meta.created)
+        pdf = self.pdf
+        fonts.install(pdf, self._need)
+        pdf.set_creation_date(self._created)
+        pdf.set_title(self.clean(meta.title))
+        pdf.set_subject(f"{meta.template} v{meta.template_version}")
+        pdf.set_keywords(f"template={meta.template} template_version={meta.template_version}")
+        pdf.set_creator(f"Bindery {meta.template} v{meta.template_version}")
+        pdf.set_producer("Bindery")
+        pdf.set_lang(meta.locale)
+        pdf.set_auto_page_break(auto=True, margin=20)
+        pdf.set_margins(18, 18, 18)
+        pdf.add_page()
+
+    def clean(self, text: str) -> str:
+        """`text` with characters that no shipped font has replaced by U+FFFD."""
+        return fonts.clean(text, self._need)
+
+    def title(self, text: str) -> None:
+        """The document's heading."""
+        self.pdf.set_font(fonts.MAIN.name, "B", 20)
+        self.pdf.cell(0, 12, self.clean(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.pdf.ln(2)
+
+    def block(self, lines: Sequence[str], *, bold_first: bool = False) -> None:
+        """A block of short lines (an address), the first one bold if asked."""
+        for index, line in enumerate(lines):
+            self.pdf.set_font(fonts.MAIN.name, "B" if bold_first and index == 0 else "", 10)
+            self.pdf.cell(0, 5, self.clean(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.pdf.ln(4)
+
+    def fields(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Label and value pairs, one per line (document number, dates, payment method)."""
+        for label, value in pairs:
+            self.pdf.set_font(fonts.MAIN.name, "", 10)
+            self.pdf.set_text_color(*_GREY)
+            self.pdf.cell(40, 6, self.clean(label))
+            self.pdf.set_text_color(0, 0, 0)
+            self.pdf.cell(0, 6, self.clean(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.pdf.ln(4)
+
+    def items(self, headings: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+        """The lines table: description, then right-aligned numbers; the heading repeats on every page."""
+        self.pdf.set_font(fonts.MAIN.name, "", 9.5)
+        align = ("LEFT", *("RIGHT",) * (len(headings) - 1))
+        with self.pdf.table(
+            col_widths=(86, *(32,) * (len(headings) - 1))[: len(headings)],
+            text_align=align,
+            borders_layout=TableBordersLayout.HORIZONTAL_LINES,
+            repeat_headings=1,
+            line_height=6,
+            padding=(1, 1),
+            first_row_as_headings=True,
+        ) as table:
+            table.row([self.clean(h) for h in headings])
+            for row in rows:
+                table.row([self.clean(cell) for cell in row])
+        self.pdf.ln(4)
+
+    def totals(self, pairs: Sequence[tuple[str, str]]) -> None:
+        """Right-aligned sums, the last one (the total) in bold."""
+        for index, (label, value) in enumerate(pairs):
+            last = index == len(pairs) - 1
+            self.pdf.set_font(fonts.MAIN.name, "B" if last else "", 11 if last else 10)
+            self.pdf.cell(134, 7, self.clean(label), align=Align.R)
+            self.pdf.cell(0, 7, self.clean(value), align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    def output(self) -> bytes:
+        """The finished PDF, with the XMP modification dates set to the creation date.
+
+        fpdf2 stamps `xmp:ModifyDate` with the wall clock; the replacement has the same length, so
+        the cross-reference offsets stay valid.
+        """
+        raw = bytes(self.pdf.output())
+        created = self._created.isoformat(timespec="seconds").encode()
+        stamped = _XMP_DATES.sub(lambda m: m.group(1) + created + m.group(3), raw)
+        if len(stamped) != len(raw):
+            raise RuntimeError("the XMP dates changed length; the PDF would be corrupt")
+        return stamped
+
+    @property
+    def pages(self) -> int:
+        """Pages drawn so far."""
+        return self.pdf.page_no()
+
+
+def _utc(when: datetime) -> datetime:
+    return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+@functools.lru_cache(maxsize=64)
+def _babel(locale: str) -> Locale:
+    try:
+        return Locale.parse(locale.replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        return Locale.parse("en")
+
+
+@functools.cache
+def _catalogs() -> dict[str, dict[str, str]]:
+    with (Path(__file__).parent / "labels.toml").open("rb") as handle:
+        return tomllib.load(handle)

@@ -1,0 +1,179 @@
+"""The receipt pipeline: request -> details -> PDF -> `receipts/…` blob -> an email request with its link.
+
+Version 1 requests (from dunning) carry the payment itself; version 2 requests name a key in
+`billing-state` where the billing system left the details. A receipt's blob name and bytes depend
+only on the request and its details, so a redelivered request overwrites the same blob with the same
+bytes and asks for the same email (email-send sends a request id once).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Literal
+
+from babel.numbers import get_currency_precision
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from bindings.errors import PermanentError
+from bindings.messages import EmailRequested, ReceiptRequested, ReceiptRequestedV2
+from functions.receipt_render.fields import Currency, Line, Lines, Party, TaxRate, Text
+from functions.receipt_render.layout import Meta, Sheet, Words, minor_units, rounded
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from bindings.ports import BlobStore, LinkSigner, Queue, StateStore
+
+TEMPLATE = "receipt"
+
+
+class ReceiptDetails(BaseModel):
+    """What the billing system leaves in `billing-state` for a version 2 request (version 1)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: Literal[1] = 1
+    receipt_number: str = Field(pattern=r"^[A-Za-z0-9_.:/-]{1,60}$")
+    customer: Party
+    paid_at: AwareDatetime
+    currency: Currency
+    lines: Lines
+    tax_rate: TaxRate = Decimal(0)
+    payment_method: Text = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A receipt ready to draw: who asked, for whom, and the details."""
+
+    receipt_id: str
+    request_id: str
+    email: str
+    locale: str
+    template_version: int
+    details: ReceiptDetails
+
+    @property
+    def blob_name(self) -> str:
+        """Where the PDF is stored: by month paid, one name per receipt and template version."""
+        paid = self.details.paid_at.astimezone(UTC)
+        return f"receipts/{paid:%Y}/{paid:%m}/{self.receipt_id}-v{self.template_version}.pdf"
+
+
+def load(request: ReceiptRequested | ReceiptRequestedV2, billing: StateStore) -> Receipt:
+    """The receipt a request asks for; `PermanentError` when its details are missing or invalid."""
+    if isinstance(request, ReceiptRequested):
+        currency = request.currency.upper()
+        amount = Decimal(request.amount).scaleb(-get_currency_precision(currency))
+        details = ReceiptDetails(
+            receipt_number=request.payment_id,
+            customer=Party(name=request.customer_id),
+            paid_at=request.paid_at,
+            currency=currency,
+            lines=(Line(description=Words(request.locale)["subscription_payment"], unit_price=amount),),
+        )
+        return Receipt(request.payment_id, request.request_id, request.email, request.locale, 1, details)
+    item = billing.get(request.details_key)
+    if item.value is None:
+        raise PermanentError(f"no receipt details under {request.details_key!r} in billing-state")
+    try:
+        details = ReceiptDetails.model_validate(json.loads(item.value))
+    except (ValueError, ValidationError) as error:
+        raise PermanentError(f"receipt details {request.details_key!r} are invalid: {error}") from error
+    return Receipt(
+        request.receipt_id,
+        request.request_id,
+        request.email,
+        request.locale,
+        request.template_version,
+        details,
+    )
+
+
+def render(receipt: Receipt) -> bytes:
+    """The receipt's PDF in its template version; `PermanentError` for a version this build lacks."""
+    draw = _TEMPLATES.get(receipt.template_version)
+    if draw is None:
+        known = ", ".join(f"v{v}" for v in sorted(_TEMPLATES))
+        raise PermanentError(f"unknown receipt template v{receipt.template_version} (known: {known})")
+    return draw(receipt)
+
+
+def deliver(
+    receipt: Receipt, pdf: bytes, *, documents: BlobStore, mail: Queue, links: LinkSigner, now: datetime
+) -> str:
+    """Store the PDF under its final name, then ask for the email holding its link; return the name."""
+    documents.put(
+        receipt.blob_name,
+        pdf,
+        content_type="application/pdf",
+        metadata={"template": TEMPLATE, "templateversion": str(receipt.template_version)},
+    )
+    details = receipt.details
+    total = sum(_sums(details), Decimal(0))
+    url = links.url(receipt.blob_name, expires=now + timedelta(days=7))
+    mail.send(
+        EmailRequested(
+            request_id=f"receipt:{receipt.receipt_id}",
+            template=TEMPLATE,
+            locale=receipt.locale,
+            to=receipt.email,
+            data={"amount": minor_units(total, details.currency), "currency": details.currency, "url": url},
+        )
+    )
+    return receipt.blob_name
+
+
+def _v1(receipt: Receipt) -> bytes:
+    details, words = receipt.details, Words(receipt.locale)
+
+    def money(amount: Decimal) -> str:
+        return words.money(amount, details.currency)
+
+    rows = [
+        (
+            line.description,
+            words.number(line.quantity),
+            words.money(line.unit_price, details.currency, exact=True),
+            money(_amount(line, details)),
+        )
+        for line in details.lines
+    ]
+    subtotal, tax = _sums(details)
+    customer = (details.customer.name, *details.customer.address)
+    fields = [
+        (words["receipt_number"], details.receipt_number),
+        (words["paid_on"], words.date(details.paid_at)),
+        *([(words["paid_with"], details.payment_method)] if details.payment_method else []),
+    ]
+    texts = [*customer, *(cell for row in rows for cell in row), *(v for _, v in fields)]
+    meta = Meta(
+        receipt.receipt_id, f"{words['receipt']} {details.receipt_number}", TEMPLATE, 1,
+        details.paid_at, receipt.locale,
+    )  # fmt: skip
+    sheet = Sheet(meta, words, texts)
+    sheet.title(words["receipt"])
+    sheet.block(customer, bold_first=True)
+    sheet.fields(fields)
+    sheet.items((words["description"], words["quantity"], words["unit_price"], words["amount"]), rows)
+    sums = [(words["subtotal"], money(subtotal))]
+    if details.tax_rate:
+        sums.append((words["tax"].format(rate=words.percent(details.tax_rate)), money(tax)))
+    sheet.totals([*sums, (words["total_paid"], money(subtotal + tax))])
+    sheet.block(["", words["thanks"]])
+    return sheet.output()
+
+
+def _amount(line: Line, details: ReceiptDetails) -> Decimal:
+    return rounded(line.quantity * line.unit_price, details.currency)
+
+
+def _sums(details: ReceiptDetails) -> tuple[Decimal, Decimal]:
+    subtotal = sum((_amount(line, details) for line in details.lines), Decimal(0))
+    return subtotal, rounded(subtotal * details.tax_rate, details.currency)
+
+
+_TEMPLATES: dict[int, Callable[[Receipt], bytes]] = {1: _v1}
