@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from email import policy
@@ -13,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bindings import names
-from bindings.dev import deadletters, simulation, state_reader
+from bindings.dev import deadletters, demo_documents, simulation, state_reader
 from bindings.dev.stack import Stack, StackConfig
 from functions.payment_retry.model import Case
 
@@ -43,7 +42,7 @@ def run(root: Path, *, say: Callable[[str], None] = print) -> dict[str, Any]:
         say(f"stack healthy in {stack.started_in:.1f}s: {', '.join(stack.apps)}")
         documents = stack.blob_service().get_container_client("documents")
         say("1. cron ticks flow demo-ticker -> demo-events -> demo-archiver -> documents")
-        _wait(
+        demo_documents.wait(
             lambda: sum(1 for _ in documents.list_blobs(name_starts_with="heartbeats/")) >= _HEARTBEATS,
             "heartbeats",
         )
@@ -51,13 +50,20 @@ def run(root: Path, *, say: Callable[[str], None] = print) -> dict[str, Any]:
         queue = stack.queue_service().get_queue_client(names.DEMO_EVENTS)
         queue.send_message("this is not a heartbeat")
         queue.send_message(json.dumps({"version": 1, "id": _GOOD_ID, "fired_at": "2000-01-01T00:00:00Z"}))
-        _wait(lambda: documents.get_blob_client(f"heartbeats/{_GOOD_ID}.json").exists(), "the good message")
+        demo_documents.wait(
+            lambda: documents.get_blob_client(f"heartbeats/{_GOOD_ID}.json").exists(), "the good message"
+        )
         letters = stack.blob_service()
-        _wait(lambda: any(True for _ in deadletters.records(letters, stack.resources)), "the dead letter")
+        demo_documents.wait(
+            lambda: any(True for _ in deadletters.records(letters, stack.resources)), "the dead letter"
+        )
         say("3. dunning: three failed payments; the retry tick charges them through the card sandbox")
         _dunning(stack)
+        recovered = sum(1 for case in _cases(stack) if case.status == "recovered")
+        documents_made = demo_documents.run(stack, recovered, say=say)
         summary = _summary(stack)
-    say("4. a short dunning campaign on a virtual clock (`bindery simulate` runs the full-size one)")
+        summary["documents"] = documents_made
+    say("6. a short dunning campaign on a virtual clock (`bindery simulate` runs the full-size one)")
     summary["campaign"] = simulation.describe(simulation.run(days=14, customers=200, seed=7))
     target = root / "demo" / "summary.json"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -92,10 +98,12 @@ def _dunning(stack: Stack) -> None:
         return {case.customer_id: case.status for case in _cases(stack)}
 
     expected = {"cus_ok_demo": "recovered", "cus_recover1_demo": "recovered", "cus_hard_demo": "open"}
-    _wait(lambda: statuses() == expected, "the dunning cases to settle", timeout=90)
+    demo_documents.wait(lambda: statuses() == expected, "the dunning cases to settle", timeout=90)
     # payment_failed x3, a reminder after the soft decline, recovered x2: email-send mails each once
-    _wait(lambda: len(list(stack.mail_dir.glob("*.eml"))) >= _DEMO_MAILS, "the dunning emails", timeout=60)
-    _wait(
+    demo_documents.wait(
+        lambda: len(list(stack.mail_dir.glob("*.eml"))) >= _DEMO_MAILS, "the dunning emails", timeout=60
+    )
+    demo_documents.wait(
         lambda: _lifecycle(stack).count("delivered") >= _DEMO_MAILS, "SendGrid's delivered events", timeout=60
     )
 
@@ -128,7 +136,7 @@ def _summary(stack: Stack) -> dict[str, Any]:
             .get_queue_client(queue)
             .get_queue_properties()
             .approximate_message_count
-            for queue in ("email-requests", "receipt-requests")
+            for queue in (names.EMAIL_REQUESTS, names.RECEIPT_REQUESTS, names.BLOB_EVENTS)
         },
         "dead_letters": [
             {
@@ -160,14 +168,6 @@ def _handled(log: Path) -> int:
     return count
 
 
-def _wait(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"demo: {what} did not arrive in {timeout:.0f}s; see the logs under var/log")
-        time.sleep(0.2)
-
-
 def describe(summary: dict[str, Any]) -> str:
     """A readable version of the summary."""
     lines = ["", "Bindery demo summary", "--------------------"]
@@ -178,7 +178,8 @@ def describe(summary: dict[str, Any]) -> str:
     lines.append(
         f"  charges           {len(charges)}: " + ", ".join(f"{c['key']} {c['outcome']}" for c in charges)
     )
-    lines.append(f"  requests queued   {summary['queued']} (receipts wait for the receipt function to come)")
+    lines.append(f"  still queued      {summary['queued']}")
+    lines += demo_documents.describe(summary["documents"])
     lines.append(
         f"  mails captured    {len(summary['mails_captured'])} (var/mail; `bindery emails` lists them)"
     )

@@ -1,0 +1,231 @@
+// Bindery on Azure Container Apps: one resource group holding Log Analytics, a registry, a storage
+// account (queues, containers, the Event Grid route for order documents), Key Vault, PostgreSQL for
+// state, one managed identity, the Container Apps environment with its Dapr components, and one
+// container app per function. Step by step: docs/deploy-aca.md.
+//
+// Deploy twice the first time: with deployApps=false to create everything the apps need (push the
+// images and set the Key Vault secrets then), and again with deployApps=true (the default).
+
+targetScope = 'resourceGroup'
+
+@description('Azure region for every resource.')
+param location string = resourceGroup().location
+
+@description('Lowercase letters and digits: the start of every resource name.')
+@minLength(3)
+@maxLength(11)
+param prefix string = 'bindery'
+
+@description('false creates the platform only (first run: then push images and set secrets).')
+param deployApps bool = true
+
+@description('Tag of the bindery-<app> images in the registry.')
+param imageTag string
+
+@description('PostgreSQL administrator login (also the state stores\' user).')
+param postgresAdminLogin string = 'bindery'
+
+@description('PostgreSQL administrator password: 8-128 characters from three of upper, lower, digits, symbols; no spaces or quotes.')
+@secure()
+param postgresAdminPassword string
+
+@description('Optional: object id of the user or group that sets secrets and sends test messages.')
+param operatorPrincipalId string = ''
+
+@description('The operator\'s principal type.')
+@allowed(['User', 'Group', 'ServicePrincipal'])
+param operatorPrincipalType string = 'User'
+
+@description('Base URL of the card processor\'s API (the payment-gateway binding posts /v1/charges there).')
+param paymentProcessorUrl string
+
+@description('Cron schedule of the dunning tick (the tick\'s 40 s budget must fit in it).')
+param retryTickSchedule string = '@every 1m'
+
+@description('How often an input queue binding polls while its queue is empty.')
+param queuePollingInterval string = '10s'
+
+@description('How long a received message stays invisible before it is redelivered.')
+param queueVisibilityTimeout string = '60s'
+
+@description('Mail provider of email-send: sendgrid (v3 API) or smtp (SendGrid\'s SMTP relay).')
+@allowed(['sendgrid', 'smtp'])
+param emailProvider string = 'sendgrid'
+
+@description('Sender of every email, e.g. "Bindery Billing <billing@example.com>" (a verified SendGrid sender).')
+param emailFrom string
+
+@description('The customer portal linked from emails.')
+param emailPortalUrl string
+
+@description('The brand name emails are signed with.')
+param emailBrand string = 'Bindery'
+
+var suffix = uniqueString(resourceGroup().id)
+var storageName = '${prefix}${suffix}'
+// Every queue a deployed component or the Event Grid route uses (bindings/dev/aca.py; tests/unit/test_aca.py).
+var queues = ['payment-events', 'email-requests', 'receipt-requests', 'blob-events', 'email-events', 'subscription-actions']
+var containers = ['documents', 'dead-letters']
+// Order documents dropped under documents/orders/ become BlobCreated events on blob-events.
+var blobEventsQueue = 'blob-events'
+var blobEventsContainer = 'documents'
+var blobEventsPrefix = 'orders/'
+// The image's APP_PORT (deploy/Dockerfile); the container apps set it explicitly as well.
+var appPort = 50001
+// One container app per app in bindings/names.py (demo-ticker and demo-archiver run locally only).
+// `queues` are the app's input queues: its scale rules. payment-retry keeps a replica because
+// retry-tick is a cron binding: a replica scaled to zero has no sidecar, so no tick.
+var apps = [
+  {
+    name: 'payment-retry', function: 'payment_retry', appProtocol: 'grpc', external: false
+    minReplicas: 1, maxReplicas: 3, queues: ['payment-events'], env: [], secrets: []
+  }
+  {
+    name: 'email-send', function: 'email_send', appProtocol: 'grpc', external: false
+    minReplicas: 0, maxReplicas: 5, queues: ['email-requests'], secrets: []
+    env: [
+      { name: 'EMAIL_PROVIDER', value: emailProvider }
+      { name: 'EMAIL_FROM', value: emailFrom }
+      { name: 'EMAIL_PORTAL_URL', value: emailPortalUrl }
+      { name: 'EMAIL_BRAND', value: emailBrand }
+    ]
+  }
+  {
+    name: 'email-events', function: 'email_events', appProtocol: 'grpc', external: false
+    minReplicas: 0, maxReplicas: 3, queues: ['email-events'], env: [], secrets: []
+  }
+  {
+    name: 'receipt-render', function: 'receipt_render', appProtocol: 'grpc', external: false
+    minReplicas: 0, maxReplicas: 3, queues: ['receipt-requests', 'blob-events'], secrets: []
+    // Customer links are user-delegation SAS URLs signed with the managed identity.
+    env: [{ name: 'DOCUMENTS_ACCOUNT_URL', value: 'https://${storageName}.blob.${environment().suffixes.storage}/' }]
+  }
+  {
+    name: 'email-webhook', function: 'email_webhook', appProtocol: 'http', external: true
+    minReplicas: 0, maxReplicas: 3, queues: [], secrets: ['sendgrid-webhook-public-key']
+    env: [{ name: 'SENDGRID_WEBHOOK_PUBLIC_KEY', secretRef: 'sendgrid-webhook-public-key' }]
+  }
+]
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    location: location
+    name: '${prefix}-logs-${suffix}'
+  }
+}
+
+module registry 'modules/registry.bicep' = {
+  name: 'registry'
+  params: {
+    location: location
+    name: '${prefix}${suffix}'
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  params: {
+    location: location
+    name: storageName
+    queues: queues
+    containers: containers
+    blobEventsQueue: blobEventsQueue
+    blobEventsSubjectPrefix: '/blobServices/default/containers/${blobEventsContainer}/blobs/${blobEventsPrefix}'
+    workspaceId: monitoring.outputs.id
+  }
+}
+
+module vault 'modules/vault.bicep' = {
+  name: 'vault'
+  params: {
+    location: location
+    name: 'kv-${suffix}'
+    workspaceId: monitoring.outputs.id
+  }
+}
+
+module postgres 'modules/postgres.bicep' = {
+  name: 'postgres'
+  params: {
+    location: location
+    name: '${prefix}-pg-${suffix}'
+    administratorLogin: postgresAdminLogin
+    administratorPassword: postgresAdminPassword
+    vaultName: vault.outputs.name
+  }
+}
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  params: {
+    location: location
+    name: '${prefix}-apps'
+    storageAccountName: storage.outputs.name
+    vaultName: vault.outputs.name
+    registryName: registry.outputs.name
+    operatorPrincipalId: operatorPrincipalId
+    operatorPrincipalType: operatorPrincipalType
+  }
+}
+
+module appsEnvironment 'modules/environment.bicep' = {
+  name: 'environment'
+  params: {
+    location: location
+    name: '${prefix}-env'
+    workspaceName: monitoring.outputs.name
+    identityId: identity.outputs.id
+  }
+}
+
+// Generated from components/azure by `python -m bindings.dev.aca`; its parameters are the ${NAME}
+// placeholders of those files (tests/unit/test_aca.py checks that each is passed).
+module dapr 'modules/components.bicep' = if (deployApps) {
+  name: 'dapr-components'
+  params: {
+    environmentName: appsEnvironment.outputs.name
+    vaultUri: vault.outputs.uri
+    identityId: identity.outputs.id
+    STORAGE_ACCOUNT: storage.outputs.name
+    MANAGED_IDENTITY_CLIENT_ID: identity.outputs.clientId
+    QUEUE_POLLING_INTERVAL: queuePollingInterval
+    QUEUE_VISIBILITY_TIMEOUT: queueVisibilityTimeout
+    RETRY_TICK_SCHEDULE: retryTickSchedule
+    PAYMENT_PROCESSOR_URL: paymentProcessorUrl
+  }
+}
+
+module containerApps 'modules/app.bicep' = [for app in (deployApps ? apps : []): {
+  name: 'app-${app.name}'
+  dependsOn: [
+    dapr
+    postgres
+  ]
+  params: {
+    location: location
+    name: app.name
+    image: '${registry.outputs.loginServer}/bindery-${app.name}:${imageTag}'
+    environmentId: appsEnvironment.outputs.id
+    registryServer: registry.outputs.loginServer
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    vaultUri: vault.outputs.uri
+    appPort: appPort
+    appProtocol: app.appProtocol
+    external: app.external
+    minReplicas: app.minReplicas
+    maxReplicas: app.maxReplicas
+    queues: app.queues
+    env: app.env
+    secrets: app.secrets
+  }
+}]
+
+output registryLoginServer string = registry.outputs.loginServer
+output registryName string = registry.outputs.name
+output storageAccountName string = storage.outputs.name
+output vaultName string = vault.outputs.name
+output environmentName string = appsEnvironment.outputs.name
+output postgresHost string = postgres.outputs.host

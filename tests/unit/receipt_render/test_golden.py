@@ -1,0 +1,94 @@
+"""Golden images: page 1 of each template, rasterised by pdftoppm, matches docs/images within a tolerance.
+
+The samples are the files under examples/. After a deliberate template change, regenerate the images
+with `BINDERY_UPDATE_GOLDEN=1 .venv/bin/pytest tests/unit/receipt_render/test_golden.py` and look at them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageChops, ImageStat
+
+from bindings.memory_ports import MemoryStateStore
+from bindings.messages import ReceiptRequestedV2
+from functions.receipt_render import invoice, receipt
+
+ROOT = Path(__file__).resolve().parents[3]
+IMAGES = ROOT / "docs" / "images"
+DPI = 80
+# Anti-aliasing may differ between poppler builds; a changed amount moves about 0.09 % of the pixels
+# by more than 64 grey levels (the last test), so the tolerance sits well below that.
+MEAN_TOLERANCE = 0.05  # mean absolute grey-level difference, of 255 (a changed amount: ~0.15)
+PIXEL_TOLERANCE = 0.0002  # share of pixels more than 64 grey levels apart
+
+
+def receipt_sample(**changes: str) -> bytes:
+    """The example receipt (examples/receipts), as a version 2 request renders it."""
+    details = json.loads((ROOT / "examples" / "receipts" / "rcpt-2001.json").read_text()) | changes
+    store = MemoryStateStore()
+    store.save("receipt:rcpt-2001", json.dumps(details).encode())
+    request = ReceiptRequestedV2(
+        request_id="rq-2001", receipt_id="rcpt-2001", details_key="receipt:rcpt-2001",
+        customer_id="cus_2001", email="taro@example.com", locale="en-US",
+    )  # fmt: skip
+    return receipt.render(receipt.load(request, store))
+
+
+def invoice_sample() -> bytes:
+    """The example order (examples/orders) as its invoice."""
+    document = json.loads((ROOT / "examples" / "orders" / "ord-1001.json").read_text())
+    return invoice.render(invoice.Invoice("orders/ord-1001.json", invoice.Order.model_validate(document)))
+
+
+SAMPLES = {"receipt-v1": receipt_sample, "invoice-v1": invoice_sample}
+
+
+def first_page(pdf: bytes, folder: Path) -> Image.Image:
+    """Page 1 of `pdf` as a greyscale image, rasterised by pdftoppm."""
+    tool = shutil.which("pdftoppm")
+    assert tool, "pdftoppm (Debian package poppler-utils) is needed for the golden-image tests"
+    source = folder / "page.pdf"
+    source.write_bytes(pdf)
+    command = [tool, "-r", str(DPI), "-png", "-gray", "-f", "1", "-l", "1", "-singlefile"]
+    subprocess.run([*command, str(source), str(folder / "p")], check=True, timeout=60)
+    with Image.open(folder / "p.png") as image:
+        return image.convert("L")
+
+
+def distance(a: Image.Image, b: Image.Image) -> tuple[float, float]:
+    """(mean grey-level difference, share of pixels more than 64 levels apart)."""
+    diff = ImageChops.difference(a, b)
+    far = sum(diff.histogram()[65:]) / (diff.width * diff.height)
+    return ImageStat.Stat(diff).mean[0], far
+
+
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_the_first_page_matches_its_golden_image(name: str, tmp_path: Path) -> None:
+    """Layout, fonts and text of each template look as approved (docs/images/<template>.png)."""
+    image = first_page(SAMPLES[name](), tmp_path)
+    golden = IMAGES / f"{name}.png"
+    if os.environ.get("BINDERY_UPDATE_GOLDEN"):
+        IMAGES.mkdir(parents=True, exist_ok=True)
+        image.save(golden, optimize=True)
+    with Image.open(golden) as approved:
+        reference = approved.convert("L")
+    assert image.size == reference.size
+    mean, far = distance(image, reference)
+    assert mean <= MEAN_TOLERANCE, f"{name}: mean difference {mean:.2f}"
+    assert far <= PIXEL_TOLERANCE, f"{name}: {far:.2%} of pixels changed"
+
+
+def test_the_comparison_notices_a_changed_amount(tmp_path: Path) -> None:
+    """A receipt with a different total is outside the tolerance: the golden check can fail."""
+    with Image.open(IMAGES / "receipt-v1.png") as approved:
+        reference = approved.convert("L")
+    changed = first_page(receipt_sample(receipt_number="R-9999-9999", tax_rate="0.5"), tmp_path)
+    mean, far = distance(changed, reference)
+    assert far > PIXEL_TOLERANCE
+    assert mean > MEAN_TOLERANCE
