@@ -6,7 +6,7 @@ import re
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 BLOB_CREATED = "Microsoft.Storage.BlobCreated"
 _SUBJECT_RE = re.compile(r"^/blobServices/default/containers/(?P<container>[^/]+)/blobs/(?P<blob>.+)$")
@@ -35,7 +35,22 @@ class BlobEvent(BaseModel):
     etag: str = ""
     sequencer: str = ""
     container: str
-    blob_name: str
+    blob_name: str = Field(max_length=1024)
+
+    @field_validator("blob_name")
+    @classmethod
+    def _plain_path(cls, name: str) -> str:
+        """Refuse names that URL handling would rewrite: `.`/`..`/empty segments, backslashes, controls.
+
+        A BlobCreated for `orders/../secret.json` passes an `orders/` prefix filter, but an HTTP
+        client or server may normalise the path and read `secret.json` instead.
+        """
+        segments = name.split("/")
+        if any(segment in {"", ".", ".."} for segment in segments) or "\\" in name:
+            raise ValueError(f"blob name {name[:200]!r} has an empty, '.' or '..' segment or a backslash")
+        if any(char < " " or char == "\x7f" for char in name):
+            raise ValueError(f"blob name {name[:200]!r} has control characters")
+        return name
 
     @property
     def path(self) -> str:

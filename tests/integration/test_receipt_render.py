@@ -125,7 +125,7 @@ def test_an_uploaded_order_becomes_an_invoice_and_an_invoice_email(stack: Stack,
         "customer": {"name": "محمد علي", "address": ["Dubai"]}, "email": f"m-{tag}@example.com",
         "currency": "AED", "lines": [{"description": "Consulting", "quantity": "2", "unit_price": "500"}],
     }  # fmt: skip
-    path = tmp_path / f"o-{tag}.json"
+    path = tmp_path / f"o-{tag} Ünï #1 (copy) +%.json"  # odd but literal characters in the blob name
     path.write_text(json.dumps(order))
     upload.upload(stack.blob_service(), stack.queue_service(), path)
     mail = eventually(lambda: request_for(stack, f"invoice:o-{tag}"), "the invoice email", timeout=60)
@@ -143,11 +143,15 @@ def events(stack: Stack, *texts: str) -> None:
 
 
 def test_events_for_vanished_blobs_are_dead_lettered_and_other_prefixes_ignored(stack: Stack) -> None:
-    """A BlobCreated for a deleted order is dead-lettered with the reason; one outside orders/ is skipped."""
+    """A deleted order or a dot-segment name is dead-lettered with the reason; other prefixes are skipped."""
     tag = uuid.uuid4().hex[:8]
     gone = upload.queue_text(upload.blob_created("documents", f"orders/gone-{tag}.json", length=10))
     elsewhere = upload.queue_text(upload.blob_created("documents", f"receipts/x-{tag}.pdf", length=10))
-    events(stack, elsewhere, gone)
+    sneaky = upload.queue_text(upload.blob_created("documents", f"orders/../secret-{tag}.json", length=10))
+    events(stack, elsewhere, gone, sneaky)
+    traversal = eventually(lambda: dead_letter_for(stack, sneaky), "the traversal dead letter", timeout=60)
+    assert traversal.kind == "invalid"
+    assert "'.' or '..' segment" in traversal.reason
     letter = eventually(lambda: dead_letter_for(stack, gone), "the dead letter", timeout=60)
     assert letter.kind == "permanent"
     assert f"orders/gone-{tag}.json" in letter.reason

@@ -8,13 +8,10 @@ one is dead-lettered with a reason and its body intact, and no app or sidecar di
 from __future__ import annotations
 
 import json
-import uuid
 from collections import Counter
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
 from email import policy
 from email.parser import BytesParser
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -25,55 +22,10 @@ from bindings.dev import deadletters, state_reader
 from bindings.dev.sidecar import AppSpec
 from bindings.dev.stack import DEMO_APPS, Stack
 from tests.integration.helpers import eventually, read_jsonl
+from tests.reliability.goods import QUEUES, TAG, UNVERSIONED, beat, order, order_blob
 from tests.reliability.hostile import hostile
 
-BAD_PER_QUEUE, GOOD_PER_QUEUE = 250, 10
-TAG = uuid.uuid4().hex[:6]
-NOW = datetime.now(UTC)
-
-
-def _payment(i: int) -> dict[str, Any]:
-    customer = f"cus_ok_rel{TAG}{i}"
-    return {
-        "type": "payment.failed", "version": 1, "event_id": f"evt_{customer}",
-        "payment_id": f"pay_{customer}", "customer_id": customer, "subscription_id": f"sub_{customer}",
-        "email": f"{customer}@example.com",
-        "amount": 1500, "currency": "EUR", "failed_at": (NOW - timedelta(days=1, minutes=5)).isoformat(),
-        "decline": {"code": "card_declined", "decline_code": "insufficient_funds"},
-    }  # fmt: skip
-
-
-def _email(i: int) -> dict[str, Any]:
-    return {
-        "version": 1, "request_id": f"rel-{TAG}-{i}", "template": "recovered",
-        "to": f"rel-{TAG}-{i}@example.com", "data": {"amount": 700, "currency": "USD"},
-    }  # fmt: skip
-
-
-def _batch(i: int) -> dict[str, Any]:
-    event = {"email": "x@example.com", "timestamp": int(NOW.timestamp()), "event": "delivered",
-             "sg_event_id": f"ev-{TAG}-{i}", "request_id": f"rel-ev-{TAG}-{i}"}  # fmt: skip
-    return {
-        "version": 1,
-        "batch_id": f"b{TAG}{i}",
-        "received_at": NOW.isoformat(),
-        "body": json.dumps([event]),
-    }
-
-
-def _beat(i: int) -> dict[str, Any]:
-    stamp = NOW.replace(year=2001) + timedelta(seconds=i)
-    return {"version": 1, "id": f"{stamp:%Y%m%dT%H%M%SZ}", "fired_at": stamp.isoformat()}
-
-
-# queue -> (good message factory, the fields its model requires)
-QUEUES: dict[str, tuple[Callable[[int], dict[str, Any]], list[str]]] = {
-    names.PAYMENT_EVENTS: (_payment, ["type", "event_id", "payment_id", "customer_id", "email", "amount",
-                                      "currency", "failed_at", "decline"]),
-    names.EMAIL_REQUESTS: (_email, ["request_id", "template", "to"]),
-    names.EMAIL_EVENTS: (_batch, ["batch_id", "received_at", "body"]),
-    names.DEMO_EVENTS: (_beat, ["id", "fired_at"]),
-}  # fmt: skip
+BAD_PER_QUEUE, GOOD_PER_QUEUE = 170, 10  # 1,020 hostile messages over six queues
 
 
 @pytest.fixture(scope="module")
@@ -82,12 +34,16 @@ def stack(stack_factory: Callable[..., Stack]) -> Stack:
     apps = [
         spec
         for spec in DEMO_APPS
-        if spec.app_id in {names.EMAIL_SEND, names.EMAIL_EVENTS, names.DEMO_ARCHIVER}
+        if spec.app_id in {names.EMAIL_SEND, names.EMAIL_EVENTS, names.DEMO_ARCHIVER, names.RECEIPT_RENDER}
     ]
     apps.append(
         AppSpec(names.PAYMENT_RETRY, "functions.payment_retry.app", env={"RETRY_TICK_BUDGET_SECONDS": "0.8"})
     )
-    return stack_factory(apps=apps, values={"RETRY_TICK_SCHEDULE": "@every 1s"})
+    stack = stack_factory(apps=apps, values={"RETRY_TICK_SCHEDULE": "@every 1s"})
+    container = stack.blob_service().get_container_client(names.DOCUMENTS_CONTAINER)
+    for i in range(GOOD_PER_QUEUE):  # the good storage events refer to these orders
+        container.upload_blob(order_blob(i), json.dumps(order(i)).encode(), overwrite=True)
+    return stack
 
 
 SENT: dict[str, tuple[list[str], list[str]]] = {queue: ([], []) for queue in QUEUES}
@@ -98,10 +54,10 @@ SENT: dict[str, tuple[list[str], list[str]]] = {queue: ([], []) for queue in QUE
           suppress_health_check=list(HealthCheck))  # fmt: skip
 @given(data=st.data())
 def test_hostile_messages_are_enqueued_among_good_ones(stack: Stack, queue: str, data: st.DataObject) -> None:
-    """Hypothesis draws each hostile message; every 25th also sends a good one behind it."""
+    """Hypothesis draws each hostile message; every 17th also sends a good one behind it."""
     good, required = QUEUES[queue]
     bad, goods = SENT[queue]
-    text = data.draw(hostile(good(0), required))
+    text = data.draw(hostile(good(0), required, versioned=queue not in UNVERSIONED))
     client = stack.queue_service().get_queue_client(queue)
     client.send_message(text)
     bad.append(text)
@@ -152,6 +108,7 @@ def _invariants(
         leaked = sum(bodies[text] for text in good)
         rows.append((f"{queue}: good messages dead-lettered", "0", str(leaked), leaked == 0))
     rows += _good_effects(stack)
+    rows += _documents(stack)
     dead = [
         name for name, running in stack.apps.items() if not (running.app.alive() and running.daprd.alive())
     ]
@@ -168,16 +125,7 @@ def _good_effects(stack: Stack) -> list[tuple[str, str, str, bool]]:
     eventually(lambda: len(charges()) == GOOD_PER_QUEUE, "the good payments charged", timeout=120)
     once = charges() == Counter({f"{p}:1": 1 for p in payments})
     addresses = [f"rel-{TAG}-{i}@example.com" for i in range(GOOD_PER_QUEUE)]
-
-    def mails() -> Counter[str]:
-        parser = BytesParser(policy=policy.default)
-        found = (
-            str(parser.parsebytes(p.read_bytes())["X-Bindery-Envelope-To"])
-            for p in stack.mail_dir.glob("*.eml")
-        )
-        return Counter(address for address in found if address in addresses)
-
-    eventually(lambda: len(mails()) == GOOD_PER_QUEUE, "the good emails delivered", timeout=120)
+    eventually(lambda: len(_mails(stack, addresses)) == GOOD_PER_QUEUE, "the good emails", timeout=120)
     database = stack.config.root / "state" / "email.db"
     timelines = [
         list(state_reader.values(database, "email-state", f"timeline:rel-ev-{TAG}-{i}"))
@@ -185,15 +133,48 @@ def _good_effects(stack: Stack) -> list[tuple[str, str, str, bool]]:
     ]
     documents = stack.blob_service().get_container_client("documents")
     beats = [
-        documents.get_blob_client(f"heartbeats/{_beat(i)['id']}.json").exists() for i in range(GOOD_PER_QUEUE)
+        documents.get_blob_client(f"heartbeats/{beat(i)['id']}.json").exists() for i in range(GOOD_PER_QUEUE)
     ]
-    n, sent, lines = str(GOOD_PER_QUEUE), mails(), sum(1 for t in timelines if len(t) == 1)
+    n, sent, lines = str(GOOD_PER_QUEUE), _mails(stack, addresses), sum(1 for t in timelines if len(t) == 1)
     return [
         ("payment-events: one charge per good payment", n, str(sum(charges().values())), once),
         ("email-requests: one mail per good request", n, str(sum(sent.values())), sent == Counter(addresses)),
         ("email-events: a timeline per good batch", n, str(lines), lines == GOOD_PER_QUEUE),
         ("demo-events: a blob per good heartbeat", n, str(sum(beats)), all(beats)),
     ]
+
+
+def _documents(stack: Stack) -> list[tuple[str, str, str, bool]]:
+    """One PDF and one mail holding its link per good receipt request and per good order."""
+    container = stack.blob_service().get_container_client(names.DOCUMENTS_CONTAINER)
+    rows = []
+    for kind, prefix, address in (
+        ("receipt-requests", "receipts/", "rcpt"),
+        ("blob-events", "invoices/", "inv"),
+    ):
+        wanted = [f"{address}-{TAG}-{i}@example.com" for i in range(GOOD_PER_QUEUE)]
+
+        def arrived(wanted: list[str] = wanted) -> bool:
+            return len(_mails(stack, wanted)) == GOOD_PER_QUEUE
+
+        eventually(arrived, f"the {kind} mails", timeout=120)
+        pdfs = sum(1 for blob in container.list_blobs(name_starts_with=prefix) if f"-{TAG}-" in blob.name)
+        mails = _mails(stack, wanted)
+        rows.append(
+            (f"{kind}: one PDF per good message", str(GOOD_PER_QUEUE), str(pdfs), pdfs == GOOD_PER_QUEUE)
+        )
+        ok = mails == Counter(wanted)
+        rows.append((f"{kind}: one mail per good message", str(GOOD_PER_QUEUE), str(sum(mails.values())), ok))
+    return rows
+
+
+def _mails(stack: Stack, addresses: list[str]) -> Counter[str]:
+    """Captured mails to any of `addresses`, counted by address."""
+    parser = BytesParser(policy=policy.default)
+    found = (
+        str(parser.parsebytes(p.read_bytes())["X-Bindery-Envelope-To"]) for p in stack.mail_dir.glob("*.eml")
+    )
+    return Counter(address for address in found if address in addresses)
 
 
 def _table(rows: list[tuple[str, str, str, bool]]) -> str:

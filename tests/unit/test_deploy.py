@@ -50,7 +50,7 @@ def test_the_build_context_holds_the_package_only() -> None:
     ]  # fmt: skip
 
 
-def test_the_wheel_carries_templates_catalogs_and_policies(tmp_path: Path) -> None:
+def test_the_wheel_carries_templates_catalogs_policies_and_fonts(tmp_path: Path) -> None:
     """A non-editable install (the image's) has every file the functions read at run time."""
     source = tmp_path / "src"  # setuptools writes build/ beside the sources: keep it out of the checkout
     for name in ("bindings", "functions"):
@@ -66,7 +66,8 @@ def test_the_wheel_carries_templates_catalogs_and_policies(tmp_path: Path) -> No
     shipped = [
         path.relative_to(ROOT).as_posix()
         for pattern in ("functions/email_send/templates/**/*.j2", "functions/email_send/catalog/*.toml",
-                        "functions/payment_retry/policies/*/*.toml")
+                        "functions/payment_retry/policies/*/*.toml", "functions/receipt_render/fonts/*",
+                        "functions/receipt_render/labels.toml")
         for path in ROOT.glob(pattern)
     ]  # fmt: skip
     assert shipped

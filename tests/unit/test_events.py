@@ -86,3 +86,24 @@ def test_malformed_events_raise_value_errors(raw: object, expected: str) -> None
     """An array, a missing data object, a foreign subject, an empty id or a bad time is refused."""
     with pytest.raises((ValueError, ValidationError), match=expected):
         parse_blob_event(raw)
+
+
+@pytest.mark.parametrize(
+    "blob",
+    ["orders/../secret.json", "orders/./a.json", "orders//a.json", "orders/a\\..\\b.json",
+     "orders/a\x00.json", "orders/a\x1b[2J.json", "orders/x/..", "x" * 1025],
+)  # fmt: skip
+def test_blob_names_that_paths_would_rewrite_are_refused(blob: str) -> None:
+    """Dot segments, empty segments, backslashes, control characters and overlong names are invalid events."""
+    raw = event_grid(subject=f"/blobServices/default/containers/documents/blobs/{blob}")
+    with pytest.raises(ValidationError, match="blob_name"):
+        parse_blob_event(raw)
+
+
+@pytest.mark.parametrize(
+    "blob", ["orders/Ünïcødé order #1 (copy).json", "orders/a+b %2e%2e;=&.json", "orders/..x"]
+)
+def test_odd_but_literal_blob_names_are_accepted(blob: str) -> None:
+    """Spaces, non-ASCII, '#', '%', '+' and names merely starting with dots are ordinary blob names."""
+    raw = event_grid(subject=f"/blobServices/default/containers/documents/blobs/{blob}")
+    assert parse_blob_event(raw).blob_name == blob
