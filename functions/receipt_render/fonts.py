@@ -5,6 +5,11 @@ parsed font in place when it writes the PDF, so a parsed font cannot simply be s
 the parsed metrics and the file's bytes; each document gets a shallow copy of the metrics with a
 fresh, lazily read fontTools object for the subsetter to consume. This leans on fpdf2's `TTFFont`
 internals, so fpdf2 is pinned to 2.8.x and the tests render the same document before and after others.
+
+Subsetting the embedded fonts is most of a document's cost, and it grows with the font. The main
+family is therefore a *core* cut of Noto Sans (Latin-1, Latin Extended-A, punctuation and currency
+signs, glyph ids kept), made once per process; other characters fall back to the full Noto Sans and
+the script fonts, which a document registers only when its text needs them.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fontTools import ttLib
+from fontTools import subset, ttLib
 from fpdf import FPDF
 from fpdf.fonts import SubsetMap, TTFFont
 
@@ -25,6 +30,17 @@ if TYPE_CHECKING:
 
 FONT_DIR = Path(__file__).parent / "fonts"
 REPLACEMENT = "\ufffd"
+CORE = frozenset(
+    (
+        *range(0x20, 0x7F),
+        *range(0xA0, 0x180),
+        *range(0x2000, 0x2070),
+        *range(0x20A0, 0x20C1),
+        0x2116,
+        0x2122,
+        0xFFFD,
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,10 +51,12 @@ class Family:
     regular: str
     bold: str
     shaping: bool  # needs HarfBuzz: joining scripts and right-to-left text
+    core: bool = False  # only the CORE characters, from a cut of the font made at start-up
 
 
-MAIN = Family("noto", "NotoSans-Regular.ttf", "NotoSans-Bold.ttf", shaping=False)
+MAIN = Family("noto", "NotoSans-Regular.ttf", "NotoSans-Bold.ttf", shaping=False, core=True)
 FALLBACKS = (
+    Family("noto-all", "NotoSans-Regular.ttf", "NotoSans-Bold.ttf", shaping=False),
     Family("arabic", "NotoSansArabic-Regular.ttf", "NotoSansArabic-Bold.ttf", shaping=True),
     Family("hebrew", "NotoSansHebrew-Regular.ttf", "NotoSansHebrew-Bold.ttf", shaping=True),
     Family("cjk", "DroidSansFallback.ttf", "DroidSansFallback.ttf", shaping=False),
@@ -60,17 +78,18 @@ class _Face:
     def __init__(self, family: Family, style: str) -> None:
         path = FONT_DIR / (family.bold if style == "B" else family.regular)
         scratch = FPDF()
-        scratch.add_font(family.name, style, path)
+        scratch.add_font(family.name, style, path, unicode_range=sorted(CORE) if family.core else None)
         self.proto: TTFFont = next(iter(scratch.fonts.values()))  # type: ignore[assignment]
         self.key = self.proto.fontkey
-        self.data = path.read_bytes()
+        self.full = path.read_bytes()
+        self.data = _core_cut(path) if family.core else self.full
         self.cmap = frozenset(self.proto.cmap)
-        if family.shaping:
-            _ = self.proto.hbfont  # shared by every copy: HarfBuzz faces are read-only
+        _ = self.proto.hbfont  # shared by every copy: HarfBuzz faces are read-only
 
-    def install(self, pdf: FPDF) -> None:
+    def install(self, pdf: FPDF, *, full: bool = False) -> None:
         font = copy.copy(self.proto)
-        font.ttfont = ttLib.TTFont(io.BytesIO(self.data), recalcTimestamp=False, lazy=True)
+        data = self.full if full else self.data
+        font.ttfont = ttLib.TTFont(io.BytesIO(data), recalcTimestamp=False, lazy=True)
         font.i = len(pdf.fonts) + 1
         font.missing_glyphs = []
         font.biggest_size_pt = 0
@@ -118,11 +137,32 @@ def install(pdf: FPDF, need: Needs) -> None:
     """Register the main family and `need`'s fallbacks in `pdf`, in a fixed order."""
     for family in (MAIN, *need.fallbacks):
         for style in ("", "B"):
-            _face(family, style).install(pdf)
+            # HarfBuzz may substitute glyphs (ligatures) that the core cut lacks: shaped text embeds
+            # from the full font, whose glyph ids the cut keeps.
+            _face(family, style).install(pdf, full=need.shaping)
     if need.fallbacks:
         pdf.set_fallback_fonts([f.name for f in need.fallbacks], exact_match=False)
     if need.shaping:
         pdf.set_text_shaping(use_shaping_engine=True)
+
+
+def _core_cut(path: Path) -> bytes:
+    """The CORE characters of a font, glyph ids and names kept, without layout tables."""
+    font = ttLib.TTFont(path, recalcTimestamp=False)
+    options = subset.Options()
+    options.retain_gids = True
+    options.glyph_names = True
+    options.notdef_outline = True
+    options.name_IDs = ["*"]
+    options.name_languages = ["*"]
+    options.layout_features = []
+    options.drop_tables += ["GSUB", "GPOS", "GDEF"]
+    cutter = subset.Subsetter(options)
+    cutter.populate(unicodes=sorted(CORE))
+    cutter.subset(font)
+    out = io.BytesIO()
+    font.save(out)
+    return out.getvalue()
 
 
 def clean(text: str, need: Needs) -> str:
