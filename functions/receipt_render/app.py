@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import threading
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,12 @@ documents = DaprBlobStore(names.DOCUMENTS)
 email_requests = DaprQueue(names.EMAIL_REQUESTS_OUT)
 billing = DaprStateStore(names.BILLING_STATE)
 clock = SystemClock()
+# Who issues the documents: lines separated by "|" (name, address, tax number), top right of page 1.
+ISSUER = tuple(
+    line.strip()
+    for line in os.environ.get("DOCUMENT_ISSUER", "Bindery Billing|billing@bindery.example").split("|")
+    if line.strip()
+)
 
 
 @functools.cache
@@ -42,7 +49,7 @@ def on_receipt_requested(request: ReceiptRequested | ReceiptRequestedV2) -> None
     from functions.receipt_render import receipt  # noqa: PLC0415 - fpdf loads after start-up
 
     wanted = receipt.load(request, billing)
-    pdf = receipt.render(wanted)
+    pdf = receipt.render(wanted, ISSUER)
     name = receipt.deliver(
         wanted, pdf, documents=documents, mail=email_requests, links=links(), now=clock.now()
     )
@@ -57,7 +64,7 @@ def on_order_created(event: BlobEvent) -> None:
     order = invoice.load(event, documents)
     if order is None:
         return
-    pdf = invoice.render(order)
+    pdf = invoice.render(order, ISSUER)
     name = invoice.deliver(
         order, pdf, documents=documents, mail=email_requests, links=links(), now=clock.now()
     )

@@ -22,7 +22,7 @@ from functions.receipt_render.fields import MAX_ORDER_BYTES, Currency, Line, Lin
 from functions.receipt_render.layout import Meta, Sheet, Words, minor_units, rounded
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from bindings.events import BlobEvent
     from bindings.ports import BlobStore, LinkSigner, Queue
@@ -86,13 +86,16 @@ def load(event: BlobEvent, documents: BlobStore) -> Invoice | None:
     return Invoice(event.blob_name, order)
 
 
-def render(invoice: Invoice) -> bytes:
-    """The invoice's PDF in the order's template version; `PermanentError` for one this build lacks."""
+def render(invoice: Invoice, issuer: Sequence[str] = ()) -> bytes:
+    """The invoice's PDF in the order's template version, `issuer`'s lines at the top right.
+
+    `PermanentError` for a template version this build lacks.
+    """
     draw = _TEMPLATES.get(invoice.order.template_version)
     if draw is None:
         known = ", ".join(f"v{v}" for v in sorted(_TEMPLATES))
         raise PermanentError(f"unknown invoice template v{invoice.order.template_version} (known: {known})")
-    return draw(invoice.order)
+    return draw(invoice.order, issuer)
 
 
 def deliver(
@@ -124,7 +127,7 @@ def deliver(
     return invoice.blob_name
 
 
-def _v1(order: Order) -> bytes:
+def _v1(order: Order, issuer: Sequence[str]) -> bytes:
     words = Words(order.locale)
 
     def money(amount: Decimal) -> str:
@@ -149,7 +152,9 @@ def _v1(order: Order) -> bytes:
     ]
     texts = [*bill_to, *(cell for row in rows for cell in row), *(value for _, value in fields)]
     title = f"{words['invoice']} {order.invoice_number}"
-    sheet = Sheet(Meta(order.invoice_number, title, TEMPLATE, 1, order.issued_at, order.locale), words, texts)
+    sheet = Sheet(
+        Meta(order.invoice_number, title, TEMPLATE, 1, order.issued_at, order.locale), words, texts, issuer
+    )
     sheet.title(title)
     sheet.fields([(words["bill_to"], "")])
     sheet.block(bill_to, bold_first=True)
@@ -171,4 +176,4 @@ def _sums(order: Order) -> tuple[Decimal, Decimal]:
     return subtotal, rounded(subtotal * order.tax_rate, order.currency)
 
 
-_TEMPLATES: dict[int, Callable[[Order], bytes]] = {1: _v1}
+_TEMPLATES: dict[int, Callable[[Order, Sequence[str]], bytes]] = {1: _v1}

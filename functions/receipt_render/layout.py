@@ -111,8 +111,8 @@ class _PDF(FPDF):
 class Sheet:
     """One document being drawn: fonts chosen from `texts`, metadata from `meta`."""
 
-    def __init__(self, meta: Meta, words: Words, texts: Iterable[str]) -> None:
-        self._need = fonts.needs([*texts, *words.all(), meta.title, meta.document_id])
+    def __init__(self, meta: Meta, words: Words, texts: Iterable[str], issuer: Sequence[str] = ()) -> None:
+        self._need = fonts.needs([*texts, *issuer, *words.all(), meta.title, meta.document_id])
         self.pdf = _PDF(meta, words["page"])
         self._created = _utc(meta.created)
         pdf = self.pdf
@@ -127,6 +127,18 @@ class Sheet:
         pdf.set_auto_page_break(auto=True, margin=20)
         pdf.set_margins(18, 18, 18)
         pdf.add_page()
+        self._issuer(issuer)
+
+    def _issuer(self, lines: Sequence[str]) -> None:
+        """Who issues the document, small and right-aligned at the top of the first page."""
+        pdf = self.pdf
+        pdf.set_font(fonts.MAIN.name, "", 8.5)
+        pdf.set_text_color(*_GREY)
+        for line in lines:
+            pdf.set_x(110)
+            pdf.cell(0, 4.2, self.clean(line), align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.set_text_color(0, 0, 0)
+        pdf.set_y(pdf.t_margin)
 
     def clean(self, text: str) -> str:
         """`text` with characters that no shipped font has replaced by U+FFFD."""

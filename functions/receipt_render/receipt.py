@@ -23,7 +23,7 @@ from functions.receipt_render.fields import Currency, Line, Lines, Party, TaxRat
 from functions.receipt_render.layout import Meta, Sheet, Words, minor_units, rounded
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from bindings.ports import BlobStore, LinkSigner, Queue, StateStore
 
@@ -93,13 +93,16 @@ def load(request: ReceiptRequested | ReceiptRequestedV2, billing: StateStore) ->
     )
 
 
-def render(receipt: Receipt) -> bytes:
-    """The receipt's PDF in its template version; `PermanentError` for a version this build lacks."""
+def render(receipt: Receipt, issuer: Sequence[str] = ()) -> bytes:
+    """The receipt's PDF in its template version, `issuer`'s lines at the top right.
+
+    `PermanentError` for a template version this build lacks.
+    """
     draw = _TEMPLATES.get(receipt.template_version)
     if draw is None:
         known = ", ".join(f"v{v}" for v in sorted(_TEMPLATES))
         raise PermanentError(f"unknown receipt template v{receipt.template_version} (known: {known})")
-    return draw(receipt)
+    return draw(receipt, issuer)
 
 
 def deliver(
@@ -127,7 +130,7 @@ def deliver(
     return receipt.blob_name
 
 
-def _v1(receipt: Receipt) -> bytes:
+def _v1(receipt: Receipt, issuer: Sequence[str]) -> bytes:
     details, words = receipt.details, Words(receipt.locale)
 
     def money(amount: Decimal) -> str:
@@ -154,7 +157,7 @@ def _v1(receipt: Receipt) -> bytes:
         receipt.receipt_id, f"{words['receipt']} {details.receipt_number}", TEMPLATE, 1,
         details.paid_at, receipt.locale,
     )  # fmt: skip
-    sheet = Sheet(meta, words, texts)
+    sheet = Sheet(meta, words, texts, issuer)
     sheet.title(words["receipt"])
     sheet.block(customer, bold_first=True)
     sheet.fields(fields)
@@ -176,4 +179,4 @@ def _sums(details: ReceiptDetails) -> tuple[Decimal, Decimal]:
     return subtotal, rounded(subtotal * details.tax_rate, details.currency)
 
 
-_TEMPLATES: dict[int, Callable[[Receipt], bytes]] = {1: _v1}
+_TEMPLATES: dict[int, Callable[[Receipt, Sequence[str]], bytes]] = {1: _v1}

@@ -22,6 +22,7 @@ from functions.receipt_render import invoice, receipt
 ROOT = Path(__file__).resolve().parents[3]
 IMAGES = ROOT / "docs" / "images"
 DPI = 80
+ISSUER = ("Bindery Billing GmbH", "Torstraße 1, 10119 Berlin", "VAT DE123456789")
 # Anti-aliasing may differ between poppler builds; a changed amount moves about 0.09 % of the pixels
 # by more than 64 grey levels (the last test), so the tolerance sits well below that.
 MEAN_TOLERANCE = 0.05  # mean absolute grey-level difference, of 255 (a changed amount: ~0.15)
@@ -37,13 +38,14 @@ def receipt_sample(**changes: str) -> bytes:
         request_id="rq-2001", receipt_id="rcpt-2001", details_key="receipt:rcpt-2001",
         customer_id="cus_2001", email="taro@example.com", locale="en-US",
     )  # fmt: skip
-    return receipt.render(receipt.load(request, store))
+    return receipt.render(receipt.load(request, store), ISSUER)
 
 
 def invoice_sample() -> bytes:
     """The example order (examples/orders) as its invoice."""
     document = json.loads((ROOT / "examples" / "orders" / "ord-1001.json").read_text())
-    return invoice.render(invoice.Invoice("orders/ord-1001.json", invoice.Order.model_validate(document)))
+    order = invoice.Order.model_validate(document)
+    return invoice.render(invoice.Invoice("orders/ord-1001.json", order), ISSUER)
 
 
 SAMPLES = {"receipt-v1": receipt_sample, "invoice-v1": invoice_sample}
