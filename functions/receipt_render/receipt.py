@@ -9,6 +9,7 @@ bytes and asks for the same email (email-send sends a request id once).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from bindings.ports import BlobStore, LinkSigner, Queue, StateStore
 
 TEMPLATE = "receipt"
+_LOCALE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 
 
 class ReceiptDetails(BaseModel):
@@ -66,6 +68,10 @@ class Receipt:
 def load(request: ReceiptRequested | ReceiptRequestedV2, billing: StateStore) -> Receipt:
     """The receipt a request asks for; `PermanentError` when its details are missing or invalid."""
     if isinstance(request, ReceiptRequested):
+        if not _LOCALE.fullmatch(request.locale):  # version 1 left the locale unchecked
+            raise PermanentError(
+                f"receipt request {request.request_id}: locale {request.locale[:40]!r} is not a locale"
+            )
         currency = request.currency.upper()
         amount = Decimal(request.amount).scaleb(-get_currency_precision(currency))
         details = ReceiptDetails(

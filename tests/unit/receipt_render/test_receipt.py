@@ -101,6 +101,12 @@ def test_missing_or_invalid_details_are_permanent_errors_naming_the_key() -> Non
         receipt.load(v2(), store_with("receipt:rcpt-7", bad))
 
 
+def test_a_v1_request_with_a_malformed_locale_is_a_permanent_error() -> None:
+    """Version 1 never validated its locale; the pipeline refuses one before rendering anything."""
+    with pytest.raises(PermanentError, match="is not a locale"):
+        receipt.load(v1(locale="../../" + "x" * 500), MemoryStateStore())
+
+
 def test_an_unknown_template_version_is_a_permanent_error() -> None:
     """A request for a template this build does not have says which versions it has."""
     loaded = receipt.load(v2(template_version=9), store_with("receipt:rcpt-7", details()))
