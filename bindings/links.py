@@ -57,9 +57,10 @@ class SasLinks:
 
     def url(self, blob_name: str, *, expires: datetime) -> str:
         """A URL that reads `blob_name` (only it, only reading) until `expires`."""
-        start = datetime.now(tz=expires.tzinfo) - timedelta(minutes=5)  # readers' clocks drift
-        if expires - start > MAX_LINK_AGE + timedelta(minutes=5):
+        now = datetime.now(tz=expires.tzinfo)
+        if expires - now > MAX_LINK_AGE + timedelta(minutes=1):
             raise ValueError(f"a document link lasts at most {MAX_LINK_AGE.days} days")
+        start = now - timedelta(minutes=5)  # readers' clocks drift
         signing: dict[str, Any] = (
             {"account_key": self._account_key}
             if self._account_key
