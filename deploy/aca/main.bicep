@@ -58,6 +58,9 @@ param emailFrom string
 @description('The customer portal linked from emails.')
 param emailPortalUrl string
 
+@description('Who issues receipts and invoices: lines separated by "|" (name, address, tax number), top right of page 1.')
+param documentIssuer string = 'Bindery Billing|billing@bindery.example'
+
 @description('The brand name emails are signed with.')
 param emailBrand string = 'Bindery'
 
@@ -98,7 +101,10 @@ var apps = [
     name: 'receipt-render', function: 'receipt_render', appProtocol: 'grpc', external: false
     minReplicas: 0, maxReplicas: 3, queues: ['receipt-requests', 'blob-events'], secrets: []
     // Customer links are user-delegation SAS URLs signed with the managed identity.
-    env: [{ name: 'DOCUMENTS_ACCOUNT_URL', value: 'https://${storageName}.blob.${environment().suffixes.storage}/' }]
+    env: [
+      { name: 'DOCUMENTS_ACCOUNT_URL', value: 'https://${storageName}.blob.${environment().suffixes.storage}/' }
+      { name: 'DOCUMENT_ISSUER', value: documentIssuer }
+    ]
   }
   {
     name: 'email-webhook', function: 'email_webhook', appProtocol: 'http', external: true
