@@ -9,13 +9,20 @@ internals, so fpdf2 is pinned to 2.8.x and the tests render the same document be
 Subsetting the embedded fonts is most of a document's cost, and it grows with the font. The main
 family is therefore a *core* cut of Noto Sans (Latin-1, Latin Extended-A, punctuation and currency
 signs, glyph ids kept), made once per process; other characters fall back to the full Noto Sans and
-the script fonts, which a document registers only when its text needs them.
+the script fonts, which a document registers only when its text needs them. The CJK font is too big to
+subset per document (~0.5 s): it is cut into slices of 512 code points, each made on first use and kept
+for the process, and a document embeds only the slices its text touches.
 """
 
 from __future__ import annotations
 
+import atexit
 import copy
+import functools
 import io
+import logging
+import shutil
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +34,9 @@ from fpdf.fonts import SubsetMap, TTFFont
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+
+# fontTools logs every subsetting step at INFO: ~150 lines a document under the apps' INFO logging.
+logging.getLogger("fontTools").setLevel(logging.WARNING)
 
 FONT_DIR = Path(__file__).parent / "fonts"
 REPLACEMENT = "\ufffd"
@@ -52,6 +62,7 @@ class Family:
     bold: str
     shaping: bool  # needs HarfBuzz: joining scripts and right-to-left text
     core: bool = False  # only the CORE characters, from a cut of the font made at start-up
+    bucket: int | None = None  # a slice of the CJK font: code points bucket << BUCKET_BITS and up
 
 
 MAIN = Family("noto", "NotoSans-Regular.ttf", "NotoSans-Bold.ttf", shaping=False, core=True)
@@ -59,8 +70,14 @@ FALLBACKS = (
     Family("noto-all", "NotoSans-Regular.ttf", "NotoSans-Bold.ttf", shaping=False),
     Family("arabic", "NotoSansArabic-Regular.ttf", "NotoSansArabic-Bold.ttf", shaping=True),
     Family("hebrew", "NotoSansHebrew-Regular.ttf", "NotoSansHebrew-Bold.ttf", shaping=True),
-    Family("cjk", "DroidSansFallback.ttf", "DroidSansFallback.ttf", shaping=False),
 )
+CJK_FILE = "DroidSansFallback.ttf"  # no bold face: bold CJK text uses the regular slices
+BUCKET_BITS = 9
+
+
+def cjk_slice(bucket: int) -> Family:
+    """The family of one 512-code-point slice of the CJK font."""
+    return Family(f"cjk{bucket:03x}", CJK_FILE, CJK_FILE, shaping=False, bucket=bucket)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,12 +94,14 @@ class _Face:
 
     def __init__(self, family: Family, style: str) -> None:
         path = FONT_DIR / (family.bold if style == "B" else family.regular)
+        if family.bucket is not None:
+            path = _slice_file(family.bucket)
         scratch = FPDF()
         scratch.add_font(family.name, style, path, unicode_range=sorted(CORE) if family.core else None)
         self.proto: TTFFont = next(iter(scratch.fonts.values()))  # type: ignore[assignment]
         self.key = self.proto.fontkey
         self.full = path.read_bytes()
-        self.data = _core_cut(path) if family.core else self.full
+        self.data = _cut(path, CORE, retain_gids=True) if family.core else self.full
         self.cmap = frozenset(self.proto.cmap)
         _ = self.proto.hbfont  # shared by every copy: HarfBuzz faces are read-only
 
@@ -110,10 +129,11 @@ def _face(family: Family, style: str) -> _Face:
 
 
 def warm(families: Iterable[Family] = (MAIN, *FALLBACKS)) -> None:
-    """Parse the fonts now (at start-up, off the request path) instead of on first use."""
+    """Parse the fonts (and read the CJK coverage) now, at start-up, instead of on first use."""
     for family in families:
         for style in ("", "B"):
             _face(family, style)
+    _cjk_cmap()
 
 
 def needs(texts: Iterable[str]) -> Needs:
@@ -125,18 +145,23 @@ def needs(texts: Iterable[str]) -> Needs:
         if ord(char) in main or char.isspace():
             continue
         family = next((f for f in FALLBACKS if ord(char) in _face(f, "").cmap), None)
+        if family is None and ord(char) in _cjk_cmap():
+            family = cjk_slice(ord(char) >> BUCKET_BITS)
         if family is None:
             missing.add(char)
         else:
             wanted[family.name] = family
-    chosen = tuple(f for f in FALLBACKS if f.name in wanted)
+    chosen = (
+        *(f for f in FALLBACKS if f.name in wanted),
+        *sorted((f for f in wanted.values() if f.bucket is not None), key=lambda f: f.name),
+    )
     return Needs(chosen, any(f.shaping for f in chosen), frozenset(missing))
 
 
 def install(pdf: FPDF, need: Needs) -> None:
     """Register the main family and `need`'s fallbacks in `pdf`, in a fixed order."""
     for family in (MAIN, *need.fallbacks):
-        for style in ("", "B"):
+        for style in ("",) if family.bucket is not None else ("", "B"):
             # HarfBuzz may substitute glyphs (ligatures) that the core cut lacks: shaped text embeds
             # from the full font, whose glyph ids the cut keeps.
             _face(family, style).install(pdf, full=need.shaping)
@@ -146,11 +171,33 @@ def install(pdf: FPDF, need: Needs) -> None:
         pdf.set_text_shaping(use_shaping_engine=True)
 
 
-def _core_cut(path: Path) -> bytes:
-    """The CORE characters of a font, glyph ids and names kept, without layout tables."""
+@functools.cache
+def _cjk_cmap() -> frozenset[int]:
+    """The code points the CJK font covers (its glyphs are only read slice by slice)."""
+    return frozenset(ttLib.TTFont(FONT_DIR / CJK_FILE, lazy=True).getBestCmap())
+
+
+def _slice_file(bucket: int) -> Path:
+    """A font file of the CJK glyphs of one slice, written once per process to a private folder."""
+    low = bucket << BUCKET_BITS
+    wanted = {point for point in _cjk_cmap() if low <= point < low + (1 << BUCKET_BITS)}
+    path = _slice_dir() / f"cjk{bucket:03x}.ttf"
+    path.write_bytes(_cut(FONT_DIR / CJK_FILE, wanted, retain_gids=False))
+    return path
+
+
+@functools.cache
+def _slice_dir() -> Path:
+    folder = Path(tempfile.mkdtemp(prefix="bindery-fonts-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return folder
+
+
+def _cut(path: Path, unicodes: Iterable[int], *, retain_gids: bool) -> bytes:
+    """The `unicodes` of a font, without layout tables; `retain_gids` keeps glyph ids and names."""
     font = ttLib.TTFont(path, recalcTimestamp=False)
     options = subset.Options()
-    options.retain_gids = True
+    options.retain_gids = retain_gids
     options.glyph_names = True
     options.notdef_outline = True
     options.name_IDs = ["*"]
@@ -158,7 +205,7 @@ def _core_cut(path: Path) -> bytes:
     options.layout_features = []
     options.drop_tables += ["GSUB", "GPOS", "GDEF"]
     cutter = subset.Subsetter(options)
-    cutter.populate(unicodes=sorted(CORE))
+    cutter.populate(unicodes=sorted(unicodes))
     cutter.subset(font)
     out = io.BytesIO()
     font.save(out)
