@@ -38,6 +38,10 @@ class Proc:
     log: Path
     stop_timeout: float = 10.0
     _log_file: object = field(default=None, repr=False)
+    # How it was started, so `restart` can run it again (fault tests); env may hold tokens.
+    argv: tuple[str, ...] = ()
+    env: Mapping[str, str] | None = field(default=None, repr=False)
+    cwd: Path | None = None
 
     def alive(self) -> bool:
         """True while the process runs."""
@@ -58,6 +62,22 @@ class Proc:
         if close is not None:
             close()
         return self.popen.returncode
+
+    def restart(self) -> None:
+        """Run the same command again (arguments, environment, log) in this object, once it has exited.
+
+        Fault tests kill a process, then bring it back on the same ports and data; every holder
+        of this `Proc` (a stack's list, a `RunningApp`) then sees the new process.
+        """
+        if self.alive():
+            raise StackError(f"{self.name} is still running; stop it before restarting it")
+        if not self.argv:
+            raise StackError(f"{self.name} was not started by procs.start: nothing to restart")
+        close = getattr(self._log_file, "close", None)
+        if close is not None:
+            close()
+        fresh = start(self.name, self.argv, log=self.log, env=self.env, cwd=self.cwd)
+        self.popen, self._log_file = fresh.popen, fresh._log_file  # noqa: SLF001 - the same class
 
     def tail(self, lines: int = 30) -> str:
         """The last `lines` lines of the log, for error messages."""
@@ -87,7 +107,7 @@ def start(
         cwd=cwd,
         start_new_session=True,
     )
-    return Proc(name=name, popen=popen, log=log, _log_file=log_file)
+    return Proc(name=name, popen=popen, log=log, _log_file=log_file, argv=tuple(argv), env=env, cwd=cwd)
 
 
 def wait_until(proc: Proc, ready: Callable[[], bool], *, timeout: float, what: str) -> None:

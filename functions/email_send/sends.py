@@ -6,13 +6,16 @@ record and is not sent again. A request found `sending` for less than `grace` is
 another delivery right now: this one is retried later (`TransientError`). Found `sending` for
 longer, a process died between the two writes: whether the mail left is unknown, so it is marked
 `unknown` and *not* resent — a missed email can be resent by hand (`bindery emails --status
-unknown`), a duplicate cannot be taken back. An address on the suppression list
-(`bindings.suppression`) is recorded as `suppressed` and not sent.
+unknown`), a duplicate cannot be taken back. The writes after the send (`sent`, or removing the
+record when the provider refused) are tried again for a few seconds while the store is unavailable:
+a state-store restart must not make a sent mail look `unknown`, nor lose a refused one.
+An address on the suppression list (`bindings.suppression`) is recorded as `suppressed` and not sent.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
@@ -23,6 +26,8 @@ from bindings.ports import OutgoingMail
 from bindings.suppression import SuppressionList
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from bindings.messages import EmailRequested
     from bindings.ports import Mailer, StateStore
     from functions.email_send.templates import Rendered
@@ -50,12 +55,21 @@ class Sends:
     """The send records and the suppression list over a `StateStore`, and the mailer."""
 
     def __init__(
-        self, state: StateStore, mailer: Mailer, sender: str, *, grace: timedelta = timedelta(seconds=60)
+        self,
+        state: StateStore,
+        mailer: Mailer,
+        sender: str,
+        *,
+        grace: timedelta = timedelta(seconds=60),
+        record_retries: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0),
     ) -> None:
         self._state = state
         self._mailer = mailer
         self._sender = sender
         self._grace = grace  # longer than any send takes
+        # Pauses between tries of the record write after the send: a store blip must not leave a
+        # `sending` record behind, which would later read as `unknown` (sent mail) or lose a refused one.
+        self._record_retries = record_retries
         self._suppressed = SuppressionList(state)
 
     def deliver(self, request: EmailRequested, email: Rendered, now: datetime) -> Status:
@@ -84,12 +98,30 @@ class Sends:
         except BinderyError:
             # The provider refused or was unreachable: nothing was sent, so a retry (or a redrive of
             # the dead letter) may send. Any other exception leaves `sending`: the outcome is unknown.
-            self._state.delete(key, etag=self._state.get(key).etag)
+            self._recording(lambda: self._state.delete(key, etag=self._state.get(key).etag))
             raise
-        self._state.save(
-            key, record.model_copy(update={"status": "sent", "updated_at": now}).model_dump_json().encode()
-        )
+        sent = record.model_copy(update={"status": "sent", "updated_at": now}).model_dump_json().encode()
+        try:
+            self._recording(lambda: self._state.save(key, sent))
+        except TransientError:
+            _log.exception("email %s WAS sent, but its record could not say so", request.request_id)
+            raise
         return "sent"
+
+    def _recording(self, write: Callable[[], None]) -> None:
+        """Run a record write, trying again after each pause of `record_retries` while it is transient."""
+        for pause in (*self._record_retries, None):
+            try:
+                write()
+            except TransientError:
+                if pause is None:
+                    raise
+                _log.warning(
+                    "email record not written (state store unavailable); trying again in %.1fs", pause
+                )
+                time.sleep(pause)
+            else:
+                return
 
     def suppressed(self, address: str) -> bool:
         """True when `address` is on the suppression list."""

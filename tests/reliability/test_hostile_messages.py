@@ -24,6 +24,7 @@ from bindings.dev.stack import DEMO_APPS, Stack
 from tests.integration.helpers import eventually, read_jsonl
 from tests.reliability.goods import QUEUES, TAG, UNVERSIONED, beat, order, order_blob
 from tests.reliability.hostile import hostile
+from tests.reliability.report import Row, table
 
 BAD_PER_QUEUE, GOOD_PER_QUEUE = 170, 10  # 1,020 hostile messages over six queues
 
@@ -81,14 +82,12 @@ def test_every_hostile_message_is_dead_lettered_and_every_good_one_takes_effect_
     )
     rows = _invariants(stack, SENT)
     with capsys.disabled():
-        print("\n" + _table(rows))  # noqa: T201 - the suite's report
-    assert all(ok for *_, ok in rows), _table(rows)
+        print("\n" + table(rows))  # noqa: T201 - the suite's report
+    assert all(ok for *_, ok in rows), table(rows)
 
 
-def _invariants(
-    stack: Stack, plan: dict[str, tuple[list[str], list[str]]]
-) -> list[tuple[str, str, str, bool]]:
-    rows: list[tuple[str, str, str, bool]] = []
+def _invariants(stack: Stack, plan: dict[str, tuple[list[str], list[str]]]) -> list[Row]:
+    rows: list[Row] = []
     records = list(deadletters.records(stack.blob_service(), stack.resources))
     for queue, (bad, good) in plan.items():
         bodies = Counter(
@@ -116,7 +115,7 @@ def _invariants(
     return rows
 
 
-def _good_effects(stack: Stack) -> list[tuple[str, str, str, bool]]:
+def _good_effects(stack: Stack) -> list[Row]:
     payments = [f"pay_cus_ok_rel{TAG}{i}" for i in range(GOOD_PER_QUEUE)]
 
     def charges() -> Counter[str]:
@@ -144,7 +143,7 @@ def _good_effects(stack: Stack) -> list[tuple[str, str, str, bool]]:
     ]
 
 
-def _documents(stack: Stack) -> list[tuple[str, str, str, bool]]:
+def _documents(stack: Stack) -> list[Row]:
     """One PDF and one mail holding its link per good receipt request and per good order."""
     container = stack.blob_service().get_container_client(names.DOCUMENTS_CONTAINER)
     rows = []
@@ -175,10 +174,3 @@ def _mails(stack: Stack, addresses: list[str]) -> Counter[str]:
         str(parser.parsebytes(p.read_bytes())["X-Bindery-Envelope-To"]) for p in stack.mail_dir.glob("*.eml")
     )
     return Counter(address for address in found if address in addresses)
-
-
-def _table(rows: list[tuple[str, str, str, bool]]) -> str:
-    width = max(len(name) for name, *_ in rows)
-    lines = [f"{'INVARIANT':{width}}  {'EXPECTED':>8}  {'OBSERVED':>8}  OK"]
-    lines += [f"{name:{width}}  {want:>8}  {got:>8}  {'yes' if ok else 'NO'}" for name, want, got, ok in rows]
-    return "\n".join(lines)

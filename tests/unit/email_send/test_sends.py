@@ -148,3 +148,58 @@ def test_an_unexpected_failure_in_send_leaves_the_outcome_unknown() -> None:
     assert record(state).status == "sending"
     assert deliver(sends) == "unknown"
     assert mailer.sent == []
+
+
+class BlinkingStore(MemoryStateStore):
+    """A state store whose next `outages` saves and deletes fail as a restarting store's do."""
+
+    def __init__(self, outages: int) -> None:
+        super().__init__()
+        self.outages = outages
+
+    def save(self, key: str, value: bytes, *, etag: str | None = None) -> None:
+        """Fail while the outage lasts, then save."""
+        self._blink()
+        super().save(key, value, etag=etag)
+
+    def delete(self, key: str, *, etag: str | None = None) -> None:
+        """Fail while the outage lasts, then delete."""
+        self._blink()
+        super().delete(key, etag=etag)
+
+    def _blink(self) -> None:
+        if self.outages:
+            self.outages -= 1
+            raise TransientError("save state: INTERNAL: failed to connect to the state store")
+
+
+def test_a_store_blip_after_the_send_still_records_it_sent() -> None:
+    """The record write is tried again: a sent mail is not left `sending` (later read as `unknown`)."""
+    state, mailer = BlinkingStore(outages=3), RecordingMailer()
+    sends = Sends(state, mailer, "billing@acme.example", record_retries=(0, 0, 0))
+    assert deliver(sends) == "sent"
+    assert record(state).status == "sent"
+    assert deliver(sends) == "sent"
+    assert len(mailer.sent) == 1
+
+
+def test_a_store_blip_after_a_refusal_still_clears_the_record_so_the_retry_sends() -> None:
+    """SMTP and the store both down: the `sending` record is still removed, so nothing is lost."""
+    state, mailer = BlinkingStore(outages=2), RecordingMailer()
+    sends = Sends(state, mailer, "billing@acme.example", record_retries=(0, 0, 0))
+    mailer.fail = TransientError("smtp down")
+    with pytest.raises(TransientError, match="smtp down"):
+        deliver(sends)
+    assert state.get("email:req-1").value is None
+    assert deliver(sends) == "sent"
+    assert len(mailer.sent) == 1
+
+
+def test_a_store_down_longer_than_the_retries_fails_the_delivery_for_redelivery() -> None:
+    """The write gives up after its retries: the error propagates, and the record stays `sending`."""
+    state, mailer = BlinkingStore(outages=4), RecordingMailer()
+    sends = Sends(state, mailer, "billing@acme.example", record_retries=(0, 0, 0))
+    with pytest.raises(TransientError, match="state store"):
+        deliver(sends)
+    assert record(state).status == "sending"
+    assert len(mailer.sent) == 1
