@@ -97,12 +97,17 @@ def overhead(
     }  # fmt: skip
 
 
-def ready(root: Path, *, runs: int = 5, functions: tuple[str, ...] = FUNCTIONS) -> dict[str, Any]:
-    """Per function app: seconds from process start to its port accepting (median of `runs`), idle RSS."""
+def ready(
+    root: Path, *, runs: int = 5, functions: tuple[str, ...] = FUNCTIONS, warm_after: float | None = None
+) -> dict[str, Any]:
+    """Per function app: seconds from process start to its port accepting (median of `runs`), idle RSS.
+
+    With `warm_after`, RSS is read again that many seconds after ready (after a background warm-up).
+    """
     key = webhook_keys.public_key(webhook_keys.load_or_create(root / "webhook-key.pem"))
     out: dict[str, Any] = {}
     for function in functions:
-        times, rss = [], []
+        times, rss, warm = [], [], []
         for _ in range(runs):
             port = procs.free_port()
             env = {**os.environ, "APP_PORT": str(port), "SENDGRID_WEBHOOK_PUBLIC_KEY": key,
@@ -121,8 +126,13 @@ def ready(root: Path, *, runs: int = 5, functions: tuple[str, ...] = FUNCTIONS) 
                 times.append(time.perf_counter() - began)
                 time.sleep(1.0)
                 rss.append(_rss_mib(proc.pid))
+                if warm_after is not None:
+                    time.sleep(max(warm_after - 1.0, 0.0))
+                    warm.append(_rss_mib(proc.pid))
             finally:
                 proc.terminate()
                 proc.wait(10)
         out[function] = {"ready_seconds": spread(times), "idle_rss_mib": spread(rss)}
+        if warm:
+            out[function]["warm_rss_mib"] = spread(warm)
     return out

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from report_receipt import receipt_lines
+
 
 def markdown(results: dict[str, Any]) -> str:
     """BENCHMARKS.md from the results."""
@@ -48,7 +50,10 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     lines += _app_lines(results["apps"])
     lines += _email_lines(results["email"])
+    if "receipt" in results:
+        lines += receipt_lines(results["receipt"])
     sim = results["simulate"]
+    lines += ["## `bindery simulate`", ""]
     lines.append(
         f"{sim['days']} days × {sim['customers']:,} customers on a virtual clock: {_spread(sim['seconds'])} "
         f"({sim['runs']} runs). Goal: under a minute."
@@ -142,8 +147,6 @@ def _email_lines(email: dict[str, Any]) -> list[str]:
             f"Webhook: {rate(*hook['events_per_second'].values())} verified events per second "
             f"(batches of {hook['batch']} events, signed POSTs over loopback HTTP, queue in memory)."
         ),
-        "",
-        "## `bindery simulate`",
         "",
     ]
 

@@ -1,8 +1,10 @@
 """`make bench`: run the benchmarks, write var/bench/results.json and BENCHMARKS.md.
 
 Sections: the retry tick against open cases, framework overhead, start-up and memory, email rates,
-and `bindery simulate`'s run time (bench/README.md). `--quick` runs small sizes (a smoke run; its
-figures are not the published ones, and it writes var/bench/BENCHMARKS.md instead).
+receipt rendering against ReportLab, and `bindery simulate`'s run time (bench/README.md). `--quick`
+runs small sizes (a smoke run; its figures are not the published ones, and it writes
+var/bench/BENCHMARKS.md instead). `--only receipt` runs that section alone and keeps the other
+sections' figures from the last results.json of the same kind (full or quick).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Any
 
 import email_rate
 import framework
+import receipt_render
 import tick_cost
 from report import markdown
 from stats import spread
@@ -61,10 +64,13 @@ def simulate_runs(runs: int, *, days: int, customers: int) -> dict[str, Any]:
 
 
 def main() -> int:
-    """Run every section and write the results."""
+    """Run every section (or `--only` one) and write the results."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, one run: a smoke run")
+    parser.add_argument("--only", choices=["receipt"], help="run this section alone, keep the others")
     args = parser.parse_args()
+    if args.only:
+        return only_receipt(quick=args.quick)
     began = time.perf_counter()
     sizes = (1_000, 10_000) if args.quick else (1_000, 100_000, 1_000_000)
     print("tick cost against open cases…", flush=True)
@@ -85,6 +91,8 @@ def main() -> int:
         "sends": email_rate.sends(work, count=50 if args.quick else 300, runs=2 if args.quick else 5),
         "webhook": email_rate.webhook(work, posts=10 if args.quick else 50),
     }
+    print("receipt rendering against ReportLab…", flush=True)
+    rendering = receipt_render.section(quick=args.quick)
     print("bindery simulate…", flush=True)
     sim = simulate_runs(1 if args.quick else 3, days=30, customers=100 if args.quick else 1000)
     results = {
@@ -95,15 +103,36 @@ def main() -> int:
         "simulate": sim,
         "email": email,
         "apps": apps,
+        "receipt": rendering,
         "seconds": time.perf_counter() - began,
     }
+    write(results)
+    return 0
+
+
+def only_receipt(*, quick: bool) -> int:
+    """Re-measure the receipt section into the last results.json and rewrite the report from it."""
+    path = var_dir() / "bench" / "results.json"
+    results = json.loads(path.read_text()) if path.is_file() else None
+    if results is None or results["quick"] != quick:
+        kind = "quick" if quick else "full"
+        print(f"--only needs a {kind} {path} from an earlier run of every section", file=sys.stderr)
+        return 2
+    print("receipt rendering against ReportLab…", flush=True)
+    generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    results["receipt"] = {**receipt_render.section(quick=quick), "generated": generated}
+    write(results)
+    return 0
+
+
+def write(results: dict[str, Any]) -> None:
+    """results.json, and BENCHMARKS.md (var/bench/BENCHMARKS.md for a quick run)."""
     out = var_dir() / "bench"
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(results, indent=2) + "\n")
-    target = out / "BENCHMARKS.md" if args.quick else project_root() / "BENCHMARKS.md"
+    target = out / "BENCHMARKS.md" if results["quick"] else project_root() / "BENCHMARKS.md"
     target.write_text(markdown(results))
     print(f"wrote {out / 'results.json'} and {target}")
-    return 0
 
 
 if __name__ == "__main__":
