@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import receipt_pipeline
+
 RATIO_GOAL, P50_GOAL = 1.5, 0.005  # times ReportLab; seconds
 READY_GOAL, RSS_GOAL_MIB = 0.5, 96e6 / 2**20  # seconds; 96 MB
 _SCRIPTS = {"latin": "Latin", "arabic": "Arabic", "hebrew": "Hebrew", "cjk": "CJK"}
@@ -43,6 +45,7 @@ def receipt_lines(r: dict[str, Any]) -> list[str]:
         *_shaping_lines(r["shaping"]),
         *_profile_lines(r["profile"], missed=one["ratio"] > RATIO_GOAL or ours > P50_GOAL),
         *_app_lines(r["app"]),
+        *(receipt_pipeline.lines(r["pipeline"]) if "pipeline" in r else []),
     ]
 
 

@@ -21,6 +21,7 @@ from typing import Any
 
 import email_rate
 import framework
+import receipt_pipeline
 import receipt_render
 import tick_cost
 from report import markdown
@@ -93,6 +94,8 @@ def main() -> int:
     }
     print("receipt rendering against ReportLab…", flush=True)
     rendering = receipt_render.section(quick=args.quick)
+    print("receipt pipeline end to end…", flush=True)
+    rendering["pipeline"] = _pipeline(quick=args.quick)
     print("bindery simulate…", flush=True)
     sim = simulate_runs(1 if args.quick else 3, days=30, customers=100 if args.quick else 1000)
     results = {
@@ -120,9 +123,18 @@ def only_receipt(*, quick: bool) -> int:
         return 2
     print("receipt rendering against ReportLab…", flush=True)
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    results["receipt"] = {**receipt_render.section(quick=quick), "generated": generated}
+    results["receipt"] = {
+        **receipt_render.section(quick=quick),
+        "pipeline": _pipeline(quick=quick),
+        "generated": generated,
+    }
     write(results)
     return 0
+
+
+def _pipeline(*, quick: bool) -> dict[str, Any]:
+    work = var_dir() / "bench" / "receipts"
+    return receipt_pipeline.measure(work, samples=8 if quick else 40, count=40 if quick else 300)
 
 
 def write(results: dict[str, Any]) -> None:

@@ -66,6 +66,21 @@ def test_the_framework_bench_measures_both_apps_and_start_up(tmp_path: Path) -> 
     RESULTS["apps"] = {"overhead": over, "ready": ready}
 
 
+def test_the_receipt_pipeline_bench_times_requests_and_drains_backlogs(tmp_path: Path) -> None:
+    """Latency from the renderer's log, backlogs drained by 1 and 3 replicas, and its report rows."""
+    pipeline = _bench_module("receipt_pipeline")
+    result = pipeline.measure(tmp_path / "receipts", samples=2, count=6)  # type: ignore[attr-defined]
+    assert 0 < result["latency_seconds"]["min"] <= result["latency_seconds"]["max"] < 30
+    assert set(result["throughput"]) == {"1", "3"}
+    for replicas, row in result["throughput"].items():
+        assert sum(row["per_replica"].values()) == 6
+        assert len(row["per_replica"]) <= int(replicas)
+        assert row["per_second"] > 0
+    text = "\n".join(pipeline.lines(result))  # type: ignore[attr-defined]
+    assert "### Receipt pipeline end to end" in text
+    assert "receipts/s" in text
+
+
 def test_the_report_renders_every_section_with_its_verdicts() -> None:
     """BENCHMARKS.md from the toy results names the machine, each goal and each section's figures."""
     assert set(RESULTS) == {"tick", "email", "apps"}, "the toy runs above must run first"
