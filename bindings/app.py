@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -117,19 +118,36 @@ class FunctionApp:
                 lambda request, b=binding: self.handle(b, request.data, request.binding_metadata)
             )
 
-        def stop(signum: int, _frame: FrameType | None) -> None:
-            _log.info(
-                "received %s: draining for up to %.0fs", signal.Signals(signum).name, self._grace_seconds
-            )
-            finished = guard.drain(self._grace_seconds)
-            _log.info("drained" if finished else "grace period over with work in flight")
-            server.stop()
+        # The handler only records the signal; the main thread drains and stops the server once it
+        # has started. Stopping inside the handler raced `App.run`: the port accepts connections
+        # before `start()`, and stopping a server that is not started yet is a no-op, so a SIGTERM
+        # in that window left the app serving until SIGKILL. A bare lock is the wake-up, not an
+        # Event: the handler runs on the main thread, which may be holding the Event's own lock.
+        received: list[int] = []
+        stop_requested = threading.Lock()
+        stop_requested.acquire()
 
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
+        def request_stop(signum: int, _frame: FrameType | None) -> None:
+            received.append(signum)
+            if len(received) == 1:
+                stop_requested.release()
+
+        signal.signal(signal.SIGTERM, request_stop)
+        signal.signal(signal.SIGINT, request_stop)
         port = port or int(os.environ.get("APP_PORT", "50051"))
-        _log.info("serving %s on 127.0.0.1:%d", ", ".join(self._routes) or "no bindings", port)
-        server.run(port, listen_address=os.environ.get("APP_HOST", "127.0.0.1"))
+        host = os.environ.get("APP_HOST", "127.0.0.1") or "[::]"
+        _log.info("serving %s on %s:%d", ", ".join(self._routes) or "no bindings", host, port)
+        grpc_server = server._server  # noqa: SLF001 - `App.run` has no hook between start and wait
+        grpc_server.add_insecure_port(f"{host}:{port}")
+        grpc_server.start()
+        stop_requested.acquire()  # returns once a signal has arrived, before or after the start
+        _log.info(
+            "received %s: draining for up to %.0fs", signal.Signals(received[0]).name, self._grace_seconds
+        )
+        finished = guard.drain(self._grace_seconds)
+        _log.info("drained" if finished else "grace period over with work in flight")
+        server.stop()
+        grpc_server.wait_for_termination()
         client.close()
 
     def _register(
