@@ -102,8 +102,11 @@ class FunctionApp:
         """
         self._dispatcher.dispatch(self._routes[binding], data, binding_metadata)
 
-    def run(self, port: int | None = None) -> None:
-        """Serve the app to its sidecar until SIGTERM or SIGINT, then drain within the grace period."""
+    def run(self, port: int | None = None, *, serving: Callable[[], object] | None = None) -> None:
+        """Serve the app to its sidecar until SIGTERM or SIGINT, then drain within the grace period.
+
+        `serving` is called once the server has started (for work that should not delay start-up).
+        """
         from dapr.ext.grpc import App  # noqa: PLC0415 - the gRPC server is only needed to serve
 
         logs.configure(self.name)
@@ -140,6 +143,8 @@ class FunctionApp:
         grpc_server = server._server  # noqa: SLF001 - `App.run` has no hook between start and wait
         grpc_server.add_insecure_port(f"{host}:{port}")
         grpc_server.start()
+        if serving is not None:
+            serving()
         stop_requested.acquire()  # returns once a signal has arrived, before or after the start
         _log.info(
             "received %s: draining for up to %.0fs", signal.Signals(received[0]).name, self._grace_seconds

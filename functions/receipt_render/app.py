@@ -1,8 +1,8 @@
 """receipt-render: receipts from `receipt-requests`, invoices from order documents dropped under `orders/`.
 
 Each document type is its own pipeline (`receipt.py`, `invoice.py`: load -> render -> store -> notify).
-fpdf2 and the fonts load in a background thread once the app serves, so the sidecar sees the app ready
-in well under a second; a request that arrives earlier waits for them.
+fpdf2 and the fonts load in a background thread once the server has started, so they do not delay the
+app's start-up; a request that arrives earlier waits for them.
 """
 
 from __future__ import annotations
@@ -80,5 +80,4 @@ def _warm() -> None:
 
 
 if __name__ == "__main__":
-    threading.Thread(target=_warm, name="warm-fonts", daemon=True).start()
-    app.run()
+    app.run(serving=threading.Thread(target=_warm, name="warm-fonts", daemon=True).start)

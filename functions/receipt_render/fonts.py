@@ -158,6 +158,12 @@ def needs(texts: Iterable[str]) -> Needs:
     return Needs(chosen, any(f.shaping for f in chosen), frozenset(missing))
 
 
+def in_main(text: str) -> bool:
+    """True when the main family draws every character of `text` (its widths are then exact)."""
+    main = _face(MAIN, "").cmap
+    return all(ord(char) in main for char in text)
+
+
 def install(pdf: FPDF, need: Needs) -> None:
     """Register the main family and `need`'s fallbacks in `pdf`, in a fixed order."""
     for family in (MAIN, *need.fallbacks):

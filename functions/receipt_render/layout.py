@@ -22,7 +22,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal, format_percent, get_currency_precision
 from fpdf import FPDF
-from fpdf.enums import Align, TableBordersLayout, XPos, YPos
+from fpdf.enums import Align, MethodReturnValue, XPos, YPos
 
 from functions.receipt_render import fonts
 
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
 _GREY = (100, 100, 100)
+_LINE, _PAD, _BOTTOM = 6.0, 1.0, 20.0  # table line height, cell padding, bottom margin (mm)
+_NUMBER_COLUMN = 28.0  # width of each number column (mm); the description takes the rest
 _XMP_DATES = re.compile(rb'(xmp:(?:ModifyDate|MetadataDate)=")([0-9T:+-]{25})(")')
 
 
@@ -124,7 +126,7 @@ class Sheet:
         pdf.set_creator(f"Bindery {meta.template} v{meta.template_version}")
         pdf.set_producer("Bindery")
         pdf.set_lang(meta.locale)
-        pdf.set_auto_page_break(auto=True, margin=20)
+        pdf.set_auto_page_break(auto=True, margin=_BOTTOM)
         pdf.set_margins(18, 18, 18)
         pdf.add_page()
         self._issuer(issuer)
@@ -168,22 +170,54 @@ class Sheet:
         self.pdf.ln(4)
 
     def items(self, headings: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
-        """The lines table: description, then right-aligned numbers; the heading repeats on every page."""
+        """The lines table: description, then right-aligned numbers; the heading repeats on every page.
+
+        Drawn row by row with plain cells (fpdf2's `table()` lays out every cell with `multi_cell`, ten
+        times the cost of a page here); only a description wider than its column is wrapped.
+        """
+        pdf = self.pdf
+        numbers = len(headings) - 1
+        widths = (pdf.epw - _NUMBER_COLUMN * numbers, *(_NUMBER_COLUMN,) * numbers)
+        pdf.set_auto_page_break(auto=False)
+        self._row([self.clean(h) for h in headings], widths, bold=True)
+        for row in rows:
+            cells = [self.clean(cell) for cell in row]
+            lines = self._wrapped(cells[0], widths[0] - 2 * _PAD)
+            if pdf.get_y() + len(lines) * _LINE + 2 * _PAD > pdf.h - _BOTTOM:
+                pdf.add_page()
+                self._row([self.clean(h) for h in headings], widths, bold=True)
+            self._row([*lines, *cells[1:]], widths, lines=len(lines))
+        pdf.set_auto_page_break(auto=True, margin=_BOTTOM)
+        pdf.ln(4)
+
+    def _row(
+        self, cells: Sequence[str], widths: Sequence[float], *, bold: bool = False, lines: int = 1
+    ) -> None:
+        """One table row: `lines` description lines, then one cell per number column, a rule below."""
+        pdf = self.pdf
+        pdf.set_font(fonts.MAIN.name, "B" if bold else "", 9.5)
+        left, top = pdf.l_margin, pdf.get_y()
+        for index in range(lines):
+            pdf.set_xy(left + _PAD, top + _PAD + index * _LINE)
+            pdf.cell(widths[0] - 2 * _PAD, _LINE, cells[index])
+        x = left + widths[0]
+        for width, text in zip(widths[1:], cells[lines:], strict=True):
+            pdf.set_xy(x + _PAD, top + _PAD)
+            pdf.cell(width - 2 * _PAD, _LINE, text, align=Align.R)
+            x += width
+        bottom = top + lines * _LINE + 2 * _PAD
+        pdf.set_line_width(0.3 if bold else 0.1)
+        pdf.line(left, bottom, left + sum(widths), bottom)
+        pdf.set_xy(left, bottom)
+
+    def _wrapped(self, text: str, width: float) -> list[str]:
         self.pdf.set_font(fonts.MAIN.name, "", 9.5)
-        align = ("LEFT", *("RIGHT",) * (len(headings) - 1))
-        with self.pdf.table(
-            col_widths=(86, *(32,) * (len(headings) - 1))[: len(headings)],
-            text_align=align,
-            borders_layout=TableBordersLayout.HORIZONTAL_LINES,
-            repeat_headings=1,
-            line_height=6,
-            padding=(1, 1),
-            first_row_as_headings=True,
-        ) as table:
-            table.row([self.clean(h) for h in headings])
-            for row in rows:
-                table.row([self.clean(cell) for cell in row])
-        self.pdf.ln(4)
+        if fonts.in_main(text) and self.pdf.get_string_width(text) <= width:
+            return [text]
+        lines = self.pdf.multi_cell(width, _LINE, text, dry_run=True, output=MethodReturnValue.LINES)
+        if not isinstance(lines, list):
+            raise TypeError(f"multi_cell returned {type(lines).__name__}, not its lines")
+        return [str(line) for line in lines] or [""]
 
     def totals(self, pairs: Sequence[tuple[str, str]]) -> None:
         """Right-aligned sums, the last one (the total) in bold."""
