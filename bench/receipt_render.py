@@ -171,7 +171,7 @@ def measure(
         "page_profile": {
             "pages": pages[-1],
             **receipt_profile.profile(
-                partial(invoice.render, longest, ISSUER), page_renders, package="fpdf/table.py"
+                partial(invoice.render, longest, ISSUER), page_renders, package="fontTools/"
             ),
         },
     }  # fmt: skip
