@@ -5,8 +5,8 @@ Dapr's blob binding cannot sign URLs, so this port talks to the storage SDK dire
 * `DOCUMENTS_CONNECTION_STRING` (an account key: Azurite locally, or a Key Vault secret): the SAS is
   computed offline, without a network call;
 * `DOCUMENTS_ACCOUNT_URL` (Azure with a managed identity, no key anywhere): a user-delegation key is
-  fetched with `azure-identity` and reused until an hour before it expires. Azure caps user-delegation
-  SAS at 7 days, so links are valid for at most that long.
+  fetched with `azure-identity`, valid for a little under 7 days (Azure refuses longer), and reused
+  while it has more than a day left. A link cannot outlive its key, so such links last 6 to 7 days.
 """
 
 from __future__ import annotations
@@ -23,7 +23,12 @@ if TYPE_CHECKING:
     from azure.storage.blob import UserDelegationKey
 
 MAX_LINK_AGE = timedelta(days=7)
-_KEY_MARGIN = timedelta(hours=1)
+_KEY_AGE = MAX_LINK_AGE - timedelta(minutes=10)  # Azure refuses keys beyond 7 days of its own clock
+_KEY_REUSE = timedelta(days=1)  # a key with less left than this is replaced
+
+
+class LinkConfigError(RuntimeError):
+    """The environment does not say how to sign links."""
 
 
 class SasLinks:
@@ -45,11 +50,11 @@ class SasLinks:
             service = BlobServiceClient.from_connection_string(connection)
             key = service.credential.account_key if service.credential else None
             if not key:
-                raise SystemExit("DOCUMENTS_CONNECTION_STRING holds no AccountKey to sign links with")
+                raise LinkConfigError("DOCUMENTS_CONNECTION_STRING holds no AccountKey to sign links with")
             return cls(service, container, account_key=key)
         account_url = os.environ.get("DOCUMENTS_ACCOUNT_URL", "")
         if not account_url:
-            raise SystemExit(
+            raise LinkConfigError(
                 "set DOCUMENTS_CONNECTION_STRING (account key) or DOCUMENTS_ACCOUNT_URL (managed identity)"
                 " so receipt links can be signed"
             )
@@ -61,11 +66,11 @@ class SasLinks:
         if expires - now > MAX_LINK_AGE + timedelta(minutes=1):
             raise ValueError(f"a document link lasts at most {MAX_LINK_AGE.days} days")
         start = now - timedelta(minutes=5)  # readers' clocks drift
-        signing: dict[str, Any] = (
-            {"account_key": self._account_key}
-            if self._account_key
-            else {"user_delegation_key": self._delegation_key(expires)}
-        )
+        signing: dict[str, Any] = {"account_key": self._account_key}
+        if not self._account_key:
+            key, key_expires = self._delegation_key(now)
+            signing = {"user_delegation_key": key}
+            expires = min(expires, key_expires)  # a SAS stops working when its key expires
         token = generate_blob_sas(
             account_name=str(self._service.account_name),
             container_name=self._container,
@@ -78,21 +83,25 @@ class SasLinks:
         base = self._service.url.rstrip("/")
         return f"{base}/{quote(self._container)}/{quote(blob_name)}?{token}"
 
-    def _delegation_key(self, expires: datetime) -> UserDelegationKey:
+    def _delegation_key(self, now: datetime) -> tuple[UserDelegationKey, datetime]:
+        """The current user-delegation key and when it expires, fetched again when under a day is left."""
         with self._lock:
-            now = datetime.now(tz=expires.tzinfo)
-            if self._delegation is None or self._delegation_until is None or expires > self._delegation_until:
-                until = now + MAX_LINK_AGE + _KEY_MARGIN
+            if (
+                self._delegation is None
+                or self._delegation_until is None
+                or self._delegation_until - now < _KEY_REUSE
+            ):
+                until = now + _KEY_AGE
                 self._delegation = self._service.get_user_delegation_key(now - timedelta(minutes=5), until)
-                self._delegation_until = until - _KEY_MARGIN
-            return self._delegation
+                self._delegation_until = until
+            return self._delegation, self._delegation_until
 
 
 def _identity() -> Any:  # noqa: ANN401 - azure-identity's credential types are optional here
     try:
         from azure.identity import DefaultAzureCredential  # noqa: PLC0415 - only in Azure
     except ImportError as error:
-        raise SystemExit(
+        raise LinkConfigError(
             "DOCUMENTS_ACCOUNT_URL signs links with a managed identity: install bindery[azure]"
         ) from error
     return DefaultAzureCredential()

@@ -143,6 +143,8 @@ def _convert(path: Path, doc: dict[str, Any]) -> dict[str, Any]:
         raise AcaComponentError(f"{path.name}: spec fields ACA has no place for: {', '.join(unknown)}")
     if str(spec["type"]).startswith("secretstores.local."):
         raise AcaComponentError(f"{path.name}: ACA does not support {spec['type']}")
+    if not doc.get("scopes"):  # unscoped means every app in Dapr; dropping it would be silent
+        raise AcaComponentError(f"{path.name}: every component names its apps in `scopes`")
     metadata, secrets = [], []
     for item in spec.get("metadata") or ():
         entry = _metadata(path, item)

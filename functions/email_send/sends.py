@@ -98,7 +98,7 @@ class Sends:
         except BinderyError:
             # The provider refused or was unreachable: nothing was sent, so a retry (or a redrive of
             # the dead letter) may send. Any other exception leaves `sending`: the outcome is unknown.
-            self._recording(lambda: self._state.delete(key, etag=self._state.get(key).etag))
+            self._recording(_Drop(self._state, key))
             raise
         sent = record.model_copy(update={"status": "sent", "updated_at": now}).model_dump_json().encode()
         try:
@@ -149,3 +149,26 @@ class Sends:
         except ConflictError:
             raise TransientError(f"email {record.request_id} changed while marking it unknown") from None
         return "unknown"
+
+
+class _Drop:
+    """Delete our own `sending` record; safe to try again after a lost reply.
+
+    The ETag is read once: a retry after a delete that did commit then fails the ETag check (the key
+    is gone, or another delivery's record is there now) instead of deleting someone else's record.
+    """
+
+    def __init__(self, state: StateStore, key: str) -> None:
+        self._state, self._key = state, key
+        self._etag: str | None = None
+
+    def __call__(self) -> None:
+        if self._etag is None:
+            item = self._state.get(self._key)
+            if item.value is None or item.etag is None:
+                return
+            self._etag = item.etag
+        try:
+            self._state.delete(self._key, etag=self._etag)
+        except ConflictError:
+            return  # already deleted by an earlier try, or no longer ours

@@ -17,7 +17,7 @@ from bindings import names
 from bindings.app import FunctionApp
 from bindings.clock import SystemClock
 from bindings.dapr_ports import DaprBlobStore, DaprQueue, DaprStateStore
-from bindings.links import SasLinks
+from bindings.links import LinkConfigError, SasLinks
 from bindings.messages import ReceiptRequest, ReceiptRequested, ReceiptRequestedV2
 
 if TYPE_CHECKING:
@@ -73,6 +73,15 @@ def on_order_created(event: BlobEvent) -> None:
     )
 
 
+def _started() -> None:
+    """Once serving: say now if links cannot be signed, and load fpdf2 and the fonts off the request path."""
+    try:
+        links()
+    except LinkConfigError as error:  # each document would fail, be retried, then be dead-lettered
+        _log.error("document links cannot be signed: %s", error)
+    threading.Thread(target=_warm, name="warm-fonts", daemon=True).start()
+
+
 def _warm() -> None:
     from functions.receipt_render import fonts, invoice, receipt  # noqa: F401, PLC0415 - loads fpdf
 
@@ -80,4 +89,4 @@ def _warm() -> None:
 
 
 if __name__ == "__main__":
-    app.run(serving=threading.Thread(target=_warm, name="warm-fonts", daemon=True).start)
+    app.run(serving=_started)

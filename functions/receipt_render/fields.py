@@ -7,6 +7,7 @@ finite and of sane size, and a line count that keeps a document to a few dozen p
 
 from __future__ import annotations
 
+import hashlib
 import unicodedata
 from decimal import Decimal
 from typing import Annotated
@@ -67,3 +68,14 @@ class Party(BaseModel):
 
 
 Lines = Annotated[tuple[Line, ...], Field(min_length=1, max_length=MAX_LINES)]
+
+
+def email_request_id(kind: str, document: str) -> str:
+    """The email request id of a document: `kind:document`, hashed when longer than requests allow."""
+    plain = f"{kind}:{document}"
+    if len(plain) <= _MAX_REQUEST_ID:
+        return plain
+    return f"{kind}:sha256-{hashlib.sha256(document.encode()).hexdigest()[:48]}"
+
+
+_MAX_REQUEST_ID = 120  # EmailRequested.request_id

@@ -18,7 +18,16 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from bindings.errors import PermanentError
 from bindings.messages import EMAIL_ADDRESS, EmailRequested
-from functions.receipt_render.fields import MAX_ORDER_BYTES, Currency, Line, Lines, Locale, Party, TaxRate
+from functions.receipt_render.fields import (
+    MAX_ORDER_BYTES,
+    Currency,
+    Line,
+    Lines,
+    Locale,
+    Party,
+    TaxRate,
+    email_request_id,
+)
 from functions.receipt_render.layout import Meta, Sheet, Words, minor_units, rounded
 
 if TYPE_CHECKING:
@@ -112,7 +121,8 @@ def deliver(
     url = links.url(invoice.blob_name, expires=now + timedelta(days=7))
     mail.send(
         EmailRequested(
-            request_id=f"invoice:{order.order_id}",
+            # The document's name, not the order's: a re-issued order (new number) is a new email.
+            request_id=email_request_id("invoice", f"{order.invoice_number}-v{order.template_version}"),
             template=TEMPLATE,
             locale=order.locale,
             to=order.email,

@@ -20,7 +20,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 
 from bindings.errors import PermanentError
 from bindings.messages import EmailRequested, ReceiptRequested, ReceiptRequestedV2
-from functions.receipt_render.fields import Currency, Line, Lines, Party, TaxRate, Text
+from functions.receipt_render.fields import Currency, Line, Lines, Party, TaxRate, Text, email_request_id
 from functions.receipt_render.layout import Meta, Sheet, Words, minor_units, rounded
 
 if TYPE_CHECKING:
@@ -38,7 +38,7 @@ class ReceiptDetails(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     version: Literal[1] = 1
-    receipt_number: str = Field(pattern=r"^[A-Za-z0-9_.:/-]{1,60}$")
+    receipt_number: str = Field(pattern=r"^[A-Za-z0-9_.:@/-]{1,120}$")
     customer: Party
     paid_at: AwareDatetime
     currency: Currency
@@ -74,13 +74,19 @@ def load(request: ReceiptRequested | ReceiptRequestedV2, billing: StateStore) ->
             )
         currency = request.currency.upper()
         amount = Decimal(request.amount).scaleb(-get_currency_precision(currency))
-        details = ReceiptDetails(
-            receipt_number=request.payment_id,
-            customer=Party(name=request.customer_id),
-            paid_at=request.paid_at,
-            currency=currency,
-            lines=(Line(description=Words(request.locale)["subscription_payment"], unit_price=amount),),
-        )
+        paid_at = request.paid_at if request.paid_at.tzinfo else request.paid_at.replace(tzinfo=UTC)
+        try:
+            details = ReceiptDetails(
+                receipt_number=request.payment_id,
+                customer=Party(name=request.customer_id),
+                paid_at=paid_at,
+                currency=currency,
+                lines=(Line(description=Words(request.locale)["subscription_payment"], unit_price=amount),),
+            )
+        except ValidationError as error:
+            raise PermanentError(
+                f"receipt request {request.request_id} cannot be a receipt: {error}"
+            ) from error
         return Receipt(request.payment_id, request.request_id, request.email, request.locale, 1, details)
     item = billing.get(request.details_key)
     if item.value is None:
@@ -126,7 +132,7 @@ def deliver(
     url = links.url(receipt.blob_name, expires=now + timedelta(days=7))
     mail.send(
         EmailRequested(
-            request_id=f"receipt:{receipt.receipt_id}",
+            request_id=email_request_id("receipt", receipt.receipt_id),
             template=TEMPLATE,
             locale=receipt.locale,
             to=receipt.email,

@@ -128,7 +128,7 @@ def test_an_uploaded_order_becomes_an_invoice_and_an_invoice_email(stack: Stack,
     path = tmp_path / f"o-{tag} Ünï #1 (copy) +%.json"  # odd but literal characters in the blob name
     path.write_text(json.dumps(order))
     upload.upload(stack.blob_service(), stack.queue_service(), path)
-    mail = eventually(lambda: request_for(stack, f"invoice:o-{tag}"), "the invoice email", timeout=60)
+    mail = eventually(lambda: request_for(stack, f"invoice:INV-{tag}-v1"), "the invoice email", timeout=60)
     assert mail.template == "invoice"
     assert mail.data["invoice_number"] == f"INV-{tag}"
     assert mail.data["amount"] == 100000
@@ -155,6 +155,8 @@ def test_events_for_vanished_blobs_are_dead_lettered_and_other_prefixes_ignored(
     letter = eventually(lambda: dead_letter_for(stack, gone), "the dead letter", timeout=60)
     assert letter.kind == "permanent"
     assert f"orders/gone-{tag}.json" in letter.reason
+    log = stack.log_dir / f"{names.RECEIPT_RENDER}.log"
+    eventually(lambda: f"receipts/x-{tag}.pdf does not match" in log.read_text(), "the ignored event")
     assert dead_letter_for(stack, elsewhere) is None
     decoded: dict[str, Any] = json.loads(base64.b64decode(gone))
     assert decoded["eventType"] == "Microsoft.Storage.BlobCreated"

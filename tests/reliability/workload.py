@@ -136,7 +136,7 @@ class Feeder(threading.Thread):
         path.write_text(json.dumps(order))
         if self._deliver(f"order {i}", lambda: bool(upload.upload(blobs, queues, path))):
             invoice = f"{order['invoice_number']}-v1.pdf"
-            self.sent.expect("order", str(order["email"]), [f"invoice:{order['order_id']}"], invoice)
+            self.sent.expect("order", str(order["email"]), [f"invoice:{order['invoice_number']}-v1"], invoice)
         events = webhook_events(i)
         body = webhook_keys.batch(events)
         headers = webhook_keys.signed_headers(self._key, body)  # SendGrid retries with the same signature

@@ -296,7 +296,7 @@ def test_the_deploy_workflow_logs_in_with_oidc_and_builds_every_app() -> None:
 
 
 def test_the_generator_refuses_what_aca_cannot_express(tmp_path: Path) -> None:
-    """Local secret stores and keyed secrets are errors; placeholders stay; local-only scopes are dropped."""
+    """Local secret stores, keyed secrets, unscoped components are errors; local-only scopes are dropped."""
     base = {"apiVersion": "dapr.io/v1alpha1", "kind": "Component", "metadata": {"name": "q"}, "scopes": ["x"]}
     good = {**base, "spec": {"type": "bindings.cron", "version": "v1",
                              "metadata": [{"name": "schedule", "value": "${TICK}"}]}}  # fmt: skip
@@ -315,6 +315,7 @@ def test_the_generator_refuses_what_aca_cannot_express(tmp_path: Path) -> None:
         {**base, "spec": {"type": "bindings.http", "version": "v1",
                           "metadata": [{"name": "u", "value": "${x}"}]}},
         {**base, "auth": {"secretStore": "vault"}, "spec": {"type": "bindings.http", "version": "v1"}},
+        {**good, "scopes": []},  # unscoped: every app in Dapr, so never silently dropped
     ]  # fmt: skip
     for doc in bad:
         (tmp_path / "q.yaml").write_text(yaml.safe_dump(doc))

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from azure.storage.blob import BlobServiceClient
+from azure.storage.blob import BlobServiceClient, UserDelegationKey
 
 from bindings.dev.azurite import ACCOUNT_KEY
-from bindings.links import SasLinks
+from bindings.links import LinkConfigError, SasLinks
 
 CONNECTION = (
     "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"
@@ -44,12 +45,51 @@ def test_links_longer_than_seven_days_are_refused() -> None:
 
 
 def test_from_env_needs_a_key_or_an_account_url(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Without configuration the app stops with a message naming both settings."""
+    """Without configuration signing fails with a message naming both settings."""
     monkeypatch.delenv("DOCUMENTS_CONNECTION_STRING", raising=False)
     monkeypatch.delenv("DOCUMENTS_ACCOUNT_URL", raising=False)
-    with pytest.raises(SystemExit, match="DOCUMENTS_CONNECTION_STRING"):
+    with pytest.raises(LinkConfigError, match="DOCUMENTS_CONNECTION_STRING"):
         SasLinks.from_env("documents")
     monkeypatch.setenv("DOCUMENTS_CONNECTION_STRING", CONNECTION)
     assert "sig=" in SasLinks.from_env("documents").url(
         "a.pdf", expires=datetime.now(UTC) + timedelta(hours=1)
     )
+
+
+class FakeService:
+    """The parts of `BlobServiceClient` the delegation path uses, recording each key fetch."""
+
+    account_name = "acct"
+    url = "https://acct.blob.core.windows.net/"
+
+    def __init__(self) -> None:
+        self.fetches: list[tuple[datetime, datetime]] = []
+
+    def get_user_delegation_key(self, start: datetime, expiry: datetime) -> UserDelegationKey:
+        """A well-formed key valid from `start` to `expiry`."""
+        self.fetches.append((start, expiry))
+        key = UserDelegationKey()  # type: ignore[no-untyped-call]
+        key.signed_oid, key.signed_tid = "00000000-0000-0000-0000-000000000001", "tenant"
+        key.signed_start = start.strftime("%Y-%m-%dT%H:%M:%SZ")
+        key.signed_expiry = expiry.strftime("%Y-%m-%dT%H:%M:%SZ")
+        key.signed_service, key.signed_version = "b", "2025-01-05"
+        key.value = base64.b64encode(b"0" * 32).decode()
+        return key
+
+
+def test_delegation_links_reuse_one_key_that_azure_accepts_and_never_outlive_it() -> None:
+    """One key for many links, asked for under 7 days; each link expires no later than its key."""
+    service = FakeService()
+    signer = SasLinks(service, "documents", account_key=None)  # type: ignore[arg-type]
+    now = datetime.now(UTC)
+    urls = [signer.url(f"receipts/{n}.pdf", expires=now + timedelta(days=7)) for n in range(3)]
+    assert len(service.fetches) == 1
+    start, key_expiry = service.fetches[0]
+    assert key_expiry - start < timedelta(days=7)
+    for url in urls:
+        query = parse_qs(urlsplit(url).query)
+        assert datetime.fromisoformat(query["se"][0]) <= key_expiry.replace(microsecond=0) + timedelta(
+            seconds=1
+        )
+        assert query["skoid"] == ["00000000-0000-0000-0000-000000000001"]
+        assert query["sp"] == ["r"]

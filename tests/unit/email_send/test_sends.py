@@ -203,3 +203,29 @@ def test_a_store_down_longer_than_the_retries_fails_the_delivery_for_redelivery(
         deliver(sends)
     assert record(state).status == "sending"
     assert len(mailer.sent) == 1
+
+
+class LostDeleteReply(MemoryStateStore):
+    """The first delete commits but its reply is lost; meanwhile another delivery writes its record."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lost = True
+
+    def delete(self, key: str, *, etag: str | None = None) -> None:
+        """Delete; the first time, let another record in and report a transient failure."""
+        super().delete(key, etag=etag)
+        if self.lost:
+            self.lost = False
+            self.save(key, b'{"another": "delivery"}')
+            raise TransientError("connection reset after the delete")
+
+
+def test_a_retried_delete_never_removes_another_deliverys_record() -> None:
+    """After a lost delete reply, the retry's ETag check fails instead of deleting the new record."""
+    state, mailer = LostDeleteReply(), RecordingMailer()
+    sends = Sends(state, mailer, "billing@acme.example", record_retries=(0, 0))
+    mailer.fail = TransientError("smtp down")
+    with pytest.raises(TransientError, match="smtp down"):
+        deliver(sends)
+    assert state.get("email:req-1").value == b'{"another": "delivery"}'

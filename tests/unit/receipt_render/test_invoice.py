@@ -170,7 +170,7 @@ def test_delivery_names_the_pdf_by_invoice_and_requests_the_invoice_email() -> N
     assert documents.blobs[name][0] == pdf
     (request,) = mail.sent
     assert isinstance(request, EmailRequested)
-    assert request.request_id == "invoice:ord-1"
+    assert request.request_id == "invoice:INV-2026-001-v1"
     assert request.data == {
         "amount": 2379, "currency": "EUR", "invoice_number": "INV-2026-001",
         "url": "https://blobs.example/documents/invoices/2026/03/INV-2026-001-v1.pdf?se=2026-03-11T11:00:00Z",

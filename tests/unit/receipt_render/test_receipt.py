@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -124,12 +125,16 @@ def test_the_same_request_gives_the_same_bytes_even_after_other_documents() -> N
 
 
 def test_the_pdf_records_its_template_version_and_is_pdf_a() -> None:
-    """The XMP metadata names the template and version; the file declares PDF/A-2b."""
+    """The XMP metadata names the template and version, dates it paid_at (never now); PDF/A-2b."""
     pdf = receipt.render(receipt.load(v1(), MemoryStateStore()))
     xmp = PdfReader(io.BytesIO(pdf)).xmp_metadata
     assert xmp is not None
     assert xmp.pdf_keywords == "template=receipt template_version=1"
     assert b"<pdfaid:part>2</pdfaid:part>" in pdf
+    dates = dict(re.findall(rb'xmp:(CreateDate|ModifyDate|MetadataDate)="([^"]+)"', pdf))
+    assert dates == dict.fromkeys(
+        (b"CreateDate", b"ModifyDate", b"MetadataDate"), b"2026-03-04T05:06:00+00:00"
+    )
     assert b"<pdfaid:conformance>B</pdfaid:conformance>" in pdf
 
 
@@ -160,3 +165,26 @@ def test_v1_amount_is_one_line_of_the_paid_amount() -> None:
     loaded = receipt.load(v1(4200, "USD"), MemoryStateStore())
     assert [line.unit_price for line in loaded.details.lines] == [Decimal("42.00")]
     assert loaded.blob_name == "receipts/2026/03/case-1-v1.pdf"
+
+
+def test_v1_requests_that_cannot_be_receipts_are_permanent_errors_and_naive_times_are_utc() -> None:
+    """An amount beyond what a receipt prints is refused with the reason; a naive paid_at is read as UTC."""
+    huge = v1(amount=10**13)
+    with pytest.raises(PermanentError, match="cannot be a receipt"):
+        receipt.load(huge, MemoryStateStore())
+    naive = v1().model_copy(update={"paid_at": datetime(2026, 3, 4, 5, 6)})  # noqa: DTZ001 - the point
+    assert receipt.load(naive, MemoryStateStore()).details.paid_at == PAID
+
+
+def test_the_email_request_id_stays_within_its_limit_for_long_ids() -> None:
+    """A 120-character receipt id still gives a valid, stable email request id."""
+    documents, mail = FakeBlobStore(), MemoryQueue(names.EMAIL_REQUESTS_OUT)
+    long_id = "r" * 120
+    loaded = receipt.load(v2(receipt_id=long_id), store_with("receipt:rcpt-7", details()))
+    for _ in range(2):
+        receipt.deliver(loaded, b"%PDF-", documents=documents, mail=mail, links=FakeLinks(), now=NOW)
+    ids = {m.request_id for m in mail.sent if isinstance(m, EmailRequested)}
+    assert len(ids) == 1
+    (only,) = ids
+    assert only.startswith("receipt:sha256-")
+    assert len(only) <= 120
