@@ -9,7 +9,6 @@ usual ReportLab way: the canvas keeps each page until `save` knows how many ther
 from __future__ import annotations
 
 import io
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from reportlab.lib.pagesizes import A4
@@ -19,12 +18,11 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from functions.receipt_render import fonts
-from functions.receipt_render.layout import Words, rounded
+from functions.receipt_render.words import Priced, Words
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
-    from functions.receipt_render.fields import Line
     from functions.receipt_render.invoice import Order
     from functions.receipt_render.receipt import Receipt
 
@@ -160,36 +158,14 @@ class Sheet:
         return self._buffer.getvalue()
 
 
-def _table(
-    words: Words, currency: str, lines: Sequence[Line]
-) -> tuple[list[tuple[str, str, str, str]], Decimal]:
-    amounts = [rounded(line.quantity * line.unit_price, currency) for line in lines]
-    rows = [
-        (line.description, words.number(line.quantity), words.money(line.unit_price, currency, exact=True),
-         words.money(amount, currency))
-        for line, amount in zip(lines, amounts, strict=True)
-    ]  # fmt: skip
-    return rows, sum(amounts, Decimal(0))
-
-
-def _sums(words: Words, currency: str, subtotal: Decimal, rate: Decimal) -> list[tuple[str, str]]:
-    sums = [(words["subtotal"], words.money(subtotal, currency))]
-    if rate:
-        tax = words.money(rounded(subtotal * rate, currency), currency)
-        sums.append((words["tax"].format(rate=words.percent(rate)), tax))
-    return sums
-
-
-def _finish(sheet: Sheet, words: Words, rows: Sequence[Sequence[str]], sums: list[tuple[str, str]]) -> None:
-    sheet.items((words["description"], words["quantity"], words["unit_price"], words["amount"]), rows)
-    sheet.totals(sums)
+def _finish(sheet: Sheet, words: Words, priced: Priced, total_label: str) -> None:
+    sheet.items(words.line_headings(), priced.rows(words))
+    sheet.totals(priced.sums(words, total_label))
 
 
 def receipt_pdf(receipt: Receipt, issuer: Sequence[str] = ()) -> bytes:
     """The receipt that `receipt.render` draws, drawn by ReportLab."""
     details, words = receipt.details, Words(receipt.locale)
-    rows, subtotal = _table(words, details.currency, details.lines)
-    tax = rounded(subtotal * details.tax_rate, details.currency)
     title = f"{words['receipt']} {details.receipt_number}"
     sheet = Sheet(receipt.receipt_id, title, "receipt", words, issuer)
     sheet.title(words["receipt"])
@@ -197,8 +173,7 @@ def receipt_pdf(receipt: Receipt, issuer: Sequence[str] = ()) -> bytes:
     paid_with = [(words["paid_with"], details.payment_method)] if details.payment_method else []
     sheet.fields([(words["receipt_number"], details.receipt_number),
                   (words["paid_on"], words.date(details.paid_at)), *paid_with])  # fmt: skip
-    sums = _sums(words, details.currency, subtotal, details.tax_rate)
-    _finish(sheet, words, rows, [*sums, (words["total_paid"], words.money(subtotal + tax, details.currency))])
+    _finish(sheet, words, Priced(details.lines, details.currency, details.tax_rate), words["total_paid"])
     sheet.block(["", words["thanks"]])
     return sheet.output()
 
@@ -206,8 +181,6 @@ def receipt_pdf(receipt: Receipt, issuer: Sequence[str] = ()) -> bytes:
 def invoice_pdf(order: Order, issuer: Sequence[str] = ()) -> bytes:
     """The invoice that `invoice.render` draws, drawn by ReportLab."""
     words = Words(order.locale)
-    rows, subtotal = _table(words, order.currency, order.lines)
-    tax = rounded(subtotal * order.tax_rate, order.currency)
     title = f"{words['invoice']} {order.invoice_number}"
     sheet = Sheet(order.invoice_number, title, "invoice", words, issuer)
     sheet.title(title)
@@ -216,6 +189,5 @@ def invoice_pdf(order: Order, issuer: Sequence[str] = ()) -> bytes:
     due = [(words["due"], words.date(order.due_at))] if order.due_at else []
     sheet.fields([(words["invoice_number"], order.invoice_number), (words["order"], order.order_id),
                   (words["issued"], words.date(order.issued_at)), *due])  # fmt: skip
-    sums = _sums(words, order.currency, subtotal, order.tax_rate)
-    _finish(sheet, words, rows, [*sums, (words["total"], words.money(subtotal + tax, order.currency))])
+    _finish(sheet, words, Priced(order.lines, order.currency, order.tax_rate), words["total"])
     return sheet.output()

@@ -18,7 +18,7 @@ from bindings.dev.paths import project_root
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from pathlib import Path
+    from email.message import EmailMessage
 
     from bindings.dev.stack import Stack
 
@@ -62,13 +62,12 @@ def _mail_with(stack: Stack, blob_name: str) -> str | None:
     wanted = quote(blob_name)
     for path in sorted(stack.mail_dir.glob("*.eml")):
         mail = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
-        if wanted in _body(path) and not any(part.get_filename() for part in mail.walk()):
+        if wanted in _body(mail) and not any(part.get_filename() for part in mail.walk()):
             return f"{mail['X-Bindery-Envelope-To']}: {mail['Subject']}"
     return None
 
 
-def _body(path: Path) -> str:
-    mail = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+def _body(mail: EmailMessage) -> str:
     return "\n".join(
         str(part.get_content()) for part in mail.walk() if part.get_content_maintype() == "text"
     ).replace("&amp;", "&")

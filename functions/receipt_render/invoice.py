@@ -21,14 +21,14 @@ from bindings.messages import EMAIL_ADDRESS, EmailRequested
 from functions.receipt_render.fields import (
     MAX_ORDER_BYTES,
     Currency,
-    Line,
     Lines,
     Locale,
     Party,
     TaxRate,
     email_request_id,
 )
-from functions.receipt_render.layout import Meta, Sheet, Words, minor_units, rounded
+from functions.receipt_render.layout import Meta, Sheet
+from functions.receipt_render.words import Priced, Words, minor_units
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -127,7 +127,7 @@ def deliver(
             locale=order.locale,
             to=order.email,
             data={
-                "amount": minor_units(sum(_sums(order), Decimal(0)), order.currency),
+                "amount": minor_units(_priced(order).total, order.currency),
                 "currency": order.currency,
                 "url": url,
                 "invoice_number": order.invoice_number,
@@ -139,20 +139,8 @@ def deliver(
 
 def _v1(order: Order, issuer: Sequence[str]) -> bytes:
     words = Words(order.locale)
-
-    def money(amount: Decimal) -> str:
-        return words.money(amount, order.currency)
-
-    rows = [
-        (
-            line.description,
-            words.number(line.quantity),
-            words.money(line.unit_price, order.currency, exact=True),
-            money(_amount(order, line)),
-        )
-        for line in order.lines
-    ]
-    subtotal, tax = _sums(order)
+    priced = _priced(order)
+    rows, sums = priced.rows(words), priced.sums(words, words["total"])
     bill_to = (order.customer.name, *order.customer.address)
     fields = [
         (words["invoice_number"], order.invoice_number),
@@ -160,7 +148,7 @@ def _v1(order: Order, issuer: Sequence[str]) -> bytes:
         (words["issued"], words.date(order.issued_at)),
         *([(words["due"], words.date(order.due_at))] if order.due_at else []),
     ]
-    texts = [*bill_to, *(cell for row in rows for cell in row), *(value for _, value in fields)]
+    texts = [*bill_to, *(cell for row in rows for cell in row), *(value for _, value in [*fields, *sums])]
     title = f"{words['invoice']} {order.invoice_number}"
     sheet = Sheet(
         Meta(order.invoice_number, title, TEMPLATE, 1, order.issued_at, order.locale), words, texts, issuer
@@ -169,21 +157,13 @@ def _v1(order: Order, issuer: Sequence[str]) -> bytes:
     sheet.fields([(words["bill_to"], "")])
     sheet.block(bill_to, bold_first=True)
     sheet.fields(fields)
-    sheet.items((words["description"], words["quantity"], words["unit_price"], words["amount"]), rows)
-    sums = [(words["subtotal"], money(subtotal))]
-    if order.tax_rate:
-        sums.append((words["tax"].format(rate=words.percent(order.tax_rate)), money(tax)))
-    sheet.totals([*sums, (words["total"], money(subtotal + tax))])
+    sheet.items(words.line_headings(), rows)
+    sheet.totals(sums)
     return sheet.output()
 
 
-def _amount(order: Order, line: Line) -> Decimal:
-    return rounded(line.quantity * line.unit_price, order.currency)
-
-
-def _sums(order: Order) -> tuple[Decimal, Decimal]:
-    subtotal = sum((_amount(order, line) for line in order.lines), Decimal(0))
-    return subtotal, rounded(subtotal * order.tax_rate, order.currency)
+def _priced(order: Order) -> Priced:
+    return Priced(order.lines, order.currency, order.tax_rate)
 
 
 _TEMPLATES: dict[int, Callable[[Order, Sequence[str]], bytes]] = {1: _v1}

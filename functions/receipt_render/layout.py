@@ -8,19 +8,12 @@ same bytes: the creation date and the file identifier come from the document, ne
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import re
-import tomllib
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import ROUND_HALF_UP, Decimal
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from babel import Locale, UnknownLocaleError
-from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal, format_percent, get_currency_precision
 from fpdf import FPDF
 from fpdf.enums import Align, MethodReturnValue, XPos, YPos
 
@@ -28,6 +21,9 @@ from functions.receipt_render import fonts
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
+
+    from functions.receipt_render.words import Words
+
 
 _GREY = (100, 100, 100)
 _LINE, _PAD, _BOTTOM = 6.0, 1.0, 20.0  # table line height, cell padding, bottom margin (mm)
@@ -45,48 +41,6 @@ class Meta:
     template_version: int
     created: datetime
     locale: str
-
-
-class Words:
-    """A document's labels and number, money and date formats in one locale (English if unknown)."""
-
-    def __init__(self, locale: str) -> None:
-        self.locale = _babel(locale)
-        catalogs = _catalogs()
-        self._labels = {**catalogs["en"], **catalogs.get(self.locale.language, {})}
-
-    def __getitem__(self, key: str) -> str:
-        return self._labels[key]
-
-    def all(self) -> Iterable[str]:
-        """Every label, so a sheet can choose its fonts before drawing."""
-        return self._labels.values()
-
-    def money(self, amount: Decimal, currency: str, *, exact: bool = False) -> str:
-        """`amount` of `currency` as the locale writes it; `exact` keeps digits beyond the minor unit."""
-        return str(format_currency(amount, currency, locale=self.locale, decimal_quantization=not exact))
-
-    def number(self, value: Decimal) -> str:
-        """A quantity as the locale writes it."""
-        return str(format_decimal(value, locale=self.locale))
-
-    def percent(self, rate: Decimal) -> str:
-        """A tax rate (0.19) as the locale writes it (19 %)."""
-        return str(format_percent(rate, locale=self.locale, decimal_quantization=False))
-
-    def date(self, when: datetime) -> str:
-        """A date in the locale's medium format."""
-        return str(format_date(when.date(), format="medium", locale=self.locale))
-
-
-def rounded(amount: Decimal, currency: str) -> Decimal:
-    """`amount` rounded half-up to the currency's minor unit (0.005 EUR -> 0.01)."""
-    return amount.quantize(Decimal(1).scaleb(-get_currency_precision(currency)), rounding=ROUND_HALF_UP)
-
-
-def minor_units(amount: Decimal, currency: str) -> int:
-    """A rounded amount in minor units (12.34 EUR -> 1234), as email requests carry it."""
-    return int(rounded(amount, currency).scaleb(get_currency_precision(currency)))
 
 
 class _PDF(FPDF):
@@ -248,17 +202,3 @@ class Sheet:
 
 def _utc(when: datetime) -> datetime:
     return (when if when.tzinfo else when.replace(tzinfo=UTC)).astimezone(UTC)
-
-
-@functools.lru_cache(maxsize=64)
-def _babel(locale: str) -> Locale:
-    try:
-        return Locale.parse(locale.replace("-", "_"))
-    except (ValueError, UnknownLocaleError):
-        return Locale.parse("en")
-
-
-@functools.cache
-def _catalogs() -> dict[str, dict[str, str]]:
-    with (Path(__file__).parent / "labels.toml").open("rb") as handle:
-        return tomllib.load(handle)

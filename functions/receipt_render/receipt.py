@@ -21,7 +21,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from bindings.errors import PermanentError
 from bindings.messages import EmailRequested, ReceiptRequested, ReceiptRequestedV2
 from functions.receipt_render.fields import Currency, Line, Lines, Party, TaxRate, Text, email_request_id
-from functions.receipt_render.layout import Meta, Sheet, Words, minor_units, rounded
+from functions.receipt_render.layout import Meta, Sheet
+from functions.receipt_render.words import Priced, Words, minor_units
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -128,7 +129,7 @@ def deliver(
         metadata={"template": TEMPLATE, "templateversion": str(receipt.template_version)},
     )
     details = receipt.details
-    total = sum(_sums(details), Decimal(0))
+    total = _priced(details).total
     url = links.url(receipt.blob_name, expires=now + timedelta(days=7))
     mail.send(
         EmailRequested(
@@ -144,27 +145,15 @@ def deliver(
 
 def _v1(receipt: Receipt, issuer: Sequence[str]) -> bytes:
     details, words = receipt.details, Words(receipt.locale)
-
-    def money(amount: Decimal) -> str:
-        return words.money(amount, details.currency)
-
-    rows = [
-        (
-            line.description,
-            words.number(line.quantity),
-            words.money(line.unit_price, details.currency, exact=True),
-            money(_amount(line, details)),
-        )
-        for line in details.lines
-    ]
-    subtotal, tax = _sums(details)
+    priced = _priced(details)
+    rows, sums = priced.rows(words), priced.sums(words, words["total_paid"])
     customer = (details.customer.name, *details.customer.address)
     fields = [
         (words["receipt_number"], details.receipt_number),
         (words["paid_on"], words.date(details.paid_at)),
         *([(words["paid_with"], details.payment_method)] if details.payment_method else []),
     ]
-    texts = [*customer, *(cell for row in rows for cell in row), *(v for _, v in fields)]
+    texts = [*customer, *(cell for row in rows for cell in row), *(v for _, v in [*fields, *sums])]
     meta = Meta(
         receipt.receipt_id, f"{words['receipt']} {details.receipt_number}", TEMPLATE, 1,
         details.paid_at, receipt.locale,
@@ -173,22 +162,14 @@ def _v1(receipt: Receipt, issuer: Sequence[str]) -> bytes:
     sheet.title(words["receipt"])
     sheet.block(customer, bold_first=True)
     sheet.fields(fields)
-    sheet.items((words["description"], words["quantity"], words["unit_price"], words["amount"]), rows)
-    sums = [(words["subtotal"], money(subtotal))]
-    if details.tax_rate:
-        sums.append((words["tax"].format(rate=words.percent(details.tax_rate)), money(tax)))
-    sheet.totals([*sums, (words["total_paid"], money(subtotal + tax))])
+    sheet.items(words.line_headings(), rows)
+    sheet.totals(sums)
     sheet.block(["", words["thanks"]])
     return sheet.output()
 
 
-def _amount(line: Line, details: ReceiptDetails) -> Decimal:
-    return rounded(line.quantity * line.unit_price, details.currency)
-
-
-def _sums(details: ReceiptDetails) -> tuple[Decimal, Decimal]:
-    subtotal = sum((_amount(line, details) for line in details.lines), Decimal(0))
-    return subtotal, rounded(subtotal * details.tax_rate, details.currency)
+def _priced(details: ReceiptDetails) -> Priced:
+    return Priced(details.lines, details.currency, details.tax_rate)
 
 
 _TEMPLATES: dict[int, Callable[[Receipt, Sequence[str]], bytes]] = {1: _v1}

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from bindings import names
 from bindings.dev.sidecar import AppSpec
+from functions.email_webhook.app import PATH
+
+if TYPE_CHECKING:
+    from bindings.dev.stack import Stack
 
 HERE = Path(__file__).parent
 FAST_QUEUES = {"QUEUE_POLLING_INTERVAL": "100ms", "QUEUE_VISIBILITY_TIMEOUT": "1s"}
@@ -42,3 +49,18 @@ def probe_spec(app_id: str, log: Path, **env: str) -> AppSpec:
         "probe_app",
         env={"PYTHONPATH": str(HERE / "probe"), "PROBE_LOG": str(log), "PROBE_APP_ID": app_id, **env},
     )
+
+
+def post_webhook(stack: Stack, body: bytes, headers: dict[str, str]) -> int:
+    """POST `body` to email-webhook; the HTTP status, or 0 when nothing answered."""
+    port = stack.apps[names.EMAIL_WEBHOOK].ports.app
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{PATH}", data=body, headers=headers, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback
+            return int(answer.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+    except OSError:
+        return 0

@@ -19,7 +19,7 @@ from bindings.dev.stack import Stack
 from functions.email_events.lifecycle import Timeline
 from functions.email_webhook.app import PATH
 from functions.email_webhook.verify import SIGNATURE_HEADER
-from tests.integration.helpers import eventually
+from tests.integration.helpers import eventually, post_webhook
 
 APPS = ("email-send", "email-events", "email-webhook")
 
@@ -37,15 +37,7 @@ def post(stack: Stack, body: bytes, *, stamp: str | None = None, signature: str 
     headers = webhook_keys.signed_headers(webhook_keys.load_or_create(stack.webhook_key), body, stamp)
     if signature is not None:
         headers[SIGNATURE_HEADER] = signature
-    port = stack.apps[names.EMAIL_WEBHOOK].ports.app
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{PATH}", data=body, headers=headers, method="POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback
-            return int(answer.status)
-    except urllib.error.HTTPError as error:
-        return error.code
+    return post_webhook(stack, body, headers)
 
 
 def batch(*events: dict[str, Any]) -> bytes:

@@ -23,11 +23,12 @@ from bindings import names
 from bindings.dev import deadletters, webhook_keys
 from bindings.dev.stack import Stack
 from functions.email_webhook.verify import SIGNATURE_HEADER
+from tests.integration.helpers import post_webhook
 from tests.reliability import effects, goods
 from tests.reliability.fleet import Fleet, Half, start_fleet
 from tests.reliability.invariants import Probes, check
 from tests.reliability.report import table
-from tests.reliability.workload import Feeder, post_webhook
+from tests.reliability.workload import Feeder
 
 # Timing, chosen together. A message whose handling fails is invisible for QUEUE_VISIBILITY_TIMEOUT,
 # then redelivered with dequeueCount + 1, and dead-lettered when the 5th attempt fails

@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import threading
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -25,7 +23,7 @@ from azure.storage.queue import QueueServiceClient
 from bindings import names
 from bindings.dev import upload, webhook_keys
 from bindings.dev.stack import Stack
-from functions.email_webhook.app import PATH
+from tests.integration.helpers import post_webhook
 from tests.reliability import goods
 
 RETRY_FOR = 120.0  # a producer gives up on one message after this long (longer than any outage here)
@@ -46,21 +44,6 @@ def webhook_events(i: int) -> list[dict[str, Any]]:
          "sg_event_id": f"sg-{goods.TAG}-{i}-{kind}", "request_id": f"wh-{goods.TAG}-{i}"}
         for n, kind in enumerate(("processed", "delivered"))
     ]  # fmt: skip
-
-
-def post_webhook(stack: Stack, body: bytes, headers: dict[str, str]) -> int:
-    """POST `body` to email-webhook; the HTTP status, or 0 when nothing answered."""
-    port = stack.apps[names.EMAIL_WEBHOOK].ports.app
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{PATH}", data=body, headers=headers, method="POST"
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback
-            return int(answer.status)
-    except urllib.error.HTTPError as error:
-        return error.code
-    except OSError:
-        return 0
 
 
 @dataclass
