@@ -133,6 +133,32 @@ def ready(
                 proc.terminate()
                 proc.wait(10)
         out[function] = {"ready_seconds": spread(times), "idle_rss_mib": spread(rss)}
+        out[function]["imports_ms"] = import_profile(function)
         if warm:
             out[function]["warm_rss_mib"] = spread(warm)
     return out
+
+
+def import_profile(function: str, top: int = 6) -> dict[str, float]:
+    """Where an app's start-up imports go: milliseconds by top-level package (`-X importtime`), largest first.
+
+    What `FunctionApp.run` imports too (the gRPC server) is included; the `top` packages are kept.
+    """
+    serve = "'bindings.app' in sys.modules and __import__('bindings.server')"  # FunctionApp apps only
+    code = f"import sys, functions.{function}.app\n{serve}"
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code], cwd=project_root(),
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    by_package: dict[str, float] = {}
+    for line in done.stderr.splitlines():
+        if not line.startswith("import time:") or "|" not in line or "self [us]" in line:
+            continue
+        own, _total, name = line.removeprefix("import time:").split("|")
+        package = name.strip().split(".")[0]
+        package = "stdlib" if package in sys.stdlib_module_names or package.startswith("_") else package
+        by_package[package] = by_package.get(package, 0.0) + int(own) / 1000
+    ranked = sorted(by_package.items(), key=lambda item: -item[1])
+    kept = dict(ranked[:top])
+    kept["other"] = sum(ms for _name, ms in ranked[top:])
+    return kept

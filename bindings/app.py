@@ -1,4 +1,4 @@
-"""FunctionApp: trigger decorators over `dapr.ext.grpc.App`, with typed payloads and poison handling.
+"""FunctionApp: trigger decorators served to the Dapr sidecar, with typed payloads and poison handling.
 
     app = FunctionApp("receipt-render")
 
@@ -16,7 +16,6 @@ import logging
 import os
 import signal
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import TypeAdapter
@@ -107,7 +106,7 @@ class FunctionApp:
 
         `serving` is called once the server has started (for work that should not delay start-up).
         """
-        from dapr.ext.grpc import App  # noqa: PLC0415 - the gRPC server is only needed to serve
+        from bindings import server as callbacks  # noqa: PLC0415 - gRPC serving only when run
 
         logs.configure(self.name)
         token = os.environ.get("APP_API_TOKEN") or None
@@ -115,14 +114,10 @@ class FunctionApp:
         if token is None:
             _log.warning("APP_API_TOKEN is not set: calls are accepted without a dapr-api-token")
         workers = int(os.environ.get("BINDERY_WORKERS", "8"))
-        server = App(thread_pool=ThreadPoolExecutor(max_workers=workers), interceptors=[guard])
-        for binding in self._routes:
-            server.binding(binding)(
-                lambda request, b=binding: self.handle(b, request.data, request.binding_metadata)
-            )
+        grpc_server = callbacks.build(self.bindings, self.handle, guard=guard, workers=workers)
 
         # The handler only records the signal; the main thread drains and stops the server once it
-        # has started. Stopping inside the handler raced `App.run`: the port accepts connections
+        # has started. Stopping inside the handler raced the start: the port accepts connections
         # before `start()`, and stopping a server that is not started yet is a no-op, so a SIGTERM
         # in that window left the app serving until SIGKILL. A bare lock is the wake-up, not an
         # Event: the handler runs on the main thread, which may be holding the Event's own lock.
@@ -140,7 +135,6 @@ class FunctionApp:
         port = port or int(os.environ.get("APP_PORT", "50051"))
         host = os.environ.get("APP_HOST", "127.0.0.1") or "[::]"
         _log.info("serving %s on %s:%d", ", ".join(self._routes) or "no bindings", host, port)
-        grpc_server = server._server  # noqa: SLF001 - `App.run` has no hook between start and wait
         grpc_server.add_insecure_port(f"{host}:{port}")
         grpc_server.start()
         if serving is not None:
@@ -151,7 +145,7 @@ class FunctionApp:
         )
         finished = guard.drain(self._grace_seconds)
         _log.info("drained" if finished else "grace period over with work in flight")
-        server.stop()
+        grpc_server.stop(0)
         grpc_server.wait_for_termination()
         client.close()
 

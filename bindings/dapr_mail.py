@@ -7,8 +7,6 @@ import re
 import threading
 from typing import TYPE_CHECKING
 
-from sendgrid.helpers.mail import Bcc, Cc, CustomArg, Mail, To
-
 from bindings.client import call
 from bindings.errors import PermanentError, TransientError
 from bindings.messages import EMAIL_ADDRESS
@@ -84,6 +82,9 @@ class SendGridMailer:
 
     def send(self, mail: OutgoingMail) -> None:
         """Send `mail` through the API."""
+        # Imported on the first send: the helper costs ~40 ms of start-up the SMTP path never needs.
+        from sendgrid.helpers.mail import Bcc, Cc, CustomArg, Mail, To  # noqa: PLC0415
+
         smtp_request(mail)  # the same address and subject checks as the SMTP path
         message = Mail(
             from_email=mail.sender,

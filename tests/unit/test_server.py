@@ -1,0 +1,103 @@
+"""The AppCallback server daprd calls, through a real gRPC channel with the generated client stubs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator, Mapping
+
+import grpc
+import pytest
+from dapr.proto.runtime.v1 import appcallback_pb2, appcallback_pb2_grpc
+from google.protobuf import empty_pb2
+
+from bindings import server
+from bindings.dev.paths import project_root
+from bindings.guard import Guard, RedeliverError
+
+TOKEN = "s3cret"
+AUTH = (("dapr-api-token", TOKEN),)
+Seen = list[tuple[str, bytes, dict[str, str]]]
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[grpc.Channel, Seen]]:
+    """A started server for bindings `orders` and `ticks` whose handler records its events."""
+    seen: Seen = []
+
+    def handle(binding: str, data: bytes, metadata: Mapping[str, str]) -> None:
+        if data == b"fail":
+            raise RedeliverError("attempt 1 failed: boom")
+        seen.append((binding, data, dict(metadata)))
+
+    grpc_server = server.build(("orders", "ticks"), handle, guard=Guard(TOKEN), workers=2)
+    port = grpc_server.add_insecure_port("127.0.0.1:0")
+    grpc_server.start()
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        yield channel, seen
+    grpc_server.stop(0)
+
+
+def _event(
+    channel: grpc.Channel, name: str, data: bytes, *, metadata: tuple[tuple[str, str], ...] = AUTH
+) -> object:
+    stub = appcallback_pb2_grpc.AppCallbackStub(channel)  # type: ignore[no-untyped-call]
+    request = appcallback_pb2.BindingEventRequest(name=name, data=data, metadata={"dequeueCount": "2"})
+    return stub.OnBindingEvent(request, metadata=metadata, timeout=5)
+
+
+def test_lists_the_input_bindings(served: tuple[grpc.Channel, Seen]) -> None:
+    """ListInputBindings answers the registered bindings, in registration order."""
+    stub = appcallback_pb2_grpc.AppCallbackStub(served[0])  # type: ignore[no-untyped-call]
+    answer = stub.ListInputBindings(empty_pb2.Empty(), metadata=AUTH, timeout=5)
+    assert list(answer.bindings) == ["orders", "ticks"]
+
+
+def test_an_event_reaches_the_handler_with_the_component_metadata(served: tuple[grpc.Channel, Seen]) -> None:
+    """The binding name, body and component metadata reach `handle`; the gRPC headers do not."""
+    channel, seen = served
+    _event(channel, "orders", b'{"id": 1}')
+    assert seen == [("orders", b'{"id": 1}', {"dequeueCount": "2"})]
+
+
+def test_redelivery_and_unknown_bindings_are_errors_daprd_sees(served: tuple[grpc.Channel, Seen]) -> None:
+    """RedeliverError answers UNAVAILABLE (message stays queued); an unknown binding UNIMPLEMENTED."""
+    channel, seen = served
+    with pytest.raises(grpc.RpcError) as redeliver:
+        _event(channel, "orders", b"fail")
+    assert redeliver.value.code() is grpc.StatusCode.UNAVAILABLE
+    with pytest.raises(grpc.RpcError) as unknown:
+        _event(channel, "refunds", b"{}")
+    assert unknown.value.code() is grpc.StatusCode.UNIMPLEMENTED
+    assert seen == []
+
+
+def test_every_callback_checks_the_token(served: tuple[grpc.Channel, Seen]) -> None:
+    """Events and health checks without the app token are refused before any handler runs."""
+    channel, seen = served
+    with pytest.raises(grpc.RpcError) as refused:
+        _event(channel, "orders", b"{}", metadata=())
+    assert refused.value.code() is grpc.StatusCode.PERMISSION_DENIED
+    health = appcallback_pb2_grpc.AppCallbackHealthCheckStub(channel)  # type: ignore[no-untyped-call]
+    with pytest.raises(grpc.RpcError):
+        health.HealthCheck(empty_pb2.Empty(), timeout=5)
+    assert isinstance(
+        health.HealthCheck(empty_pb2.Empty(), metadata=AUTH, timeout=5), appcallback_pb2.HealthCheckResponse
+    )
+    assert seen == []
+
+
+def test_serving_does_not_load_the_dapr_client_package() -> None:
+    """The server module loads the generated stubs only: not dapr.clients, aiohttp or dapr.ext.grpc."""
+    code = "import sys, bindings.server; print(' '.join(sorted(sys.modules)))"
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=project_root(),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    loaded = set(done.stdout.split())
+    assert "dapr.proto.runtime.v1.appcallback_pb2_grpc" in loaded
+    assert sorted(loaded & {"dapr.clients", "aiohttp", "dapr.ext.grpc"}) == []
