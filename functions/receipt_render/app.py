@@ -1,8 +1,8 @@
 """receipt-render: receipts from `receipt-requests`, invoices from order documents dropped under `orders/`.
 
 Each document type is its own pipeline (`receipt.py`, `invoice.py`: load -> render -> store -> notify).
-fpdf2 and the fonts load in a background thread once the server has started, so they do not delay the
-app's start-up; a request that arrives earlier waits for them.
+fpdf2, the fonts and the storage SDK that signs links load in a background thread once the server has
+started, so they do not delay the app's start-up; a request that arrives earlier waits for them.
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from bindings import names
 from bindings.app import FunctionApp
 from bindings.clock import SystemClock
 from bindings.dapr_ports import DaprBlobStore, DaprQueue, DaprStateStore
-from bindings.links import LinkConfigError, SasLinks
 from bindings.messages import ReceiptRequest, ReceiptRequested, ReceiptRequestedV2
 
 if TYPE_CHECKING:
     from bindings.events import BlobEvent
+    from bindings.links import SasLinks
 
 _log = logging.getLogger(__name__)
 app = FunctionApp(names.RECEIPT_RENDER)
@@ -40,6 +40,8 @@ ISSUER = tuple(
 @functools.cache
 def links() -> SasLinks:
     """The link signer, configured from the environment on first use."""
+    from bindings.links import SasLinks  # noqa: PLC0415 - the storage SDK costs ~0.3 s of imports
+
     return SasLinks.from_env(names.DOCUMENTS_CONTAINER)
 
 
@@ -74,15 +76,18 @@ def on_order_created(event: BlobEvent) -> None:
 
 
 def _started() -> None:
-    """Once serving: say now if links cannot be signed, and load fpdf2 and the fonts off the request path."""
-    try:
-        links()
-    except LinkConfigError as error:  # each document would fail, be retried, then be dead-lettered
-        _log.error("document links cannot be signed: %s", error)
-    threading.Thread(target=_warm, name="warm-fonts", daemon=True).start()
+    """Once serving: load the link signer, fpdf2 and the fonts off the request path."""
+    threading.Thread(target=_warm, name="warm-up", daemon=True).start()
 
 
 def _warm() -> None:
+    """Say now if links cannot be signed (each document would fail, then be dead-lettered); load fonts."""
+    from bindings.links import LinkConfigError  # noqa: PLC0415
+
+    try:
+        links()
+    except LinkConfigError as error:
+        _log.error("document links cannot be signed: %s", error)
     from functions.receipt_render import fonts, invoice, receipt  # noqa: F401, PLC0415 - loads fpdf
 
     fonts.warm()

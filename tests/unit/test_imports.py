@@ -1,4 +1,4 @@
-"""What each app loads at start-up: only the renderer may load fpdf, and it loads it after serving."""
+"""What each app loads at start-up: no PDF, font or cloud-client library (those load after serving)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from bindings.dev.paths import project_root
 ROOT = project_root()
 APPS = sorted(path.parent.name for path in (ROOT / "functions").glob("*/app.py"))
 _HEAVY = ("fpdf", "fontTools", "uharfbuzz", "reportlab")
+_CLIENTS = ("aiohttp", "azure")  # the Dapr client's HTTP stack, the storage SDK that signs links
 
 
 def loaded_after_import(module: str) -> set[str]:
@@ -24,14 +25,15 @@ def loaded_after_import(module: str) -> set[str]:
 
 
 @pytest.mark.parametrize("app", APPS)
-def test_importing_an_app_loads_no_pdf_or_font_library(app: str) -> None:
-    """Apps that do not render never import fpdf; the renderer imports it only when it runs (ready time)."""
+def test_importing_an_app_loads_no_pdf_font_or_client_library(app: str) -> None:
+    """No app imports fpdf or a cloud client at start-up; the renderer loads fpdf after serving."""
     assert "receipt_render" in APPS
     loaded = loaded_after_import(f"functions.{app}.app")
     assert "functions" in loaded
-    assert sorted(loaded & set(_HEAVY)) == []
+    assert sorted(loaded & {*_HEAVY, *_CLIENTS}) == []
 
 
-def test_the_render_modules_do_load_fpdf() -> None:
-    """The check above would notice: the receipt pipeline's modules import fpdf."""
+def test_the_render_and_link_modules_do_load_them() -> None:
+    """The check above would notice: the receipt pipeline imports fpdf, the link signer the storage SDK."""
     assert "fpdf" in loaded_after_import("functions.receipt_render.receipt")
+    assert "azure" in loaded_after_import("bindings.links")
