@@ -22,6 +22,13 @@ class TransientError(BinderyError):
     """Retrying may help: the sidecar, a store or a downstream service is unavailable."""
 
 
+class InDoubtError(TransientError):
+    """The call may have taken effect: the connection to the sidecar broke while it ran.
+
+    Retrying is safe for idempotent work; a non-idempotent effect (a sent email) must not be repeated.
+    """
+
+
 class ConflictError(PermanentError):
     """An optimistic write lost: the ETag did not match or the key already exists."""
 
@@ -43,6 +50,13 @@ _CONFLICT = frozenset(
 # stores raise an ETag mismatch (ABORTED), but PostgreSQL (v1 and v2) answers an insert-only
 # (first-write, no ETag) save of an existing key with a plain "no item was updated" (INTERNAL).
 _CONFLICT_PHRASES = ("etag mismatch", "no item was updated")
+# A call cut off in flight: the sidecar died or the connection reset after the request was sent.
+# UNAVAILABLE also means "never connected" (the request did not leave the app): only that, said in
+# gRPC's own words, is a plain TransientError.
+_IN_DOUBT = frozenset(
+    {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED, grpc.StatusCode.DEADLINE_EXCEEDED}
+)
+_NEVER_SENT_PHRASES = ("failed to connect", "connection refused")
 
 
 def translate(error: grpc.RpcError, action: str) -> BinderyError:
@@ -50,7 +64,8 @@ def translate(error: grpc.RpcError, action: str) -> BinderyError:
 
     `action` says what was attempted (for example "invoke binding documents") and starts
     the message. Codes not known to be permanent are transient: an unclear failure is
-    retried a bounded number of times rather than dropped.
+    retried a bounded number of times rather than dropped. A call cut off in flight is the
+    transient `InDoubtError`: it may have taken effect.
     """
     code = _code(error)
     details = _details(error)
@@ -59,6 +74,8 @@ def translate(error: grpc.RpcError, action: str) -> BinderyError:
         return ConflictError(message)
     if code in _PERMANENT:
         return PermanentError(message)
+    if code in _IN_DOUBT and not any(phrase in details.lower() for phrase in _NEVER_SENT_PHRASES):
+        return InDoubtError(message)
     return TransientError(message)
 
 

@@ -8,7 +8,9 @@ longer, a process died between the two writes: whether the mail left is unknown,
 `unknown` and *not* resent — a missed email can be resent by hand (`bindery emails --status
 unknown`), a duplicate cannot be taken back. The writes after the send (`sent`, or removing the
 record when the provider refused) are tried again for a few seconds while the store is unavailable:
-a state-store restart must not make a sent mail look `unknown`, nor lose a refused one.
+a state-store restart must not make a sent mail look `unknown`, nor lose a refused one. A send cut
+off in flight (`InDoubtError`: the sidecar died or the connection broke after the request left) may
+have delivered the mail: it is marked `unknown` at once and not resent.
 An address on the suppression list (`bindings.suppression`) is recorded as `suppressed` and not sent.
 """
 
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from bindings.errors import BinderyError, ConflictError, TransientError
+from bindings.errors import BinderyError, ConflictError, InDoubtError, TransientError
 from bindings.ports import OutgoingMail
 from bindings.suppression import SuppressionList
 
@@ -95,6 +97,8 @@ class Sends:
         )  # fmt: skip
         try:
             self._mailer.send(mail)
+        except InDoubtError as error:
+            return self._in_doubt(key, record, now, error)
         except BinderyError:
             # The provider refused or was unreachable: nothing was sent, so a retry (or a redrive of
             # the dead letter) may send. Any other exception leaves `sending`: the outcome is unknown.
@@ -107,6 +111,19 @@ class Sends:
             _log.exception("email %s WAS sent, but its record could not say so", request.request_id)
             raise
         return "sent"
+
+    def _in_doubt(self, key: str, record: SendRecord, now: datetime, error: InDoubtError) -> Status:
+        """The send was cut off after it left: say `unknown` now (a redelivery would say it after `grace`)."""
+        _log.error(
+            "email %s: the send was cut off, whether it left is unknown; not resent: %s",
+            record.request_id,
+            error,
+        )
+        unknown = (
+            record.model_copy(update={"status": "unknown", "updated_at": now}).model_dump_json().encode()
+        )
+        self._recording(lambda: self._state.save(key, unknown))
+        return "unknown"
 
     def _recording(self, write: Callable[[], None]) -> None:
         """Run a record write, trying again after each pause of `record_retries` while it is transient."""

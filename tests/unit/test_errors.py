@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from bindings.errors import ConflictError, PermanentError, TransientError, translate
+from bindings.errors import ConflictError, InDoubtError, PermanentError, TransientError, translate
 
 
 class FakeRpcError(grpc.RpcError):  # type: ignore[misc]  # grpc ships no type hints
@@ -38,7 +38,15 @@ class FakeRpcError(grpc.RpcError):  # type: ignore[misc]  # grpc ships no type h
         (grpc.StatusCode.NOT_FOUND, "binding documents not found", PermanentError),
         (grpc.StatusCode.PERMISSION_DENIED, "token", PermanentError),
         (grpc.StatusCode.UNAVAILABLE, "connection refused", TransientError),
-        (grpc.StatusCode.DEADLINE_EXCEEDED, "slow", TransientError),
+        (
+            grpc.StatusCode.UNAVAILABLE,
+            "failed to connect to all addresses; last error: UNKNOWN: ipv4:127.0.0.1:3500: Failed to connect",
+            TransientError,
+        ),
+        (grpc.StatusCode.UNAVAILABLE, "Stream removed (Socket closed)", InDoubtError),
+        (grpc.StatusCode.UNAVAILABLE, "recvmsg:Connection reset by peer", InDoubtError),
+        (grpc.StatusCode.CANCELLED, "Received RST_STREAM", InDoubtError),
+        (grpc.StatusCode.DEADLINE_EXCEEDED, "slow", InDoubtError),
         (grpc.StatusCode.INTERNAL, "error invoking output binding documents: EOF", TransientError),
         (grpc.StatusCode.UNKNOWN, "?", TransientError),
     ],
@@ -46,7 +54,7 @@ class FakeRpcError(grpc.RpcError):  # type: ignore[misc]  # grpc ships no type h
 def test_status_codes_map_to_our_errors(
     code: grpc.StatusCode, details: str, expected: type[Exception]
 ) -> None:
-    """Permanent codes are permanent, ETag conflicts are conflicts, the rest is worth retrying."""
+    """Permanent codes are permanent, conflicts conflicts, calls cut off in doubt, the rest worth retrying."""
     error = translate(FakeRpcError(code, details), "save state 'k'")
     assert type(error) is expected
     assert str(error).startswith(f"save state 'k': {code.name}: {details}")

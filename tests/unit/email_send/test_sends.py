@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bindings.errors import PermanentError, TransientError
+from bindings.errors import InDoubtError, PermanentError, TransientError
 from bindings.memory_ports import MemoryStateStore
 from bindings.messages import EmailRequested
 from bindings.ports import OutgoingMail
@@ -92,6 +92,17 @@ def test_a_crash_between_send_and_record_is_marked_unknown_and_not_resent() -> N
     state.create("email:req-1", stale.model_dump_json().encode())
     assert deliver(sends) == "unknown"
     assert mailer.sent == []
+    assert record(state).status == "unknown"
+    assert deliver(sends) == "unknown"
+    assert mailer.sent == []
+
+
+def test_a_send_cut_off_in_flight_is_marked_unknown_at_once_and_never_resent() -> None:
+    """The sidecar died mid-send (the mail may have left): `unknown` now, acknowledged, not sent again."""
+    state, mailer = MemoryStateStore(), RecordingMailer()
+    sends = Sends(state, mailer, "billing@acme.example")
+    mailer.fail = InDoubtError("send mail via email: UNAVAILABLE: Stream removed (Socket closed)")
+    assert deliver(sends) == "unknown"
     assert record(state).status == "unknown"
     assert deliver(sends) == "unknown"
     assert mailer.sent == []

@@ -1,0 +1,126 @@
+"""Helpers for the kill-in-flight run: a smaller fleet, who holds what, records, and the operator's listing.
+
+The fleet is `fleet.Fleet` (three replicas per app on PostgreSQL) with only the apps the run needs.
+`bindery emails` reads the local stack's sqlite file (`bindings.dev.state_reader.values`); on
+PostgreSQL the same listing function is fed the same rows (key without the store prefix, value
+bytes) read with `psql` from Dapr's `state` table.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bindings import names
+from bindings.dev import postgres
+from bindings.dev.sidecar import RunningApp
+from bindings.dev.stack import Stack
+from tests.reliability import effects
+from tests.reliability.fleet import Fleet, postgres_components, specs
+
+Values = Callable[[Path, str, str], Iterator[tuple[str, bytes]]]
+
+
+def start_some(
+    stack_factory: Callable[..., Stack], folder: Path, values: dict[str, str], env: dict[str, str],
+    app_ids: tuple[str, ...],
+) -> Fleet:  # fmt: skip
+    """`fleet.start_fleet` with only `app_ids` (and the webhook, which `Fleet.start` always starts)."""
+    database = postgres.start(folder / "postgres.log")
+    try:
+        components = postgres_components(folder, database.connection_string)
+        stack = stack_factory(apps=[], components=components, values=values)
+        fleet = Fleet(stack=stack, database=database, replicas={})
+        fleet.start({k: v for k, v in specs(env).items() if k in {*app_ids, names.EMAIL_WEBHOOK}})
+    except BaseException:
+        database.stop()
+        raise
+    return fleet
+
+
+def enqueue(stack: Stack, queue: str, body: dict[str, Any]) -> str:
+    """Put `body` on `queue` as plain JSON, as a producer would; the queue message's id."""
+    return str(stack.queue_service().get_queue_client(queue).send_message(json.dumps(body)).id)
+
+
+def queued_mentioning(stack: Stack, queue: str, text: str) -> list[str]:
+    """The `request_id`s of the messages on `queue` (32 visible at most) whose body holds `text`."""
+    found: list[str] = []
+    for message in stack.queue_service().get_queue_client(queue).peek_messages(max_messages=32):
+        content = str(message.content)
+        with contextlib.suppress(ValueError):  # base64 (as Bindery writes) or plain
+            content = base64.b64decode(content, validate=True).decode(errors="replace")
+        if text in content:
+            found.append(str(json.loads(content).get("request_id")))
+    return found
+
+
+def replicas(fleet: Fleet, app_id: str) -> list[RunningApp]:
+    """Every running replica of `app_id`."""
+    return [fleet.stack.apps[name] for name in fleet.replicas[app_id]]
+
+
+def by_pid(fleet: Fleet, app_id: str, half: str) -> dict[int, RunningApp]:
+    """`app_id`'s replicas by the pid of their app process (`half="app"`) or daprd."""
+    return {(r.app if half == "app" else r.daprd).popen.pid: r for r in replicas(fleet, app_id)}
+
+
+def email_record(fleet: Fleet, request_id: str) -> dict[str, Any]:
+    """The `email:{request_id}` record (empty when absent), read through an email-send sidecar."""
+    for running in replicas(fleet, names.EMAIL_SEND):  # one may be restarting
+        try:
+            key = f"email:{request_id}"
+            return dict(effects.state(fleet.stack, running.spec.name, names.EMAIL_STATE, [key]).get(key, {}))
+        except OSError:
+            continue
+    raise AssertionError("no email-send sidecar answered")
+
+
+def case(fleet: Fleet, case_id: str) -> dict[str, Any]:
+    """The dunning case `case_id` (empty when absent), read through a payment-retry sidecar."""
+    sidecar = fleet.replicas[names.PAYMENT_RETRY][0]
+    key = f"case:{case_id}"
+    return dict(effects.state(fleet.stack, sidecar, names.STATESTORE, [key]).get(key, {}))
+
+
+def wait_for(condition: Callable[[], Any], timeout: float, every: float = 0.25) -> Any:
+    """Poll `condition` until it is truthy or `timeout` passes; its last value."""
+    deadline = time.monotonic() + timeout
+    while not (result := condition()) and time.monotonic() < deadline:
+        time.sleep(every)
+    return result
+
+
+def postgres_values(database: postgres.Postgres) -> Values:
+    """`state_reader.values` over PostgreSQL's `state` table (the rows daprd's state.postgresql v2 keeps)."""
+
+    def values(_database: Path, app_id: str, prefix: str) -> Iterator[tuple[str, bytes]]:
+        head = f"{app_id}||{prefix}"
+        query = "SELECT key, encode(value, 'hex') FROM state WHERE starts_with(key, :'head');"
+        out = subprocess.run(
+            [str(postgres.bindir() / "psql"), "-h", "127.0.0.1", "-p", str(database.port), "-U", "bindery",
+             "-d", "postgres", "-X", "-At", "-F", "\t", "-v", f"head={head}", "-v", "ON_ERROR_STOP=1"],
+            input=query, capture_output=True, text=True, check=True, timeout=30,
+        ).stdout  # fmt: skip
+        for line in out.splitlines():
+            key, value = line.split("\t")
+            yield key[len(app_id) + 2 :], bytes.fromhex(value)
+
+    return values
+
+
+def operator_listing(fleet: Fleet, monkeypatch: pytest.MonkeyPatch, status: str) -> str:
+    """What `bindery emails --status STATUS` prints, over this fleet's PostgreSQL."""
+    from bindings.dev import state_reader  # noqa: PLC0415 - patched for this call only
+
+    with monkeypatch.context() as patch:
+        patch.setattr(state_reader, "values", postgres_values(fleet.database))
+        return state_reader.emails_text(Path("postgresql"), None, status)
