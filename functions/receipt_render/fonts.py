@@ -1,17 +1,18 @@
 """The shipped fonts: parsed once per process, then installed into each document that needs them.
 
-fpdf2 parses a font file on `add_font` (a quarter of a second for the CJK font) and subsets the
-parsed font in place when it writes the PDF, so a parsed font cannot simply be shared. A `Face` keeps
-the parsed metrics and the file's bytes; each document gets a shallow copy of the metrics with a
-fresh, lazily read fontTools object for the subsetter to consume. This leans on fpdf2's `TTFFont`
-internals, so fpdf2 is pinned to 2.8.x and the tests render the same document before and after others.
+fpdf2 parses a font file on `add_font` (a quarter of a second for the CJK font). A `Face` keeps the
+parsed font; each document gets a shallow copy with its own `SubsetMap` and shares the rest: the
+metrics, the HarfBuzz face and the fontTools object (read by shaping, never changed: documents are
+written by `embed.Producer`, which copies the used glyphs from the font file parsed once by
+`truetype`, instead of fpdf2's writer, which would subset the shared fontTools object in place).
+This leans on fpdf2's `TTFFont` internals, so fpdf2 is pinned (`embed.PINNED`) and the tests render
+the same document before and after others.
 
-Subsetting the embedded fonts is most of a document's cost, and it grows with the font. The main
-family is therefore a *core* cut of Noto Sans (Latin-1, Latin Extended-A, punctuation and currency
-signs, glyph ids kept), made once per process; other characters fall back to the full Noto Sans and
-the script fonts, which a document registers only when its text needs them. The CJK font is too big to
-subset per document (~0.5 s): it is cut into slices of 512 code points, each made on first use and kept
-for the process, and a document embeds only the slices its text touches.
+The main family covers only the *core* characters (Latin-1, Latin Extended-A, punctuation and
+currency signs) of Noto Sans; other characters fall back to the full Noto Sans and the script fonts,
+which a document registers only when its text needs them. The CJK font is cut into slices of 512
+code points, each made on first use and kept for the process, and a document embeds only the slices
+its text touches.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from typing import TYPE_CHECKING
 from fontTools import subset, ttLib
 from fpdf import FPDF
 from fpdf.fonts import SubsetMap, TTFFont
+
+from functions.receipt_render import truetype
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -61,7 +64,7 @@ class Family:
     regular: str
     bold: str
     shaping: bool  # needs HarfBuzz: joining scripts and right-to-left text
-    core: bool = False  # only the CORE characters, from a cut of the font made at start-up
+    core: bool = False  # only the CORE characters of the font
     bucket: int | None = None  # a slice of the CJK font: code points bucket << BUCKET_BITS and up
 
 
@@ -100,15 +103,12 @@ class _Face:
         scratch.add_font(family.name, style, path, unicode_range=sorted(CORE) if family.core else None)
         self.proto: TTFFont = next(iter(scratch.fonts.values()))  # type: ignore[assignment]
         self.key = self.proto.fontkey
-        self.full = path.read_bytes()
-        self.data = _cut(path, CORE, retain_gids=True) if family.core else self.full
         self.cmap = frozenset(self.proto.cmap)
         _ = self.proto.hbfont  # shared by every copy: HarfBuzz faces are read-only
+        truetype.load(path)  # the glyphs `embed.Producer` copies into each document's subset
 
-    def install(self, pdf: FPDF, *, full: bool = False) -> None:
-        font = copy.copy(self.proto)
-        data = self.full if full else self.data
-        font.ttfont = ttLib.TTFont(io.BytesIO(data), recalcTimestamp=False, lazy=True)
+    def install(self, pdf: FPDF) -> None:
+        font = copy.copy(self.proto)  # shares the fontTools object: only read, by shaping
         font.i = len(pdf.fonts) + 1
         font.missing_glyphs = []
         font.biggest_size_pt = 0
@@ -165,12 +165,13 @@ def in_main(text: str) -> bool:
 
 
 def install(pdf: FPDF, need: Needs) -> None:
-    """Register the main family and `need`'s fallbacks in `pdf`, in a fixed order."""
+    """Register the main family and `need`'s fallbacks in `pdf`, in a fixed order.
+
+    `pdf` must be written with `embed.Producer` (fpdf2's own writer would change the shared fonts).
+    """
     for family in (MAIN, *need.fallbacks):
         for style in ("",) if family.bucket is not None else ("", "B"):
-            # HarfBuzz may substitute glyphs (ligatures) that the core cut lacks: shaped text embeds
-            # from the full font, whose glyph ids the cut keeps.
-            _face(family, style).install(pdf, full=need.shaping)
+            _face(family, style).install(pdf)
     if need.fallbacks:
         pdf.set_fallback_fonts([f.name for f in need.fallbacks], exact_match=False)
     if need.shaping:
@@ -188,7 +189,7 @@ def _slice_file(bucket: int) -> Path:
     low = bucket << BUCKET_BITS
     wanted = {point for point in _cjk_cmap() if low <= point < low + (1 << BUCKET_BITS)}
     path = _slice_dir() / f"cjk{bucket:03x}.ttf"
-    path.write_bytes(_cut(FONT_DIR / CJK_FILE, wanted, retain_gids=False))
+    path.write_bytes(_cut(FONT_DIR / CJK_FILE, wanted))
     return path
 
 
@@ -199,11 +200,10 @@ def _slice_dir() -> Path:
     return folder
 
 
-def _cut(path: Path, unicodes: Iterable[int], *, retain_gids: bool) -> bytes:
-    """The `unicodes` of a font, without layout tables; `retain_gids` keeps glyph ids and names."""
+def _cut(path: Path, unicodes: Iterable[int]) -> bytes:
+    """The `unicodes` of a font, without layout tables, glyph names kept."""
     font = ttLib.TTFont(path, recalcTimestamp=False)
     options = subset.Options()
-    options.retain_gids = retain_gids
     options.glyph_names = True
     options.notdef_outline = True
     options.name_IDs = ["*"]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from fpdf import FPDF
 from fpdf.enums import Align, MethodReturnValue, XPos, YPos
 
-from functions.receipt_render import fonts
+from functions.receipt_render import embed, fonts
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -184,10 +184,11 @@ class Sheet:
     def output(self) -> bytes:
         """The finished PDF, with the XMP modification dates set to the creation date.
 
-        fpdf2 stamps `xmp:ModifyDate` with the wall clock; the replacement has the same length, so
-        the cross-reference offsets stay valid.
+        Fonts are embedded by `embed.Producer` (glyphs copied from fonts parsed once). fpdf2 stamps
+        `xmp:ModifyDate` with the wall clock; the replacement has the same length, so the
+        cross-reference offsets stay valid.
         """
-        raw = bytes(self.pdf.output())
+        raw = bytes(self.pdf.output(output_producer_class=embed.Producer))
         created = self._created.isoformat(timespec="seconds").encode()
         stamped = _XMP_DATES.sub(lambda m: m.group(1) + created + m.group(3), raw)
         if len(stamped) != len(raw):
