@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import signal
 import sys
 import threading
@@ -18,6 +19,10 @@ if TYPE_CHECKING:
     from bindings.dev.stack import Stack
 
 _log = logging.getLogger("bindery")
+_STATE_URL = (
+    "read the deployed PostgreSQL state store (libpq connection string or URL; $BINDERY_STATE_URL) "
+    "instead of the local stack's"
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,15 +38,17 @@ def main(argv: list[str] | None = None) -> int:
         "render", help="render components/local for `dapr run -f .` (Azurite's default ports)"
     )
     cases = commands.add_parser(
-        "cases", help="dunning cases of the local stack: a table, or one case's timeline"
+        "cases", help="dunning cases (local stack, or --state-url): a table, or one case's timeline"
     )
     cases.add_argument("case_id", nargs="?", help="show this case's timeline")
     cases.add_argument("--status", choices=["open", "retrying", "recovered", "abandoned", "canceled"])
+    cases.add_argument("--state-url", default=os.environ.get("BINDERY_STATE_URL"), help=_STATE_URL)
     emails = commands.add_parser(
-        "emails", help="emails sent by the local stack: a table, or one email's record"
+        "emails", help="emails sent (local stack, or --state-url): a table, or one email's record"
     )
     emails.add_argument("request_id", nargs="?", help="show this email request")
     emails.add_argument("--status", choices=["sending", "sent", "unknown", "suppressed"])
+    emails.add_argument("--state-url", default=os.environ.get("BINDERY_STATE_URL"), help=_STATE_URL)
     simulate = commands.add_parser("simulate", help="a dunning campaign on a virtual clock and the sandbox")
     simulate.add_argument("--days", type=int, default=30, help="virtual days to run (default 30)")
     simulate.add_argument("--customers", type=int, default=1000, help="failed payments (default 1000)")
@@ -95,9 +102,11 @@ def _output(args: argparse.Namespace) -> str:
             f"rendered {target} (Azurite on 10000/10001, SMTP on {DAPR_CLI_SMTP_PORT}); now `dapr run -f .`"
         )
     if args.command == "cases":
-        return state_reader.cases_text(var_dir() / "state" / "state.db", args.case_id, args.status)
+        store = args.state_url or var_dir() / "state" / "state.db"
+        return state_reader.cases_text(store, args.case_id, args.status)
     if args.command == "emails":
-        return state_reader.emails_text(var_dir() / "state" / "email.db", args.request_id, args.status)
+        store = args.state_url or var_dir() / "state" / "email.db"
+        return state_reader.emails_text(store, args.request_id, args.status)
     if args.command == "simulate":
         from bindings.dev import simulation  # noqa: PLC0415 - starts the processor sandbox
 

@@ -1,7 +1,9 @@
-"""Read the local stack's sqlite state store directly (read-only): `bindery cases` and `bindery emails`.
+"""Read a state store directly (read-only): `bindery cases` and `bindery emails`.
 
-daprd's sqlite store keeps rows `(key, value, is_binary, …)` in table `state`, keys prefixed
-`<app id>||`, binary values base64-encoded.
+Locally, daprd's sqlite store keeps rows `(key, value, is_binary, …)` in table `state`, keys prefixed
+`<app id>||` (or the store's name), binary values base64-encoded. Deployed (`--state-url`, a libpq
+connection string or URL), state.postgresql v2 keeps `(key, value bytea, …)` in table
+`<tablePrefix>state`, the prefix read from the store's component in components/azure.
 """
 
 from __future__ import annotations
@@ -10,13 +12,27 @@ import base64
 import sqlite3
 from typing import TYPE_CHECKING
 
+import yaml
+
+from bindings import names
+from bindings.dev.paths import project_root
+
 if TYPE_CHECKING:
     from collections.abc import Iterator
     from pathlib import Path
 
+# Which store each key prefix (app id, or the store's name) lives in, for the PostgreSQL tables.
+_STORE_OF = {"payment-retry": names.STATESTORE, names.EMAIL_STATE: names.EMAIL_STATE}
 
-def values(database: Path, app_id: str, prefix: str) -> Iterator[tuple[str, bytes]]:
-    """Yield (key without the app prefix, value bytes) for keys starting with `prefix`."""
+
+def values(database: Path | str, app_id: str, prefix: str) -> Iterator[tuple[str, bytes]]:
+    """Yield (key without the app prefix, value bytes) for keys starting with `prefix`.
+
+    `database` is the local sqlite file, or a PostgreSQL connection string (`--state-url`).
+    """
+    if isinstance(database, str):
+        yield from _postgres_values(database, app_id, prefix)
+        return
     if not database.is_file():
         return
     head = f"{app_id}||{prefix}"
@@ -29,7 +45,31 @@ def values(database: Path, app_id: str, prefix: str) -> Iterator[tuple[str, byte
         yield str(key)[len(app_id) + 2 :], data
 
 
-def cases_text(database: Path, case_id: str | None, status: str | None) -> str:
+def _postgres_values(connection: str, app_id: str, prefix: str) -> Iterator[tuple[str, bytes]]:
+    try:
+        import psycopg  # noqa: PLC0415 - only `--state-url` needs the driver
+        from psycopg import sql  # noqa: PLC0415
+    except ImportError:
+        raise ValueError('--state-url needs the PostgreSQL driver: pip install -e ".[ops]"') from None
+    table = sql.Identifier(f"{_table_prefix(_STORE_OF[app_id])}state")
+    query = sql.SQL("SELECT key, value FROM {} WHERE starts_with(key, %s)").format(table)
+    try:
+        with psycopg.connect(connection, autocommit=True, connect_timeout=10) as db:
+            db.read_only = True
+            rows = db.execute(query, (f"{app_id}||{prefix}",)).fetchall()
+    except psycopg.Error as error:
+        raise ValueError(f"cannot read the state store ({table.as_string()}): {error}") from error
+    for key, value in rows:
+        yield str(key)[len(app_id) + 2 :], bytes(value)
+
+
+def _table_prefix(store: str) -> str:
+    """The `tablePrefix` of `store`'s deployed component (components/azure), empty when it has none."""
+    doc = yaml.safe_load((project_root() / "components" / "azure" / f"{store}.yaml").read_text())
+    return next((str(m["value"]) for m in doc["spec"]["metadata"] if m["name"] == "tablePrefix"), "")
+
+
+def cases_text(database: Path | str, case_id: str | None, status: str | None) -> str:
     """The dunning cases as a table, or one case's timeline; `ValueError` when the case is unknown."""
     from functions.payment_retry import report  # noqa: PLC0415 - only this command needs it
     from functions.payment_retry.model import Case  # noqa: PLC0415
@@ -45,7 +85,7 @@ def cases_text(database: Path, case_id: str | None, status: str | None) -> str:
     return report.table(chosen) if chosen else "no cases"
 
 
-def emails_text(database: Path, request_id: str | None, status: str | None) -> str:
+def emails_text(database: Path | str, request_id: str | None, status: str | None) -> str:
     """Email requests as a table, or one request's record and lifecycle; `ValueError` when unknown."""
     from functions.email_events.lifecycle import Timeline  # noqa: PLC0415 - only this command needs it
     from functions.email_send.sends import SendRecord  # noqa: PLC0415

@@ -46,13 +46,16 @@ def specs(env: dict[str, str]) -> dict[str, AppSpec]:
 
 
 def postgres_components(folder: Path, connection: str) -> Path:
-    """components/local copied into `folder`, with every state store rendered as state.postgresql v2."""
+    """components/local copied into `folder`, every state store as state.postgresql v2 (azure's tables)."""
     for path in (project_root() / "components" / "local").glob("*.yaml"):
         doc: dict[str, Any] = yaml.safe_load(path.read_text())
         if doc["metadata"]["name"] not in STORES:
             shutil.copy(path, folder / path.name)  # as it is: its placeholders are rendered later
             continue
+        # The key prefix of the local component, the table prefix of the deployed one (as in Azure).
+        deployed = yaml.safe_load((project_root() / "components" / "azure" / path.name).read_text())
         kept = [item for item in doc["spec"]["metadata"] if item["name"] == "keyPrefix"]
+        kept += [item for item in deployed["spec"]["metadata"] if item["name"] == "tablePrefix"]
         doc["spec"] = {
             "type": "state.postgresql",
             "version": "v2",

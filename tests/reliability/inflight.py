@@ -1,9 +1,8 @@
 """Helpers for the kill-in-flight run: a smaller fleet, who holds what, records, and the operator's listing.
 
 The fleet is `fleet.Fleet` (three replicas per app on PostgreSQL) with only the apps the run needs.
-`bindery emails` reads the local stack's sqlite file (`bindings.dev.state_reader.values`); on
-PostgreSQL the same listing function is fed the same rows (key without the store prefix, value
-bytes) read with `psql` from Dapr's `state` table.
+The operator's listing is `bindery emails --state-url`'s own function over the fleet's PostgreSQL,
+whose stores use the deployed components' table prefixes.
 """
 
 from __future__ import annotations
@@ -11,22 +10,19 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import subprocess
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
-from typing import Any
-
-import pytest
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from bindings import names
-from bindings.dev import postgres
+from bindings.dev import postgres, state_reader
 from bindings.dev.sidecar import RunningApp
 from bindings.dev.stack import Stack
 from tests.reliability import effects
 from tests.reliability.fleet import Fleet, postgres_components, specs
 
-Values = Callable[[Path, str, str], Iterator[tuple[str, bytes]]]
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def start_some(
@@ -99,28 +95,6 @@ def wait_for(condition: Callable[[], Any], timeout: float, every: float = 0.25) 
     return result
 
 
-def postgres_values(database: postgres.Postgres) -> Values:
-    """`state_reader.values` over PostgreSQL's `state` table (the rows daprd's state.postgresql v2 keeps)."""
-
-    def values(_database: Path, app_id: str, prefix: str) -> Iterator[tuple[str, bytes]]:
-        head = f"{app_id}||{prefix}"
-        query = "SELECT key, encode(value, 'hex') FROM state WHERE starts_with(key, :'head');"
-        out = subprocess.run(
-            [str(postgres.bindir() / "psql"), "-h", "127.0.0.1", "-p", str(database.port), "-U", "bindery",
-             "-d", "postgres", "-X", "-At", "-F", "\t", "-v", f"head={head}", "-v", "ON_ERROR_STOP=1"],
-            input=query, capture_output=True, text=True, check=True, timeout=30,
-        ).stdout  # fmt: skip
-        for line in out.splitlines():
-            key, value = line.split("\t")
-            yield key[len(app_id) + 2 :], bytes.fromhex(value)
-
-    return values
-
-
-def operator_listing(fleet: Fleet, monkeypatch: pytest.MonkeyPatch, status: str) -> str:
-    """What `bindery emails --status STATUS` prints, over this fleet's PostgreSQL."""
-    from bindings.dev import state_reader  # noqa: PLC0415 - patched for this call only
-
-    with monkeypatch.context() as patch:
-        patch.setattr(state_reader, "values", postgres_values(fleet.database))
-        return state_reader.emails_text(Path("postgresql"), None, status)
+def operator_listing(fleet: Fleet, status: str) -> str:
+    """What `bindery emails --status STATUS --state-url …` prints, over this fleet's PostgreSQL."""
+    return state_reader.emails_text(fleet.database.connection_string, None, status)

@@ -144,16 +144,14 @@ def test_payment_app_killed_between_charge_and_record_charges_once(
     _report(capsys, rows)
 
 
-def test_app_killed_mid_send_is_unknown_and_sent_once(
-    rig: Rig, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_app_killed_mid_send_is_unknown_and_sent_once(rig: Rig, capsys: pytest.CaptureFixture[str]) -> None:
     """email-send's app killed while its daprd sends: one mail, never resent, listed as `unknown`."""
     shot, stack = rig.shots["app"], rig.fleet.stack
     rows = _mid_send_rows(rig, "app", {("unknown", 1)})
     record = inflight.email_record(rig.fleet, shot.request_id)
     waited = datetime.fromisoformat(record["updated_at"]) - datetime.fromisoformat(shot.at_kill["updated_at"])
     attempts = kills.attempts(rig, shot)
-    listing = inflight.operator_listing(rig.fleet, monkeypatch, "unknown")
+    listing = inflight.operator_listing(rig.fleet, "unknown")
     listed = {line.split()[0] for line in listing.splitlines()[1:]}
     unexplained = listed - {other.request_id for other in rig.shots.values()}
     consumed = (names.EMAIL_REQUESTS, names.PAYMENT_EVENTS)  # receipt-render does not run here
