@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -64,6 +65,7 @@ def overhead(
     root: Path, *, events: int = 2000, runs: int = 3, growth_events: int = 10_000, warm: int = 1000
 ) -> dict[str, Any]:
     """CPU per event of each app (medians of `runs`), their ratio, and the framework app's RSS growth."""
+    shutil.rmtree(root, ignore_errors=True)  # no Azurite store or app logs left by earlier runs
     path = f"{HERE / 'apps'}{os.pathsep}{project_root()}"
     specs = [
         AppSpec(f"bench-{name}", module, env={"PYTHONPATH": path, "BENCH_BINDING": f"bench-{name}", **extra})

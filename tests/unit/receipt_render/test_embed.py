@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import inspect
 import io
-import json
 import re
 from typing import Any
 
@@ -17,10 +16,8 @@ from fpdf.fonts import SubsetMap, TTFFont
 from fpdf.output import OutputProducer, _build_cmap_blocks, _cid_font_widths, _tt_font_widths
 from pypdf import PdfReader
 
-from bindings.memory_ports import MemoryStateStore
-from bindings.messages import ReceiptRequestedV2
-from functions.receipt_render import embed, fonts, receipt, truetype
-from tests.unit.receipt_render.test_golden import ISSUER, ROOT
+from functions.receipt_render import embed, fonts, truetype
+from tests.unit.receipt_render.test_golden import receipt_sample
 
 REGULAR = fonts.FONT_DIR / "NotoSans-Regular.ttf"
 FILES = {  # embedded font name (after the subset tag): its file
@@ -37,18 +34,6 @@ PINNED_SOURCES: dict[Any, str] = {
     SubsetMap: "16880b53adddd6c1",
     TTFFont.__init__: "62afeea957296702",
 }
-
-
-def receipt_sample(**changes: object) -> bytes:
-    """The example receipt (examples/receipts) with `changes` to its details, as a version 1 template."""
-    details = json.loads((ROOT / "examples" / "receipts" / "rcpt-2001.json").read_text()) | changes
-    store = MemoryStateStore()
-    store.save("receipt:rcpt-2001", json.dumps(details).encode())
-    request = ReceiptRequestedV2(
-        request_id="rq-2001", receipt_id="rcpt-2001", details_key="receipt:rcpt-2001",
-        customer_id="cus_2001", email="taro@example.com", locale="en-US",
-    )  # fmt: skip
-    return receipt.render(receipt.load(request, store), ISSUER)
 
 
 def source_hash(thing: Any) -> str:

@@ -29,8 +29,8 @@ MEAN_TOLERANCE = 0.05  # mean absolute grey-level difference, of 255 (a changed 
 PIXEL_TOLERANCE = 0.0002  # share of pixels more than 64 grey levels apart
 
 
-def receipt_sample(**changes: str) -> bytes:
-    """The example receipt (examples/receipts), as a version 2 request renders it."""
+def receipt_sample(**changes: object) -> bytes:
+    """The example receipt (examples/receipts), `changes` made to its details, rendered from a v2 request."""
     details = json.loads((ROOT / "examples" / "receipts" / "rcpt-2001.json").read_text()) | changes
     store = MemoryStateStore()
     store.save("receipt:rcpt-2001", json.dumps(details).encode())
