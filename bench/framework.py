@@ -99,6 +99,20 @@ def overhead(
     }  # fmt: skip
 
 
+def handle_cost(events: int = 20_000, runs: int = 3) -> dict[str, Any]:
+    """CPU µs per event of `FunctionApp.handle` alone (no gRPC, no sidecar), at INFO and at WARNING."""
+    env = {**os.environ, "PYTHONPATH": f"{HERE / 'apps'}{os.pathsep}{project_root()}"}
+    out: dict[str, Any] = {}
+    for level in ("INFO", "WARNING"):
+        probe = [sys.executable, str(HERE / "apps" / "handle_probe.py"), level, str(events)]
+        runs_us = [
+            float(subprocess.run(probe, env=env, capture_output=True, text=True, check=True).stdout)
+            for _ in range(runs)
+        ]
+        out[level] = spread(runs_us)
+    return out
+
+
 def ready(
     root: Path, *, runs: int = 5, functions: tuple[str, ...] = FUNCTIONS, warm_after: float | None = None
 ) -> dict[str, Any]:
@@ -158,7 +172,7 @@ def import_profile(function: str, top: int = 6) -> dict[str, float]:
             continue
         own, _total, name = line.removeprefix("import time:").split("|")
         package = name.strip().split(".")[0]
-        package = "stdlib" if package in sys.stdlib_module_names or package.startswith("_") else package
+        package = "stdlib" if package in sys.stdlib_module_names else package
         by_package[package] = by_package.get(package, 0.0) + int(own) / 1000
     ranked = sorted(by_package.items(), key=lambda item: -item[1])
     kept = dict(ranked[:top])

@@ -83,6 +83,7 @@ def _app_lines(apps: dict[str, Any]) -> list[str]:
             f"({_verdict(over['ratio_quiet'] <= _CPU_GOAL)}); the log line is {_log_share(cpu):.0f}% of the "
             "difference in this run."
         ),
+        *_handle_lines(apps, cpu),
         f"RSS after {growth['warm']:,} events",
         f"{growth['after_warm_mib']:.1f} MiB, after {growth['events']:,} {growth['after_all_mib']:.1f} MiB:",
         f"{grew:+.1f}% (goal < 5%: {_verdict(grew < _GROWTH_GOAL)}).",
@@ -104,8 +105,9 @@ def _app_lines(apps: dict[str, Any]) -> list[str]:
         "",
         "Apps serve Dapr's AppCallback service from the generated `dapr.proto` stubs (`bindings/server.py`)",
         "rather than `dapr.ext.grpc.App`, whose import loads the whole Dapr client package (aiohttp among",
-        "it): that cost ~0.1 s and 10–20 MiB of each app's start (ready 0.39–0.49 s, RSS 63–74 MiB before).",
-        "The Dapr client and the SendGrid helper are imported on first use. What remains is Python itself",
+        "it). With that and the SendGrid helper imported on its first send, each app starts 0.15–0.2 s",
+        "sooner and 10–20 MiB smaller than before (ready 0.39–0.49 s, idle RSS 63–74 MiB on this machine).",
+        "The Dapr client is imported on first use. What remains is Python itself",
         "(stdlib), pydantic building the message models, grpc and the protobuf stubs; the import profile",
         "above (`python -X importtime`, self time summed by top-level package, run alone) is the",
         "explanation wherever a goal is missed.",
@@ -115,6 +117,26 @@ def _app_lines(apps: dict[str, Any]) -> list[str]:
 
 
 _CPU_GOAL, _GROWTH_GOAL, _READY_GOAL, _RSS_GOAL_MIB = 1.2, 5.0, 0.35, 64e6 / 2**20
+
+
+def _handle_lines(apps: dict[str, Any], cpu: dict[str, dict[str, float]]) -> list[str]:
+    """Where the framework's extra CPU goes: `FunctionApp.handle` alone, against the whole difference."""
+    handle = apps.get("handle_us")
+    if handle is None:
+        return []
+    extra = (cpu["framework"]["median"] - cpu["bare"]["median"]) * 1000
+    info, quiet = handle["INFO"]["median"], handle["WARNING"]["median"]
+    return [
+        "`FunctionApp.handle` alone (parse, validate, log context, dispatch; no gRPC, in-process,",
+        f"`bench/apps/handle_probe.py`) costs {info:.0f} µs an event with its log line and {quiet:.0f} µs",
+        f"without, of the {extra:.0f} µs the framework adds per event through daprd. The rest is outside",
+        "`handle` and not broken down here: the Python interceptor on every call (token check, drain",
+        "accounting) and writing the log line from a gRPC worker thread. In an experiment outside",
+        "`make bench`, flushing the log every 100 ms instead of per line",
+        "removed about two thirds of the log line's cost; not adopted, since a kill -9 would then lose up",
+        "to 100 ms of log lines, the ones that explain it. Whether each event keeps its INFO line is a",
+        "product decision; `BINDERY_LOG_LEVEL=WARNING` is the measured alternative above.",
+    ]
 
 
 def _log_share(cpu: dict[str, dict[str, float]]) -> float:

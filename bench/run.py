@@ -85,6 +85,7 @@ def main() -> int:
             growth_events=1500 if args.quick else 10_000,
         ),
         "ready": framework.ready(var_dir() / "bench" / "ready", runs=2 if args.quick else 5),
+        "handle_us": framework.handle_cost(runs=1 if args.quick else 3),
     }
     print("email send rate and webhook throughput…", flush=True)
     work = var_dir() / "bench" / "email"

@@ -54,13 +54,18 @@ def _postgres_values(connection: str, app_id: str, prefix: str) -> Iterator[tupl
     table = sql.Identifier(f"{_table_prefix(_STORE_OF[app_id])}state")
     query = sql.SQL("SELECT key, value FROM {} WHERE starts_with(key, %s)").format(table)
     try:
-        with psycopg.connect(connection, autocommit=True, connect_timeout=10) as db:
-            db.read_only = True
+        read_only = "-c default_transaction_read_only=on"
+        with psycopg.connect(connection, autocommit=True, connect_timeout=10, options=read_only) as db:
             rows = db.execute(query, (f"{app_id}||{prefix}",)).fetchall()
     except psycopg.Error as error:
         raise ValueError(f"cannot read the state store ({table.as_string()}): {error}") from error
     for key, value in rows:
         yield str(key)[len(app_id) + 2 :], bytes(value)
+
+
+def _where(database: Path | str) -> str:
+    """Where the state was read, for messages: a connection string may hold a password, so not it."""
+    return "the state store at --state-url" if isinstance(database, str) else str(database)
 
 
 def _table_prefix(store: str) -> str:
@@ -79,7 +84,7 @@ def cases_text(database: Path | str, case_id: str | None, status: str | None) ->
     if case_id:
         match = [case for case in found if case.case_id == case_id]
         if not match:
-            raise ValueError(f"no case {case_id} in {database}")
+            raise ValueError(f"no case {case_id} in {_where(database)}")
         return report.timeline(match[0])
     chosen = [case for case in found if status in {None, case.status}]
     return report.table(chosen) if chosen else "no cases"
@@ -101,7 +106,7 @@ def emails_text(database: Path | str, request_id: str | None, status: str | None
     if request_id:
         match = [record for record in records if record.request_id == request_id]
         if not match:
-            raise ValueError(f"no email request {request_id} in {database}")
+            raise ValueError(f"no email request {request_id} in {_where(database)}")
         lines = [f"{name:17} {value}" for name, value in match[0].model_dump(mode="json").items()]
         timeline = timelines.get(request_id)
         lines.append(f"lifecycle         {timeline.status if timeline else 'no events yet'}")

@@ -88,6 +88,8 @@ def _warm() -> None:
         links()
     except LinkConfigError as error:
         _log.error("document links cannot be signed: %s", error)
+    except Exception:  # noqa: BLE001 - e.g. a malformed connection string: logged, and fonts still load
+        _log.exception("document links cannot be signed")
     from functions.receipt_render import fonts, invoice, receipt  # noqa: F401, PLC0415 - loads fpdf
 
     fonts.warm()
