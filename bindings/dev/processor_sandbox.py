@@ -14,8 +14,10 @@ in-process with `start_sandbox`. It binds 127.0.0.1 only. Endpoints:
 Script language. OUTCOME is `ok` (200 succeeded), `soft` (402 card_declined, decline_code
 insufficient_funds), `hard` (402 code expired_card, no decline_code), `fraud` (402 card_declined,
 stolen_card), `advice` (402 card_declined, do_not_honor, advice_code try_again_later), `timeout`
-(records a success, then stalls `timeout_seconds` before answering: the client gives up but the
-charge stands, so a retry with the key replays it) or `5xx` (500 api_error, nothing recorded). A
+(records a success, then stalls `timeout_seconds` before answering; a client that gives up first,
+as the gateway component does after its 10 s `responseTimeout` when the stall is longer, leaves the
+charge standing, so a retry with the key replays it; the default 5 s stall only makes it slow) or
+`5xx` (500 api_error, nothing recorded). A
 key not yet in the ledger takes the next outcome queued for its customer, else the id decides:
 `cus_<OUTCOME>_...` (e.g. `cus_soft_7`) gives that outcome, `cus_recover<N>_...` gives soft while
 the customer has fewer than N ledger lines, then ok; any other id gives ok.
