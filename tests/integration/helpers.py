@@ -7,6 +7,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,3 +65,10 @@ def post_webhook(stack: Stack, body: bytes, headers: dict[str, str]) -> int:
         return error.code
     except OSError:
         return 0
+
+
+def midday_zone(now: datetime) -> str:
+    """A fixed-offset IANA zone where it is about noon now: dunning emails are held in quiet hours."""
+    offset = 12 - now.hour
+    offset = offset + 24 if offset < -12 else offset - 24 if offset > 14 else offset
+    return f"Etc/GMT{-offset:+d}"  # POSIX sign: Etc/GMT-5 is UTC+5

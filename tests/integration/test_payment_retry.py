@@ -14,7 +14,7 @@ from bindings import names
 from bindings.dev import deadletters, state_reader
 from bindings.dev.sidecar import AppSpec
 from bindings.dev.stack import Stack
-from tests.integration.helpers import eventually, read_jsonl
+from tests.integration.helpers import eventually, midday_zone, read_jsonl
 
 
 @pytest.fixture(scope="module")
@@ -27,12 +27,16 @@ def stack(stack_factory: Callable[..., Stack]) -> Stack:
 
 
 def failed(customer: str, **overrides: Any) -> dict[str, Any]:
-    """A payment.failed event whose first retry (a day later) is already due."""
+    """A payment.failed event whose first retry (a day later) is already due, where it is midday.
+
+    Dunning emails wait out the customer's quiet hours (21:00-08:00): a fixed zone would hold them
+    whenever the suite runs in that zone's night.
+    """
     payment = f"pay_{uuid.uuid4().hex[:10]}"
     return {
         "type": "payment.failed", "version": 1, "event_id": f"evt_{payment}", "payment_id": payment,
         "customer_id": customer, "subscription_id": f"sub_{payment}", "email": f"{payment}@example.com",
-        "amount": 4200, "currency": "usd", "timezone": "UTC",
+        "amount": 4200, "currency": "usd", "timezone": midday_zone(datetime.now(UTC)),
         "failed_at": (datetime.now(UTC) - timedelta(days=1, minutes=5)).isoformat(),
         "decline": {"code": "card_declined", "decline_code": "insufficient_funds"},
     } | overrides  # fmt: skip

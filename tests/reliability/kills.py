@@ -13,11 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bindings import names
-from tests.integration.helpers import read_jsonl
+from tests.integration.helpers import midday_zone, read_jsonl
 from tests.reliability import effects, goods, inflight
 from tests.reliability.fleet import Fleet, Half
 from tests.reliability.held_smtp import HeldSmtp, Hold, Stage, socket_owner
-from tests.reliability.workload import midday_zone
 
 
 @dataclass

@@ -23,17 +23,10 @@ from azure.storage.queue import QueueServiceClient
 from bindings import names
 from bindings.dev import upload, webhook_keys
 from bindings.dev.stack import Stack
-from tests.integration.helpers import post_webhook
+from tests.integration.helpers import midday_zone, post_webhook
 from tests.reliability import goods
 
 RETRY_FOR = 120.0  # a producer gives up on one message after this long (longer than any outage here)
-
-
-def midday_zone(now: datetime) -> str:
-    """A fixed-offset IANA zone where it is about noon now: dunning emails are held in quiet hours."""
-    offset = 12 - now.hour
-    offset = offset + 24 if offset < -12 else offset - 24 if offset > 14 else offset
-    return f"Etc/GMT{-offset:+d}"  # POSIX sign: Etc/GMT-5 is UTC+5
 
 
 def webhook_events(i: int) -> list[dict[str, Any]]:
