@@ -25,10 +25,14 @@ FAST_QUEUES = {"QUEUE_POLLING_INTERVAL": "100ms", "QUEUE_VISIBILITY_TIMEOUT": "1
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    """The JSON lines written so far (none if the file does not exist yet)."""
+    """The JSON lines written so far (none if the file does not exist yet).
+
+    A last line without its newline is still being written (the writers end every line with one): it is
+    left for the next read instead of failing to parse.
+    """
     if not path.exists():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [json.loads(line) for line in path.read_text().split("\n")[:-1] if line.strip()]
 
 
 def eventually(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:

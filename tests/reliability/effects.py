@@ -127,7 +127,10 @@ def attempts(log_dir: Path) -> tuple[list[str], dict[str, list[tuple[datetime, i
         for line in path.read_text(errors="replace").splitlines():
             if '"bindings.app"' not in line or not line.startswith("{"):
                 continue
-            entry = json.loads(line)
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:  # cut short by a kill -9 (or still being written): not a record
+                continue
             message, message_id = str(entry["message"]), entry.get("message_id")
             if "left for redelivery" in message and message_id:
                 attempt = int(message.split()[1])  # "attempt N of M failed, left for redelivery: reason"
