@@ -37,9 +37,14 @@ _APPS = {
 FUNCTIONS = ("payment_retry", "email_send", "email_events", "email_webhook", "demo_ticker", "demo_archiver")
 
 
+def proc_cpu(stat: Path) -> tuple[int, float]:
+    """(process group, CPU seconds so far, user + system) from a `/proc/<pid>/stat` file."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()  # state, ppid, pgrp, … utime at 11
+    return int(fields[2]), (int(fields[11]) + int(fields[12])) / _TICK
+
+
 def _cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK
+    return proc_cpu(Path(f"/proc/{pid}/stat"))[1]
 
 
 def _rss_mib(pid: int) -> float:

@@ -19,13 +19,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import framework
 from stats import spread
 
 from bindings import names
 from bindings.dev.sidecar import AppSpec
 from bindings.dev.stack import Stack, StackConfig
 
-_TICK = os.sysconf("SC_CLK_TCK")
 _STORED = "receipt "  # the pipeline's log line: "receipt <id> stored as <blob> (<n> bytes)"
 
 
@@ -68,11 +68,11 @@ def _cpu(groups: dict[str, list[int]]) -> dict[str, float]:
     owner = {pgid: name for name, pgids in groups.items() for pgid in pgids}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()  # state, ppid, pgrp, … utime at 11
+            group, seconds = framework.proc_cpu(stat)
         except OSError:
             continue  # exited meanwhile
-        if (name := owner.get(int(fields[2]))) is not None:
-            totals[name] += (int(fields[11]) + int(fields[12])) / _TICK
+        if (name := owner.get(group)) is not None:
+            totals[name] += seconds
     return totals
 
 
