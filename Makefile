@@ -1,22 +1,36 @@
 # Bindery: `make demo` runs the local stack through a scripted scenario; `make test` runs every check.
-# Both set up what they need (a virtualenv, the daprd build, Azurite) and are idempotent.
+# Both set up what they need, idempotently: the system packages (tools/system-packages), a virtualenv
+# installed from requirements.lock, the daprd build and Azurite.
 
-PYTHON ?= python3
-VENV   := .venv
-BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+PYTHON  ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+UV      := $(BIN)/uv
+# Which system programs tools/system-packages makes sure of: `demo` needs fewer than `test`.
+PROFILE := test
 
-.PHONY: setup demo run test lint unit integration bench clean
+.PHONY: system setup demo run test lint unit integration integration-aca bench lock upgrade-lock clean
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[dev,local,ops]"
-	touch $(STAMP)
+demo run: PROFILE := demo
 
-setup: $(STAMP)
-	$(BIN)/bindery daprd
-	$(BIN)/python -c "from bindings.dev import azurite; print(azurite.install())"
+system:
+	@PYTHON=$(PYTHON) tools/system-packages $(PROFILE)
+
+# A new virtualenv whenever the lock changes, so it holds exactly the lock (and uv, which installs it).
+$(STAMP): pyproject.toml requirements.lock tools/uv.txt | system
+	@$(PYTHON) tools/lockfile.py check
+	@echo "setup: virtualenv $(VENV) from requirements.lock"
+	@rm -rf $(VENV)
+	@$(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r tools/uv.txt
+	@$(UV) pip install --quiet --python $(BIN)/python --require-hashes -r requirements.lock
+	@$(UV) pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+setup: system $(STAMP)
+	@$(BIN)/bindery daprd
+	@$(BIN)/python -c "from bindings.dev import azurite; print(azurite.install())"
 
 demo: setup
 	$(BIN)/bindery demo
@@ -25,6 +39,7 @@ run: setup
 	$(BIN)/bindery run
 
 lint: $(STAMP)
+	@$(PYTHON) tools/lockfile.py check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
@@ -38,7 +53,19 @@ integration: setup
 test: setup lint
 	$(BIN)/pytest
 
-# Writes BENCHMARKS.md and var/bench/results.json (about 5 minutes on 2 cores; 1M open cases take ~2 GB of disk).
+# Resolve pyproject.toml's ranges into requirements.lock again, keeping every pin that still fits;
+# `make upgrade-lock` moves every pin to the newest release instead. Commit the lock either way.
+lock: $(UV)
+	$(PYTHON) tools/lockfile.py lock $(UV)
+
+upgrade-lock: $(UV)
+	$(PYTHON) tools/lockfile.py lock $(UV) --upgrade
+
+$(UV): tools/uv.txt | system
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r tools/uv.txt
+
+# Writes BENCHMARKS.md and var/bench/results.json (about 15 minutes on 2 cores; 1M open cases take ~2 GB of disk).
 bench: setup
 	$(BIN)/python bench/run.py
 

@@ -1,20 +1,25 @@
-"""Azurite, the Azure Storage emulator: a pinned npm install in the user cache, started on loopback."""
+"""Azurite, the Azure Storage emulator: installed in the user cache from a lock, started on loopback.
+
+`tools/azurite/package.json` pins Azurite and `package-lock.json` every package under it, with its
+integrity hash; `npm ci` installs exactly that into a cache folder named after both files' digest.
+"""
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
+import json
 import shutil
 import subprocess
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bindings.dev import procs
-from bindings.dev.paths import cache_dir
+from bindings.dev.paths import cache_dir, project_root
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-AZURITE_VERSION = "3.37.0"
 ACCOUNT = "devstoreaccount1"
 # Azurite's published development key (https://github.com/Azure/Azurite#default-storage-account).
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -47,9 +52,23 @@ class Azurite:
         )
 
 
+def source_dir() -> Path:
+    """The npm project that pins Azurite: package.json and package-lock.json."""
+    return project_root() / "tools" / "azurite"
+
+
+def version() -> str:
+    """The Azurite release package.json pins, e.g. `3.37.0`."""
+    manifest = json.loads((source_dir() / "package.json").read_text())
+    return str(manifest["dependencies"]["azurite"])
+
+
 def install() -> Path:
-    """Install the pinned Azurite into the cache (idempotent) and return its launcher."""
-    prefix = cache_dir() / f"azurite-{AZURITE_VERSION}"
+    """Install the locked Azurite into the cache (idempotent) and return its launcher."""
+    digest = hashlib.sha256()
+    for name in ("package.json", "package-lock.json"):
+        digest.update((source_dir() / name).read_bytes())
+    prefix = cache_dir() / f"azurite-{version()}-{digest.hexdigest()[:12]}"
     launcher = prefix / "node_modules" / ".bin" / "azurite"
     if launcher.is_file():
         return launcher
@@ -60,24 +79,12 @@ def install() -> Path:
     with (prefix / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not launcher.is_file():
-            result = subprocess.run(
-                [
-                    npm,
-                    "install",
-                    "--no-audit",
-                    "--no-fund",
-                    "--prefix",
-                    str(prefix),
-                    f"azurite@{AZURITE_VERSION}",
-                ],
-                capture_output=True,
-                text=True,
-                check=False,
-            )
+            for name in ("package.json", "package-lock.json"):
+                shutil.copyfile(source_dir() / name, prefix / name)
+            argv = [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"]
+            result = subprocess.run(argv, cwd=prefix, capture_output=True, text=True, check=False)
             if result.returncode != 0:
-                raise procs.StackError(
-                    f"npm install azurite@{AZURITE_VERSION} failed:\n{result.stderr[-3000:]}"
-                )
+                raise procs.StackError(f"npm ci (Azurite {version()}) failed:\n{result.stderr[-3000:]}")
     return launcher
 
 

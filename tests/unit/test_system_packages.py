@@ -1,0 +1,74 @@
+"""tools/system-packages stops first with the exact command when it cannot install what a command needs."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bindings.dev.paths import project_root
+
+SCRIPT = project_root() / "tools" / "system-packages"
+# What the script itself runs, from the real system; the programs it looks for are left out on purpose.
+BASICS = ("bash", "env", "grep", "make", "npm", "go")
+
+
+def path_with(tmp_path: Path, *, uid: int, apt: bool, extra: tuple[str, ...] = ()) -> str:
+    """A PATH holding the basics, `extra`, an `id` that reports `uid`, and apt-get only when `apt`."""
+    folder = tmp_path / "bin"
+    folder.mkdir()
+    for name in (*BASICS, *extra):
+        found = shutil.which(name)
+        assert found, name
+        (folder / name).symlink_to(found)
+    stubs = {"id": f"#!/bin/sh\necho {uid}\n"}
+    if apt:
+        stubs["apt-get"] = "#!/bin/sh\necho apt-get must not run here >&2\nexit 99\n"
+    (folder / "python3").symlink_to(Path(sys.executable).resolve())  # not a shim that needs more
+    for name, text in stubs.items():
+        (folder / name).write_text(text)
+        (folder / name).chmod(0o755)
+    return str(folder)
+
+
+def run(profile: str, path: str) -> subprocess.CompletedProcess[str]:
+    """The script for `profile` with only `path` to find programs on."""
+    return subprocess.run(
+        ["bash", str(SCRIPT), profile], env={**os.environ, "PATH": path, "PYTHON": "python3"},
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+
+
+def test_a_user_without_root_gets_the_exact_apt_command_and_nothing_runs(tmp_path: Path) -> None:
+    """Not root, with apt: exit 1 before anything else, naming `sudo apt-get install -y` and the packages."""
+    done = run("test", path_with(tmp_path, uid=1000, apt=True))
+    assert done.returncode == 1
+    command = next(line for line in done.stderr.splitlines() if "sudo apt-get install -y" in line)
+    for package in ("poppler-utils", "default-jre-headless", "maven"):
+        assert package in command.split(), (package, command)
+    assert "apt-get must not run" not in done.stderr
+
+
+def test_without_apt_the_missing_programs_are_named(tmp_path: Path) -> None:
+    """On a system without apt-get the stop names what is missing, by Debian package, for the user's own."""
+    done = run("test", path_with(tmp_path, uid=0, apt=False))
+    assert done.returncode == 1
+    assert "use your system's packages" in done.stderr
+    assert "poppler-utils" in done.stderr
+
+
+def test_the_demo_needs_none_of_the_test_packages(tmp_path: Path) -> None:
+    """`make demo` goes on without PostgreSQL, pdftoppm, Java or Maven."""
+    done = run("demo", path_with(tmp_path, uid=1000, apt=True))
+    assert (done.returncode, done.stderr) == (0, "")
+
+
+@pytest.mark.parametrize("profile", ["demo", "test"])
+def test_with_everything_present_it_only_looks(profile: str) -> None:
+    """On this machine (set up by make) nothing is missing: exit 0, silent."""
+    done = run(profile, os.environ["PATH"])
+    assert (done.returncode, done.stdout, done.stderr) == (0, "", "")
