@@ -2,18 +2,25 @@
 
 The samples are the files under examples/. After a deliberate template change, regenerate the images
 with `BINDERY_UPDATE_GOLDEN=1 .venv/bin/pytest tests/unit/receipt_render/test_golden.py` and look at them.
+Each image has its page's text beside it (`<template>.txt`), compared first: a new Babel whose CLDR writes
+a date or an amount differently fails there, saying so, rather than as a count of changed pixels.
 """
 
 from __future__ import annotations
 
+import difflib
+import io
 import json
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
+import babel
+import babel.core
 import pytest
 from PIL import Image, ImageChops, ImageStat
+from pypdf import PdfReader
 
 from bindings.memory_ports import MemoryStateStore
 from bindings.messages import ReceiptRequestedV2
@@ -70,14 +77,27 @@ def distance(a: Image.Image, b: Image.Image) -> tuple[float, float]:
     return ImageStat.Stat(diff).mean[0], far
 
 
+def first_page_text(pdf: bytes) -> str:
+    """The text of page 1, as pypdf extracts it."""
+    return PdfReader(io.BytesIO(pdf)).pages[0].extract_text() + "\n"
+
+
 @pytest.mark.parametrize("name", sorted(SAMPLES))
 def test_the_first_page_matches_its_golden_image(name: str, tmp_path: Path) -> None:
-    """Layout, fonts and text of each template look as approved (docs/images/<template>.png)."""
-    image = first_page(SAMPLES[name](), tmp_path)
-    golden = IMAGES / f"{name}.png"
+    """Layout, fonts and text of each template look as approved (docs/images/<template>.png and .txt)."""
+    pdf = SAMPLES[name]()
+    image, text = first_page(pdf, tmp_path), first_page_text(pdf)
+    golden, golden_text = IMAGES / f"{name}.png", IMAGES / f"{name}.txt"
     if os.environ.get("BINDERY_UPDATE_GOLDEN"):
         IMAGES.mkdir(parents=True, exist_ok=True)
         image.save(golden, optimize=True)
+        golden_text.write_text(text)
+    approved_text = golden_text.read_text()
+    assert text == approved_text, (
+        f"{name}: the page's text changed (Babel {babel.__version__}, CLDR {babel.core.get_cldr_version()}); "
+        "if the change is right, regenerate the golden images (module docstring) and look at them:\n"
+        + "\n".join(difflib.unified_diff(approved_text.splitlines(), text.splitlines(), lineterm=""))
+    )
     with Image.open(golden) as approved:
         reference = approved.convert("L")
     assert image.size == reference.size
