@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import re
 import threading
 from typing import TYPE_CHECKING
 
+from bindings.addresses import address_problem
 from bindings.client import call
 from bindings.errors import PermanentError, TransientError
-from bindings.messages import EMAIL_ADDRESS
 
 if TYPE_CHECKING:
     from bindings.ports import OutgoingMail
@@ -63,8 +62,9 @@ def smtp_request(mail: OutgoingMail) -> dict[str, str]:
 
 def _plain_address(address: str) -> None:
     mailbox = address.rsplit("<", 1)[-1].rstrip(">") if address.endswith(">") else address
-    if not re.fullmatch(EMAIL_ADDRESS, mailbox) or any(c in address for c in ";,\r\n"):
-        raise PermanentError(f"not a plain email address: {address!r}")
+    problem = address_problem(mailbox)
+    if problem is not None or any(c in address for c in ";,\r\n"):
+        raise PermanentError(f"not a plain email address: {address!r}: {problem or 'a list or a line break'}")
 
 
 class SendGridMailer:

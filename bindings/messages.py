@@ -7,7 +7,9 @@ import json
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from bindings import addresses
 
 
 class Message(BaseModel):
@@ -75,9 +77,10 @@ class Heartbeat(Message):
 
 
 _ID = r"^[A-Za-z0-9_.:@-]{1,120}$"
-# A plain mailbox address: no display name, quotes, spaces, or the `;` and `,` that mail bindings
-# split recipient lists on.
-EMAIL_ADDRESS = r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+$"
+# A plain mailbox address by the RFC 5321/5322 rules (`bindings.addresses`), each refusal with its
+# reason: no display name, quotes, spaces, or the `;` and `,` mail bindings split recipient lists on.
+EmailAddress = Annotated[str, AfterValidator(addresses.check_address)]
+EMAIL_ADDRESS = addresses.EMAIL_ADDRESS  # the rules a `Field(pattern=...)` can hold; prefer `EmailAddress`
 _MAX_DATA_CHARS = 8_000
 
 
@@ -89,7 +92,7 @@ class EmailRequested(Message):
     template: str = Field(pattern=r"^[a-z_]{1,40}$")
     template_version: int = Field(default=1, ge=1)
     locale: str = Field(default="en", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
-    to: str = Field(pattern=EMAIL_ADDRESS)
+    to: EmailAddress
     data: dict[str, str | int] = Field(default_factory=dict, max_length=40)
 
     @field_validator("data")
@@ -110,7 +113,7 @@ class ReceiptRequested(Message):
     request_id: str = Field(pattern=_ID)
     payment_id: str = Field(pattern=_ID)
     customer_id: str = Field(pattern=_ID)
-    email: str = Field(pattern=EMAIL_ADDRESS)
+    email: EmailAddress
     amount: int = Field(gt=0, description="minor units")
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     paid_at: datetime
@@ -129,7 +132,7 @@ class ReceiptRequestedV2(Message):
     receipt_id: str = Field(pattern=_ID)
     details_key: str = Field(pattern=_ID)
     customer_id: str = Field(pattern=_ID)
-    email: str = Field(pattern=EMAIL_ADDRESS)
+    email: EmailAddress
     locale: str = Field(default="en", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
     template_version: int = Field(default=1, ge=1)
 

@@ -79,6 +79,8 @@ def start(
     ports = Ports.free()
     tokens = {"DAPR_API_TOKEN": dapr_token} if dapr_token else {}
     app_env = {
+        # Documents in Azurite have http links on loopback: email-send may mail those here, never in Azure.
+        "EMAIL_LINKS_LOOPBACK_HTTP": "1",
         **spec.env,
         **tokens,
         "APP_PORT": str(ports.app),

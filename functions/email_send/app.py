@@ -23,7 +23,12 @@ brand = Brand(
     sender=os.environ.get("EMAIL_FROM", "Bindery Billing <billing@bindery.example>"),
     portal_url=os.environ.get("EMAIL_PORTAL_URL", "https://billing.bindery.example/account"),
 )
-templates = Templates(brand)
+# EMAIL_LINKS_LOOPBACK_HTTP=1 (the local stack only): http links to loopback (Azurite) may be mailed.
+LOOPBACK_HTTP = os.environ.get("EMAIL_LINKS_LOOPBACK_HTTP", "") == "1"
+try:
+    templates = Templates(brand, loopback_http=LOOPBACK_HTTP)
+except TemplateError as error:
+    raise SystemExit(f"email-send: {error}") from error
 smtp = DaprMailer(names.EMAIL)
 sendgrid = SendGridMailer(names.SENDGRID_API)
 # EMAIL_PROVIDER: smtp (the `email` binding) or sendgrid (the v3 API; events map back to requests).
@@ -35,7 +40,7 @@ sends = Sends(DaprStateStore(names.EMAIL_STATE), sendgrid if PROVIDER == "sendgr
 
 @app.queue(names.EMAIL_REQUESTS, model=EmailRequested)
 def on_email_requested(request: EmailRequested) -> None:
-    """Render and send the request once; unknown templates and missing data are dead-lettered."""
+    """Render and send the request once; unknown templates, missing data, unsafe links: dead-lettered."""
     try:
         email = templates.render(request)
     except TemplateError as error:

@@ -5,6 +5,12 @@ words under `[{name}.v{N}]` (subject, heading, body, action). HTML is autoescape
 `StrictUndefined`, so a missing one fails loudly instead of sending a blank. A locale falls back to
 its language, then to English. Amounts (`data.amount` in minor units with `data.currency`) are
 formatted for the locale with Babel.
+
+Links (`functions.email_send.links`): the brand's portal URL is checked when the templates load, so
+a bad `EMAIL_PORTAL_URL` stops the app at start; a request's `data.url` and `data.*_url` are checked
+before rendering (they reach the text part too), and every `href`/`src` of the rendered HTML after.
+A link that is not https (loopback http only with `loopback_http`) is a `TemplateError`, so the
+request is dead-lettered with the reason instead of mailing a `javascript:` or `data:` link.
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from babel import Locale
 from babel.numbers import format_currency, get_currency_precision
+
+from functions.email_send.links import UnsafeLinkError, check_link, links_in
 
 if TYPE_CHECKING:
     from bindings.messages import EmailRequested
@@ -56,8 +64,13 @@ class Rendered:
 class Templates:
     """The shipped templates and catalogs, loaded once; `render` is thread-safe."""
 
-    def __init__(self, brand: Brand, root: Path = _HERE) -> None:
+    def __init__(self, brand: Brand, root: Path = _HERE, *, loopback_http: bool = False) -> None:
         self.brand = brand
+        self._loopback_http = loopback_http
+        try:
+            check_link(brand.portal_url, loopback_http=loopback_http)
+        except UnsafeLinkError as error:
+            raise TemplateError(f"the brand's portal URL (EMAIL_PORTAL_URL): {error}") from error
         loader = jinja2.FileSystemLoader(root / "templates")
         strict = {"undefined": jinja2.StrictUndefined, "keep_trailing_newline": True}
         self._html = jinja2.Environment(loader=loader, autoescape=True, **strict)  # type: ignore[arg-type]
@@ -78,6 +91,9 @@ class Templates:
             known = ", ".join(f"v{v}" for v in self.versions(name)) or "none"
             raise TemplateError(f"unknown email template {name} v{version} (versions: {known})")
         locale = self._locale(request.locale)
+        for key, value in request.data.items():
+            if key == "url" or key.endswith("_url"):
+                self._check_link(f"data.{key}", str(value), name, version)
         try:
             words = self._strings(name, version, locale)
             context = {**self._context(request, locale), "locale": locale}
@@ -88,11 +104,19 @@ class Templates:
             text = self._text.get_template(f"{name}/v{version}.txt.j2").render(context)
         except jinja2.UndefinedError as error:
             raise TemplateError(f"email template {name} v{version}: missing data: {error.message}") from error
+        for link in links_in(html):
+            self._check_link("a link in the HTML", link, name, version)
         if "\r" in subject or "\n" in subject or len(subject) > _MAX_SUBJECT:
             raise TemplateError(
                 f"email template {name} v{version}: the subject has a line break or is too long"
             )
         return Rendered(subject, html, text, name, version, locale)
+
+    def _check_link(self, where: str, url: str, name: str, version: int) -> None:
+        try:
+            check_link(url, loopback_http=self._loopback_http)
+        except UnsafeLinkError as error:
+            raise TemplateError(f"email template {name} v{version}: {where}: {error}") from error
 
     def _locale(self, wanted: str) -> str:
         language = wanted.split("-", maxsplit=1)[0]

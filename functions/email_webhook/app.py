@@ -2,14 +2,18 @@
 
 `POST /sendgrid/events` answers 204 once the batch is on `email-events` (SendGrid retries anything
 else for 24 hours), 400/401/403 for malformed, unsigned, forged or stale requests (logged; nothing
-is enqueued), 411/400 without a valid Content-Length, 413 for bodies over 5 MB and 503 when the
-queue cannot be reached. `GET /healthz` answers 204. Configuration: `SENDGRID_WEBHOOK_PUBLIC_KEY`
-(required), `APP_PORT`, `WEBHOOK_HOST` (127.0.0.1; 0.0.0.0 in a container),
+is enqueued), 411 without a Content-Length (a chunked body included), 400 for one that is not
+plain ASCII digits, given twice or sent with Transfer-Encoding, 413 for bodies over 5 MB, 408 when
+the body does not arrive within the read timeout, 503 when the queue cannot be reached, and 500 for
+anything unexpected: every request that arrives whole gets an answer. `GET /healthz` answers 204.
+Configuration: `SENDGRID_WEBHOOK_PUBLIC_KEY` (required; an EC P-256 key, else the app exits at
+start), `APP_PORT`, `WEBHOOK_HOST` (127.0.0.1; 0.0.0.0 in a container),
 `WEBHOOK_REPLAY_WINDOW_SECONDS` (300).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -24,6 +28,7 @@ from bindings.clock import SystemClock
 from bindings.dapr_ports import DaprQueue
 from bindings.errors import BinderyError
 from bindings.messages import EmailEventBatch
+from functions.email_webhook.framing import body_size, drain
 from functions.email_webhook.verify import SIGNATURE_HEADER, TIMESTAMP_HEADER, RefusedError, Verifier
 
 if TYPE_CHECKING:
@@ -32,7 +37,7 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 APP_ID = names.EMAIL_WEBHOOK
 PATH = "/sendgrid/events"
-MAX_BODY = 5_000_000
+READ_TIMEOUT = 30.0  # seconds a client may take to send its body before it is answered 408
 events = DaprQueue(names.EMAIL_EVENTS_OUT)
 
 
@@ -41,32 +46,55 @@ class WebhookServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], verifier: Verifier, queue: Queue, clock: Clock) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        verifier: Verifier,
+        queue: Queue,
+        clock: Clock,
+        *,
+        read_timeout: float = READ_TIMEOUT,
+    ) -> None:
         self.verifier, self.queue, self.clock = verifier, queue, clock
+        self.read_timeout = read_timeout
         super().__init__(address, _Handler)
 
 
 class _Handler(BaseHTTPRequestHandler):
     server: WebhookServer
+    _answered = False
+    _unread = False  # a body was announced and not read: drained before closing
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.read_timeout)  # a stalled client must not hold a thread
 
     def do_GET(self) -> None:
         self._answer(204 if self.path == "/healthz" else 404)
 
+    def finish(self) -> None:
+        super().finish()
+        if self._unread:
+            drain(self.connection)
+
     def do_POST(self) -> None:
+        self._answered, self._unread = False, True
+        try:
+            self._post()
+        except Exception:  # noqa: BLE001 - whatever failed, the request still gets an answer
+            _log.exception("webhook request failed unexpectedly")
+            if not self._answered:
+                with contextlib.suppress(OSError):
+                    self._answer(500)
+
+    def _post(self) -> None:
         if self.path != PATH:
             self._answer(404)
             return
-        length = self.headers.get("Content-Length") or ""
-        if not length.isdigit():
-            self._answer(411 if not length else 400)
-            return
-        size = int(length)
-        if size > MAX_BODY:
-            self._answer(413)
-            return
-        body = self.rfile.read(size)
-        now = self.server.clock.now()
         try:
+            size = body_size(self.headers)
+            body = self._read(size)
+            now = self.server.clock.now()
             batch_id = self.server.verifier.verify(
                 body, self.headers.get(SIGNATURE_HEADER), self.headers.get(TIMESTAMP_HEADER), now
             )
@@ -85,7 +113,20 @@ class _Handler(BaseHTTPRequestHandler):
         _log.info("webhook batch queued", extra={"batch_id": batch_id, "bytes": len(body)})
         self._answer(204)
 
+    def _read(self, size: int) -> bytes:
+        try:
+            body = self.rfile.read(size)
+        except TimeoutError as error:
+            raise RefusedError(
+                408, f"the body did not arrive within {self.server.read_timeout:g}s"
+            ) from error
+        if len(body) != size:
+            raise RefusedError(400, f"the body ended after {len(body)} of {size} bytes")
+        self._unread = False
+        return body
+
     def _answer(self, status: int) -> None:
+        self._answered = True
         self.send_response(status)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -102,7 +143,11 @@ def serve() -> None:
         sys.exit("email-webhook: set SENDGRID_WEBHOOK_PUBLIC_KEY (the event webhook's verification key)")
     window = timedelta(seconds=float(os.environ.get("WEBHOOK_REPLAY_WINDOW_SECONDS", "300")))
     address = (os.environ.get("WEBHOOK_HOST", "127.0.0.1"), int(os.environ.get("APP_PORT", "8080")))
-    server = WebhookServer(address, Verifier(key, window), events, SystemClock())
+    try:
+        verifier = Verifier(key, window)
+    except ValueError as error:
+        sys.exit(f"email-webhook: SENDGRID_WEBHOOK_PUBLIC_KEY: {error}")
+    server = WebhookServer(address, verifier, events, SystemClock())
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: threading.Thread(target=server.shutdown).start())
     _log.info("email-webhook listening on %s:%d%s", *address, PATH)

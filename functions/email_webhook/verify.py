@@ -2,7 +2,9 @@
 
 SendGrid signs the timestamp header's text followed by the body's bytes exactly as sent (its
 bodies hold CRLF between events), so nothing may touch the bytes before this check. The public
-key is base64 DER without PEM armour; the signature is base64 DER. The helper checks no freshness:
+key is base64 DER without PEM armour, and must be an EC P-256 key (SendGrid signs with ECDSA P-256):
+any other key is refused when the verifier is built, since the helper would load it and then fail
+on every request. The signature is base64 DER. The helper checks no freshness:
 a request whose timestamp is further than `window` from now is refused here, so a captured request
 cannot be replayed later (one replayed within the window is caught by the consumer's dedupe).
 """
@@ -13,8 +15,8 @@ import binascii
 import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import ec
 from sendgrid.helpers.eventwebhook import EventWebhook
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
@@ -36,7 +38,7 @@ class Verifier:
     public_key: str
     window: timedelta = timedelta(minutes=5)
     _helper: EventWebhook = field(init=False, repr=False)
-    _key: Any = field(init=False, repr=False)
+    _key: ec.EllipticCurvePublicKey = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         helper = EventWebhook()
@@ -45,7 +47,7 @@ class Verifier:
         except ValueError as error:
             raise ValueError(f"the webhook public key is not base64 DER of an EC key: {error}") from error
         object.__setattr__(self, "_helper", helper)
-        object.__setattr__(self, "_key", key)
+        object.__setattr__(self, "_key", _p256(key))
 
     def verify(self, body: bytes, signature: str | None, timestamp: str | None, now: datetime) -> str:
         """Return the batch id (a hash of the signature) or raise `RefusedError`."""
@@ -65,3 +67,17 @@ class Verifier:
         if not genuine:
             raise RefusedError(403, "signature does not match the body and timestamp")
         return hashlib.sha256(signature.encode()).hexdigest()[:32]
+
+
+def _p256(key: object) -> ec.EllipticCurvePublicKey:
+    """`key` when it is an EC P-256 public key, else a `ValueError` saying what it is instead."""
+    if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
+        return key
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        kind = f"an EC {key.curve.name} key"
+    else:
+        kind = f"a {type(key).__name__}"
+    raise ValueError(
+        f"the webhook public key is {kind}, but SendGrid signs with ECDSA P-256: set the event "
+        "webhook's verification key (base64 DER of an EC P-256 public key)"
+    )

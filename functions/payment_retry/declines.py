@@ -1,8 +1,12 @@
 """Decline classification: may the dunning schedule retry this charge, and what may the customer see?
 
-Vocabulary is Stripe's. The class comes from the policy's decline table, looked up by `decline_code`,
-or by the top-level `code` when there is none (expired_card, incorrect_cvc, insufficient_funds and
-processing_error often arrive that way). Then, in order:
+Vocabulary is Stripe's. Each policy version carries a decline table; `classify` asks it. The table
+looks a decline up by `decline_code`, or by the top-level `code` when there is none (expired_card,
+incorrect_cvc, insufficient_funds and processing_error often arrive that way).
+
+This module holds the table of policy v1 (`DeclineTable`: code lists by class plus advice overrides);
+from v2 on the table states every cell, code class by issuer advice (`decline_matrix.DeclineMatrix`).
+The v1 rules, in order:
 
 - a fraud code (fraudulent, lost_card, stolen_card, ...) is never retried on this card, whatever the
   advice, and the customer only ever sees `generic_decline`. Like a hard decline, the case waits for a
@@ -11,16 +15,16 @@ processing_error often arrive that way). Then, in order:
   (do_not_try_again and confirm_card_data: hard; try_again_later: soft);
 - a code the table does not list is hard (no blind retries), marked `known=False` and shown to the
   customer as `generic_decline`, since a code we have never seen may be a fraud signal.
+
+Which processor answers are declines at all is decided in `answers.py`, not here.
 """
 
 from __future__ import annotations
 
-import json
+from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-from bindings.errors import PermanentError
 
 if TYPE_CHECKING:
     from functions.payment_retry.policy import Policy
@@ -75,6 +79,25 @@ class DeclineTable(_Frozen):
         )
         return next((kind for kind, codes in classes if code in codes), None)
 
+    def classify(self, decline: Decline) -> DeclineClass:
+        """Classify `decline` by the v1 rules in this module's docstring."""
+        reason = decline.decline_code or decline.code
+        listed = self.kind_of(reason)
+        if listed == "fraud":
+            return DeclineClass(
+                kind="fraud", retry=False, customer_code=GENERIC_DECLINE, reason_code=reason, known=True
+            )
+        override = self.advice.kind_of(decline.advice_code)
+        kind: DeclineKind = override or listed or "hard"
+        return DeclineClass(
+            kind=kind,
+            retry=kind == "soft",
+            customer_code=reason if listed else GENERIC_DECLINE,
+            reason_code=reason,
+            known=listed is not None,
+            advice_code=decline.advice_code if override else None,
+        )
+
 
 class Decline(BaseModel):
     """The processor's error object for a declined charge; its other fields (message, type...) are ignored."""
@@ -89,46 +112,15 @@ class Decline(BaseModel):
 class DeclineClass(_Frozen):
     """What a decline means for the case."""
 
-    kind: DeclineKind
+    kind: str  # the class: v1 says soft, hard or fraud after the advice; v2 names the table's class
     retry: bool  # retry on the schedule; otherwise wait for a PaymentMethodUpdated
     customer_code: str  # the code the customer may be shown
     reason_code: str  # the code the class was looked up by
     known: bool  # whether the policy's table lists `reason_code`
-    advice_code: str | None = None  # the advice code that overrode the code's class, if any
+    advice_code: str | None = None  # the advice code the outcome was read under, if the table knows it
+    retry_after: timedelta = timedelta(0)  # the least wait before retrying this card
 
 
 def classify(decline: Decline, policy: Policy) -> DeclineClass:
-    """Classify `decline` with the decline table of `policy` (the rules are in this module's docstring)."""
-    table = policy.declines
-    reason = decline.decline_code or decline.code
-    listed = table.kind_of(reason)
-    if listed == "fraud":
-        return DeclineClass(
-            kind="fraud", retry=False, customer_code=GENERIC_DECLINE, reason_code=reason, known=True
-        )
-    override = table.advice.kind_of(decline.advice_code)
-    kind: DeclineKind = override or listed or "hard"
-    return DeclineClass(
-        kind=kind,
-        retry=kind == "soft",
-        customer_code=reason if listed else GENERIC_DECLINE,
-        reason_code=reason,
-        known=listed is not None,
-        advice_code=decline.advice_code if override else None,
-    )
-
-
-_DECLINED = 402
-
-
-def decline_in(status: int, body: bytes) -> Decline:
-    """The decline in a processor's error answer; a 4xx that is not a card error raises `PermanentError`."""
-    try:
-        error = json.loads(body)["error"]
-        return Decline(
-            code=error["code"], decline_code=error.get("decline_code"), advice_code=error.get("advice_code")
-        )
-    except (ValueError, KeyError, TypeError) as problem:
-        if status == _DECLINED:
-            return Decline(code="card_declined")
-        raise PermanentError(f"processor refused the charge ({status}): {body[:300]!r}") from problem
+    """Classify `decline` with the decline table of `policy`."""
+    return policy.declines.classify(decline)

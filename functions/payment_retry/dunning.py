@@ -9,7 +9,6 @@ same key, and the processor replays the first result. So each (case, attempt) is
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING
 from bindings.errors import ConflictError, TransientError
 from bindings.messages import EmailRequested
 from functions.payment_retry import outcomes
-from functions.payment_retry.declines import decline_in
+from functions.payment_retry.answers import Declined, Later, Paid, Refused, read_answer
 from functions.payment_retry.model import (
     Attempt,
     Case,
@@ -38,7 +37,6 @@ if TYPE_CHECKING:
     from functions.payment_retry.policy import Policy
 
 _log = logging.getLogger(__name__)
-_OK = 200
 RETRY_AFTER_ERROR = timedelta(minutes=5)
 
 
@@ -110,7 +108,8 @@ class Dunning:
             return False
         policy = load_policy(case.policy, case.policy_version)
         charge_at = case.next_charge_at
-        charging = case.is_open and not case.waiting_for_update and charge_at is not None and charge_at <= now
+        charging = case.is_open and case.held is None and not case.waiting_for_update
+        charging = charging and charge_at is not None and charge_at <= now
         attempt = outcomes.next_attempt(case) if charging else None
         claimed = case.model_copy(
             update={
@@ -126,7 +125,7 @@ class Dunning:
             return False
         if attempt is not None:
             return self._charge(claimed, attempt, policy, now) and self._flush(case_id, now)
-        if case.is_open and case.give_up_at <= now:
+        if case.is_open and case.held is None and case.give_up_at <= now:
             self._write(outcomes.gave_up(claimed, policy, now), now)
         return self._flush(case_id, now)
 
@@ -136,20 +135,23 @@ class Dunning:
         except TransientError as error:
             _log.warning("attempt %s failed at the processor, retrying later: %s", attempt.key, error)
             return self._release(case.case_id, now, deferred=now + RETRY_AFTER_ERROR)
+        answer = read_answer(result.status, result.body)
+        if isinstance(answer, Later):
+            _log.warning("attempt %s: %s; retrying later with the same key", attempt.key, answer.reason)
+            return self._release(case.case_id, now, deferred=now + RETRY_AFTER_ERROR)
         current, etag = self.cases.get(case.case_id)
-        pending = (
-            [a for a in current.attempts if a.key == attempt.key and a.outcome == "pending"]
-            if current
-            else []
-        )
+        pending = current and any(a.key == attempt.key and a.outcome == "pending" for a in current.attempts)
         if current is None or not pending:
             _log.info("attempt %s settled by another replica", attempt.key)
             return False
-        if result.status == _OK:
-            charge_id = str(json.loads(result.body).get("id", ""))
-            after = outcomes.succeeded(current, attempt, charge_id, policy, now)
-        else:
-            after = outcomes.declined(current, attempt, decline_in(result.status, result.body), policy, now)
+        if isinstance(answer, Paid):
+            after = outcomes.succeeded(current, attempt, answer.charge_id, policy, now)
+        elif isinstance(answer, Declined):
+            after = outcomes.declined(current, attempt, answer.decline, policy, now)
+        else:  # refused or in doubt: an operator decides; the customer hears nothing of it
+            _log.error("case %s held for an operator: %s: %s", case.case_id, attempt.key, answer.reason)
+            refused = isinstance(answer, Refused)
+            after = outcomes.held(current, attempt, answer.reason, refused=refused, now=now)
         if not current.is_open:
             _log.error(
                 "attempt %s finished (%d) after case %s closed", attempt.key, result.status, case.case_id

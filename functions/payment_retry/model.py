@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
-from bindings.messages import EMAIL_ADDRESS, EmailRequested, Message, ReceiptRequested, SubscriptionAction
+from bindings.messages import EmailAddress, EmailRequested, Message, ReceiptRequested, SubscriptionAction
 from functions.payment_retry.declines import Decline
 
 CaseStatus = Literal["open", "retrying", "recovered", "abandoned", "canceled"]
@@ -36,7 +36,7 @@ class PaymentFailed(Message):
     payment_id: str = Field(pattern=_ID, description="the dunning case id")
     customer_id: str = Field(pattern=_ID)
     subscription_id: str = Field(pattern=_ID)
-    email: str = Field(pattern=EMAIL_ADDRESS)
+    email: EmailAddress
     amount: int = Field(gt=0, lt=10**12, description="minor units of `currency`")
     currency: str
     timezone: str = "UTC"
@@ -96,7 +96,8 @@ class Attempt(_Record):
     number: int = Field(ge=1)
     key: str
     started_at: datetime
-    outcome: Literal["pending", "succeeded", "declined"] = "pending"
+    # refused: the processor refused our request (not a decline; nothing was charged)
+    outcome: Literal["pending", "succeeded", "declined", "refused"] = "pending"
     finished_at: datetime | None = None
     decline_code: str | None = None
     charge_id: str | None = None
@@ -143,6 +144,9 @@ class Case(_Record):
     failed_at: datetime
     status: CaseStatus = "open"
     waiting_for_update: bool = False
+    # Why the case waits for an operator (a refused request, an answer in doubt): meanwhile nothing is
+    # charged, no new email is queued and the deadline does not give up on it.
+    held: str | None = None
     next_charge_at: datetime | None = None
     give_up_at: datetime
     attempts: tuple[Attempt, ...] = ()
@@ -159,7 +163,7 @@ class Case(_Record):
     def next_due(self) -> datetime | None:
         """The earliest moment something is owed: a message, a charge, or the give-up."""
         moments = [item.due_at for item in self.outbox]
-        if self.is_open:
+        if self.is_open and self.held is None:
             moments.append(self.give_up_at)
             if self.next_charge_at is not None and not self.waiting_for_update:
                 moments.append(self.next_charge_at)

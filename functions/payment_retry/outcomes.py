@@ -40,7 +40,8 @@ def opened(event: PaymentFailed, policy: Policy, now: datetime) -> Case:
         give_up_at=deadline(policy, event.failed_at, event.timezone),
         waiting_for_update=not kind.retry,
     )
-    case = _scheduled(case, policy, now)
+    wait = event.failed_at + kind.retry_after if kind.retry_after else None  # from the failure
+    case = _scheduled(case, policy, now, not_before=wait)
     detail = f"{event.amount} {event.currency}, {kind.kind} decline {kind.reason_code}"
     case = case.model_copy(update={"timeline": case.noted(now, "payment failed", detail)})
     return _email(case, policy, (policy.emails.on_failure, 0), now, {"decline": kind.customer_code})
@@ -101,7 +102,7 @@ def declined(case: Case, attempt: Attempt, decline: Decline, policy: Policy, now
             ),
         }
     )
-    case = _scheduled(case, policy, now)
+    case = _scheduled(case, policy, now, not_before=now + kind.retry_after if kind.retry_after else None)
     template = policy.emails.attempts[min(attempt.number, len(policy.emails.attempts)) - 1]
     data: dict[str, str | int] = {"attempt": attempt.number, "decline": kind.customer_code}
     return _email(case, policy, (template, attempt.number), now, data)
@@ -133,12 +134,34 @@ def gave_up(case: Case, policy: Policy, now: datetime) -> Case:
     )
 
 
-def _scheduled(case: Case, policy: Policy, now: datetime) -> Case:
+def held(case: Case, attempt: Attempt, reason: str, *, refused: bool, now: datetime) -> Case:
+    """Hold the case for an operator: the processor refused our request, or its answer is in doubt.
+
+    A refused attempt is finished (nothing was charged), not declined; one in doubt stays pending, so a
+    release asks again with its key. No email is queued; a held case never gives up on its own.
+    """
+    attempts = case.attempts
+    if refused:
+        attempts = _replaced(case, attempt.model_copy(update={"outcome": "refused", "finished_at": now}))
+    what = f"attempt {attempt.number} {'refused' if refused else 'in doubt'}: held for an operator"
+    return case.model_copy(
+        update={
+            "status": "open",
+            "claim": None,
+            "held": reason,
+            "attempts": attempts,
+            "timeline": case.noted(now, what, reason),
+        }
+    )
+
+
+def _scheduled(case: Case, policy: Policy, now: datetime, not_before: datetime | None = None) -> Case:
     made = sum(1 for attempt in case.attempts if attempt.outcome != "pending")
     step = next_step(policy, case.failed_at, case.timezone, made, now)
     if isinstance(step, GiveUp):
         return case.model_copy(update={"next_charge_at": None, "give_up_at": step.at})
-    return case.model_copy(update={"next_charge_at": step.charge_at})
+    charge_at = max(step.charge_at, not_before) if not_before else step.charge_at
+    return case.model_copy(update={"next_charge_at": charge_at})
 
 
 def _email(

@@ -1,6 +1,8 @@
 """Dunning policies as versioned data: `policies/<name>/v<N>.toml`, loaded, validated and cached.
 
-A shipped version never changes, so a case started under one keeps its schedule when the policy moves on.
+A shipped version never changes, so a case started under one keeps its schedule (and its decline
+table) when the policy moves on. v1's decline table is code lists with advice overrides
+(`declines.DeclineTable`); from v2 it states every cell (`decline_matrix.DeclineMatrix`).
 """
 
 from __future__ import annotations
@@ -14,8 +16,18 @@ from datetime import time, timedelta
 from importlib.resources import files
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, PlainValidator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainSerializer,
+    PlainValidator,
+    Tag,
+    model_validator,
+)
 
+from functions.payment_retry.decline_matrix import DeclineMatrix
 from functions.payment_retry.declines import DeclineTable
 
 if TYPE_CHECKING:
@@ -71,6 +83,18 @@ def _offset(value: object) -> Offset:
 Duration = Annotated[Offset, PlainValidator(_offset), PlainSerializer(str)]
 
 
+def _table_shape(value: object) -> str:
+    """Which decline table a policy's `[declines]` is: v2's has `classes`, v1's has code lists."""
+    matrix = isinstance(value, DeclineMatrix) or (isinstance(value, dict) and "classes" in value)
+    return "matrix" if matrix else "lists"
+
+
+Declines = Annotated[
+    Annotated[DeclineTable, Tag("lists")] | Annotated[DeclineMatrix, Tag("matrix")],
+    Discriminator(_table_shape),
+]
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -109,7 +133,7 @@ class Policy(_Frozen):
     final_action: FinalAction
     quiet_hours: QuietHours
     emails: EmailLadder
-    declines: DeclineTable
+    declines: Declines
 
     @model_validator(mode="after")
     def _check(self) -> Policy:

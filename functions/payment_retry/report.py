@@ -27,6 +27,8 @@ def table(cases: Iterable[Case]) -> str:
         upcoming = f"{due:%Y-%m-%d %H:%M} UTC" if due else "-"
         if case.waiting_for_update and case.is_open:
             upcoming = f"waiting for a new card (gives up {case.give_up_at:%Y-%m-%d})"
+        if case.held is not None and case.is_open:
+            upcoming = f"held for an operator: {case.held}"
         amount = money(case.amount, case.currency)
         lines.append(
             f"{case.case_id[:24]:24}  {case.status:9}  {case.customer_id[:20]:20}  {amount:>14}  "

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from bindings.errors import PermanentError
-from bindings.messages import EMAIL_ADDRESS, EmailRequested
+from bindings.messages import EmailAddress, EmailRequested
 from functions.receipt_render.fields import (
     MAX_ORDER_BYTES,
     Currency,
@@ -52,7 +52,7 @@ class Order(BaseModel):
     issued_at: AwareDatetime
     due_at: AwareDatetime | None = None
     customer: Party
-    email: str = Field(pattern=EMAIL_ADDRESS)
+    email: EmailAddress
     locale: Locale = "en"
     currency: Currency
     lines: Lines

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import urllib.request
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -97,6 +98,35 @@ def test_bindery_cases_reads_the_sidecars_state_store(stack: Stack) -> None:
     assert case_id not in state_reader.cases_text(database, None, "abandoned")
     with pytest.raises(ValueError, match="no case pay_missing"):
         state_reader.cases_text(database, "pay_missing", None)
+
+
+def test_a_charge_the_processor_refuses_as_our_fault_neither_declines_nor_mails(stack: Stack) -> None:
+    """A 409 idempotency_error (key used with another body) holds the case: no decline, no email for it."""
+    event = failed("cus_ok_refused")
+    case_id = event["payment_id"]
+    other = {"customer": "cus_ok_refused", "amount": 1, "currency": "usd", "case_id": case_id, "attempt": 1}
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{stack.sandbox_port}/v1/charges", data=json.dumps(other).encode(), method="POST",
+        headers={"Idempotency-Key": f"{case_id}:1", "Content-Type": "application/json"},
+    )  # fmt: skip
+    urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
+    send(stack, event)
+    database = stack.config.root / "state" / "state.db"
+
+    def held() -> str | None:
+        try:
+            text = state_reader.cases_text(database, case_id, None) if database.exists() else ""
+        except ValueError:  # the case is not written yet
+            return None
+        return text if "held for an operator" in text else None
+
+    text = eventually(held, "the case held for an operator")
+    assert "409 idempotency_error" in text
+    assert f"attempt 1 key {case_id}:1: refused" in text
+    assert "declined" not in text
+    emails = [m["template"] for m in queued(stack, "email-requests") if m["data"].get("case_id") == case_id]
+    assert emails == ["payment_failed"]
+    assert [line["amount"] for line in read_jsonl(stack.ledger) if line["case_id"] == case_id] == [1]
 
 
 @pytest.mark.parametrize(

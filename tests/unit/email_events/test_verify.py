@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 from bindings.dev import webhook_keys
 from functions.email_webhook.verify import RefusedError, Verifier
@@ -94,3 +101,38 @@ def test_a_bad_public_key_fails_at_startup() -> None:
 def test_the_body_is_valid_json_for_the_consumer() -> None:
     """The test body itself is a JSON array, as SendGrid sends."""
     assert [event["event"] for event in json.loads(BODY)] == ["delivered", "open"]
+
+
+def _der(key: PublicKeyTypes) -> str:
+    """`key` as SendGrid shows a verification key: base64 DER SubjectPublicKeyInfo."""
+    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return base64.b64encode(der).decode()
+
+
+@pytest.mark.parametrize(
+    "public",
+    [
+        pytest.param(lambda: rsa.generate_private_key(65537, 2048).public_key(), id="rsa"),
+        pytest.param(lambda: ed25519.Ed25519PrivateKey.generate().public_key(), id="ed25519"),
+        pytest.param(lambda: dsa.generate_private_key(2048).public_key(), id="dsa"),
+        pytest.param(lambda: ec.generate_private_key(ec.SECP384R1()).public_key(), id="ec-p384"),
+        pytest.param(lambda: ec.generate_private_key(ec.SECP256K1()).public_key(), id="ec-secp256k1"),
+    ],
+)
+def test_a_public_key_other_than_ec_p256_fails_at_startup(public: Callable[[], PublicKeyTypes]) -> None:
+    """RSA, Ed25519, DSA and other curves are refused when the verifier is built, naming SendGrid's kind."""
+    with pytest.raises(ValueError, match=r"ECDSA P-256"):
+        Verifier(_der(public()))
+
+
+def test_the_webhook_refuses_to_start_with_a_non_ec_key() -> None:
+    """The app exits at start naming the variable, instead of serving and failing every POST."""
+    key = _der(ed25519.Ed25519PrivateKey.generate().public_key())
+    env = {**os.environ, "SENDGRID_WEBHOOK_PUBLIC_KEY": key, "APP_PORT": "0", "WEBHOOK_HOST": "127.0.0.1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "functions.email_webhook.app"],
+        env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "SENDGRID_WEBHOOK_PUBLIC_KEY" in done.stderr
+    assert "ECDSA P-256" in done.stderr

@@ -35,3 +35,15 @@ def test_the_table_and_timeline_show_status_attempts_and_owed_messages() -> None
     text = timeline(case)
     assert "payment failed" in text
     assert "owes email-requests-out pay_cus_soft_9:payment_failed:0" in text
+
+
+def test_the_table_shows_a_case_held_for_an_operator() -> None:
+    """A held case lists why it waits for an operator instead of a due time."""
+    case = outcomes.opened(failed("cus_soft_9"), load_policy("default", 2), NOON)
+    attempt = outcomes.next_attempt(case)
+    case = case.model_copy(update={"attempts": (attempt,), "outbox": ()})
+    held = outcomes.held(
+        case, attempt, "processor answered 404 invalid_request_error", refused=True, now=NOON
+    )
+    assert "held for an operator: processor answered 404" in table([held]).splitlines()[1]
+    assert f"attempt 1 key {attempt.key}: refused" in timeline(held)
