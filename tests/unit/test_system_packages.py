@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,18 +15,20 @@ from bindings.dev.paths import project_root
 
 SCRIPT = project_root() / "tools" / "system-packages"
 # What the script itself runs, from the real system; the programs it looks for are left out on purpose.
-BASICS = ("bash", "env", "grep", "make", "npm", "go")
+BASICS = ("bash", "env", "grep", "sed", "sort", "head", "dirname", "make", "npm", "go")
 
 
-def path_with(tmp_path: Path, *, uid: int, apt: bool, extra: tuple[str, ...] = ()) -> str:
-    """A PATH holding the basics, `extra`, an `id` that reports `uid`, and apt-get only when `apt`."""
+def path_with(tmp_path: Path, *, uid: int, apt: bool, go: str | None = None) -> str:
+    """A PATH of the basics, an `id` that reports `uid`, apt-get only when `apt`, a Go of version `go`."""
     folder = tmp_path / "bin"
     folder.mkdir()
-    for name in (*BASICS, *extra):
+    for name in BASICS if go is None else [name for name in BASICS if name != "go"]:
         found = shutil.which(name)
         assert found, name
         (folder / name).symlink_to(found)
     stubs = {"id": f"#!/bin/sh\necho {uid}\n"}
+    if go is not None:
+        stubs["go"] = f"#!/bin/sh\necho go{go}\n"
     if apt:
         stubs["apt-get"] = "#!/bin/sh\necho apt-get must not run here >&2\nexit 99\n"
     (folder / "python3").symlink_to(Path(sys.executable).resolve())  # not a shim that needs more
@@ -65,6 +68,16 @@ def test_the_demo_needs_none_of_the_test_packages(tmp_path: Path) -> None:
     """`make demo` goes on without PostgreSQL, pdftoppm, Java or Maven."""
     done = run("demo", path_with(tmp_path, uid=1000, apt=True))
     assert (done.returncode, done.stderr) == (0, "")
+
+
+def test_a_go_older_than_the_daprd_module_needs_is_named_with_both_versions(tmp_path: Path) -> None:
+    """The daprd module names the least Go release; an older one stops setup saying which is needed."""
+    go_mod = (project_root() / "deploy" / "daprd" / "go.mod").read_text()
+    needed = re.search(r"^go (\S+)$", go_mod, re.MULTILINE)
+    assert needed
+    done = run("demo", path_with(tmp_path, uid=1000, apt=True, go="1.21.0"))
+    assert done.returncode == 1
+    assert f"Go {needed.group(1)} or newer on the PATH (found 1.21.0)" in done.stderr
 
 
 @pytest.mark.parametrize("profile", ["demo", "test"])
