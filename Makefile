@@ -1,4 +1,5 @@
-# Bindery: `make demo` runs the local stack through a scripted scenario; `make test` runs every check.
+# Bindery: `make demo` runs the local stack through a scripted scenario; `make test` runs every check
+# (on the pinned daprd, then the integration suite on the Dapr that Azure Container Apps runs).
 # Both set up what they need, idempotently: the system packages (tools/system-packages), a virtualenv
 # installed from requirements.lock, the daprd build and Azurite.
 
@@ -50,8 +51,18 @@ unit: $(STAMP)
 integration: setup
 	$(BIN)/pytest tests/integration
 
+# The integration suite again on the Dapr line Azure Container Apps runs (deploy/daprd-aca, built on
+# first use and cached beside the default build).
+integration-aca: setup
+	BINDERY_DAPR=aca $(BIN)/bindery daprd
+	BINDERY_DAPR=aca $(BIN)/pytest tests/integration
+
+# Everything on the default daprd, then the integration suite on ACA's (SKIP_ACA=1 leaves that out).
 test: setup lint
 	$(BIN)/pytest
+ifneq ($(SKIP_ACA),1)
+	$(MAKE) --no-print-directory integration-aca
+endif
 
 # Resolve pyproject.toml's ranges into requirements.lock again, keeping every pin that still fits;
 # `make upgrade-lock` moves every pin to the newest release instead. Commit the lock either way.

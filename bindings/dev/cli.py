@@ -31,7 +31,14 @@ def main(argv: list[str] | None = None) -> int:
         prog="bindery", description="Serverless-style functions on Dapr bindings."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("daprd", help="print the path of a usable daprd, building it on first use")
+    which = commands.add_parser("daprd", help="print the path of a usable daprd, building it on first use")
+    which.add_argument(
+        "--version",
+        dest="dapr",
+        metavar="BUILD",
+        default=None,
+        help="which build: local (default), aca, or a pinned version or series such as 1.16 ($BINDERY_DAPR)",
+    )
     commands.add_parser("run", help="run the local stack until Ctrl-C")
     commands.add_parser("demo", help="run the local stack through a scripted scenario and summarise it")
     commands.add_parser(
@@ -95,7 +102,7 @@ def _dispatch(args: argparse.Namespace) -> int:
 
 def _output(args: argparse.Namespace) -> str:
     if args.command == "daprd":
-        return str(daprd.find_or_build())
+        return str(daprd.find_or_build(args.dapr))
     if args.command == "render":
         target = render_for_dapr_cli()
         return (

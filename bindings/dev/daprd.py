@@ -1,17 +1,19 @@
 """Find or build the official daprd with exactly Bindery's component set.
 
-Order of preference: `$DAPRD`, `daprd` on PATH, `~/.dapr/bin/daprd` (when its version is
-in the pinned release's minor series), then a cached build of `deploy/daprd/`, building
-it on first use. The build copies the pinned dapr module out of the Go module cache and
-replaces one upstream file, `cmd/daprd/components/zz_notag.go`, which panics when neither
-the stablecomponents nor the allcomponents tag is set, with an empty package file: the
-runtime then registers only what `deploy/daprd/components.go` registers.
+Which daprd: `daprd_builds.select` picks the Go module (`deploy/daprd/`, the default, or
+`deploy/daprd-aca/`, the Dapr line Azure Container Apps runs) from the `choice` argument or
+`$BINDERY_DAPR`. Order of preference: `$DAPRD`, `daprd` on PATH, `~/.dapr/bin/daprd` (when its
+version is in the selected build's minor series), then a cached build of that module, built on
+first use; builds of each module are cached side by side, keyed by version and content. A build
+copies the pinned dapr module out of the Go module cache and replaces one upstream file,
+`cmd/daprd/components/zz_notag.go`, which panics when neither the stablecomponents nor the
+allcomponents tag is set, with an empty package file: the runtime then registers only what the
+module's `components.go` registers.
 """
 
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import logging
 import os
@@ -21,70 +23,63 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from bindings.dev.paths import cache_dir, project_root
+from bindings.dev.daprd_builds import Build, DaprdError, select
+from bindings.dev.paths import cache_dir
+
+__all__ = [
+    "Build",
+    "DaprdError",
+    "build",
+    "build_key",
+    "find_or_build",
+    "pinned_version",
+    "registered_types",
+    "select",
+    "source_dir",
+]
 
 _log = logging.getLogger(__name__)
 
 _MODULE = "github.com/dapr/dapr"
 _PATCHED_FILE = Path("cmd/daprd/components/zz_notag.go")
-_KEY_FILES = ("go.mod", "go.sum", "main.go", "components.go", "_upstream/zz_notag.go")
-_VERSION_RE = re.compile(r"^\s*github\.com/dapr/dapr v(\d+\.\d+\.\d+)\s*$", re.MULTILINE)
-_LOADER_RE = re.compile(r"\b(bindings|state|secretstores)Loader\.DefaultRegistry\.Register\w+\(")
-_TYPE_NAME_RE = re.compile(r'"([a-z][a-z0-9.]*)"')
 
 
-class DaprdError(RuntimeError):
-    """daprd could not be found or built; the message says what to do."""
+def source_dir(choice: str | None = None) -> Path:
+    """Return the Go module that builds the selected daprd."""
+    return select(choice).source_dir
 
 
-def source_dir() -> Path:
-    """Return the Go module that builds Bindery's daprd."""
-    return project_root() / "deploy" / "daprd"
+def pinned_version(choice: str | None = None) -> str:
+    """Return the dapr release the selected module pins, e.g. `1.18.2`."""
+    return select(choice).pinned_version()
 
 
-def pinned_version() -> str:
-    """Return the dapr release pinned in `deploy/daprd/go.mod`, e.g. `1.18.2`."""
-    match = _VERSION_RE.search((source_dir() / "go.mod").read_text())
-    if match is None:
-        raise DaprdError("deploy/daprd/go.mod does not require github.com/dapr/dapr")
-    return match.group(1)
+def registered_types(choice: str | None = None) -> frozenset[str]:
+    """Return the component types the selected build registers, as `bindings.cron` …."""
+    return select(choice).registered_types()
 
 
-def registered_types() -> frozenset[str]:
-    """Return the component types the build registers, as `bindings.cron`, `state.sqlite` …."""
-    text = (source_dir() / "components.go").read_text()
-    calls = list(_LOADER_RE.finditer(text))
-    found: set[str] = set()
-    for index, call in enumerate(calls):
-        stop = calls[index + 1].start() if index + 1 < len(calls) else len(text)
-        names = _TYPE_NAME_RE.findall(text[call.end() : stop])
-        found.update(f"{call.group(1)}.{name}" for name in names if not re.fullmatch(r"v\d+", name))
-    return frozenset(found)
+def build_key(choice: str | None = None) -> str:
+    """Return the selected build's cache key: its version and a digest of its module."""
+    return select(choice).build_key()
 
 
-def build_key() -> str:
-    """Return the cache key: the pinned version and a digest of the module and its registrations."""
-    digest = hashlib.sha256()
-    for name in _KEY_FILES:
-        digest.update(name.encode())
-        digest.update((source_dir() / name).read_bytes())
-    return f"{pinned_version()}-{digest.hexdigest()[:12]}"
-
-
-def find_or_build() -> Path:
-    """Return the path of a usable daprd, building and caching it when none is found."""
+def find_or_build(choice: str | None = None) -> Path:
+    """Return the path of a usable daprd of the selected build, building and caching it if needed."""
+    selected = select(choice)
     for candidate in _user_candidates():
         version = _version_of(candidate)
-        if version is not None and _compatible(version):
+        if version is not None and selected.accepts(version):
             _log.info("using daprd %s at %s", version, candidate)
             return candidate
-        _log.info("skipping daprd at %s: version %s is not %s.x", candidate, version, _series())
-    return build()
+        _log.info("skipping daprd at %s: version %s is not %s.x", candidate, version, selected.series())
+    return build(selected.name)
 
 
-def build() -> Path:
-    """Build daprd into the cache unless a build for the current key is already there."""
-    target_dir = cache_dir() / "daprd" / build_key()
+def build(choice: str | None = None) -> Path:
+    """Build the selected daprd into the cache unless a build for its key is already there."""
+    selected = select(choice)
+    target_dir = cache_dir() / "daprd" / selected.build_key()
     binary = target_dir / "daprd"
     if binary.is_file():
         return binary
@@ -93,18 +88,18 @@ def build() -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if binary.is_file():
             return binary
-        _build_into(binary)
+        _build_into(selected, binary)
     return binary
 
 
-def _build_into(binary: Path) -> None:
+def _build_into(selected: Build, binary: Path) -> None:
     go = shutil.which("go")
     if go is None:
         raise DaprdError("building daprd needs Go (https://go.dev/dl/); or set DAPRD to an existing daprd")
-    src = source_dir()
+    src = selected.source_dir
+    version = selected.pinned_version()
     env = {**os.environ, "CGO_ENABLED": "0", "GOFLAGS": "-mod=mod"}
-    module_dir = _module_dir(go, src, env)
-    version = pinned_version()
+    module_dir = _module_dir(go, src, version, env)
     with tempfile.TemporaryDirectory(prefix="daprd-build-", dir=binary.parent) as tmp:
         work = Path(tmp)
         patched = work / "dapr"
@@ -120,7 +115,7 @@ def _build_into(binary: Path) -> None:
             f"-X github.com/dapr/kit/logger.DaprVersion={version}"
         )
         output = work / "daprd"
-        _log.info("building daprd %s (first build takes a few minutes)", version)
+        _log.info("building daprd %s from deploy/%s (first build takes a few minutes)", version, src.name)
         _run(
             [go, "build", "-modfile", str(modfile), "-trimpath", "-ldflags", ldflags, "-o", str(output), "."],
             cwd=src,
@@ -129,8 +124,8 @@ def _build_into(binary: Path) -> None:
         output.replace(binary)
 
 
-def _module_dir(go: str, src: Path, env: dict[str, str]) -> Path:
-    out = _run([go, "mod", "download", "-json", f"{_MODULE}@v{pinned_version()}"], cwd=src, env=env)
+def _module_dir(go: str, src: Path, version: str, env: dict[str, str]) -> Path:
+    out = _run([go, "mod", "download", "-json", f"{_MODULE}@v{version}"], cwd=src, env=env)
     info = json.loads(out)
     if info.get("Error"):
         raise DaprdError(f"cannot download {_MODULE}: {info['Error']}")
@@ -164,11 +159,3 @@ def _version_of(binary: Path) -> str | None:
     text = result.stdout.strip() or result.stderr.strip()
     match = re.search(r"(\d+\.\d+\.\d+)", text)
     return match.group(1) if match else None
-
-
-def _series() -> str:
-    return ".".join(pinned_version().split(".")[:2])
-
-
-def _compatible(version: str) -> bool:
-    return ".".join(version.split(".")[:2]) == _series()

@@ -1,8 +1,9 @@
 package main
 
-// The registration list. Keep it in step with the `type:` values under components/
-// (tests/unit/test_daprd_registry.py checks both ways) and with REGISTERED in
-// bindings/dev/daprd.py, which keys the build cache.
+// The registration list. Keep it in step with the `type:` values under components/ and with the
+// other module's list: deploy/daprd/components.go and deploy/daprd-aca/components.go register the
+// same type names (tests/unit/test_daprd.py and test_components.py check both). The build cache is
+// keyed by this file's digest (bindings/dev/daprd_builds.py).
 
 import (
 	"github.com/dapr/components-contrib/bindings"

@@ -1,7 +1,10 @@
 module bindery.local/daprd
 
-// Pinned to dapr v1.18.2: v1.18.3 requires github.com/dapr/durabletask-go v0.12.4,
-// which the Go module proxy does not serve (403 "This module version is not available").
+// Pinned to dapr v1.18.2: v1.18.3 requires github.com/dapr/durabletask-go v0.12.4, which the Go
+// module proxy does not serve. Retried on 2026-12-06 (`go get github.com/dapr/dapr@v1.18.3`):
+//   go: github.com/dapr/dapr@v1.18.3 requires github.com/dapr/durabletask-go@v0.12.4: reading
+//   the module proxy's github.com/dapr/durabletask-go/@v/v0.12.4.mod: 403 Forbidden
+//   server response: This module version is not available.
 
 go 1.26.5
 

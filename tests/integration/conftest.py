@@ -1,7 +1,8 @@
 """Fixtures that start the real daprd, Azurite and the SMTP capture; reusable by every integration test.
 
 Nothing here skips: when daprd cannot be built or Azurite cannot start, the fixtures raise
-and the tests error, in CI and locally alike.
+and the tests error, in CI and locally alike. `BINDERY_DAPR=aca` runs the suite on the Dapr line
+Azure Container Apps runs (deploy/daprd-aca) instead of the default build (deploy/daprd).
 """
 
 from __future__ import annotations
@@ -37,12 +38,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
 
 @pytest.fixture(scope="session")
 def daprd_binary(pytestconfig: pytest.Config) -> Path:
-    """The daprd every sidecar runs: found or built once a session, its version logged."""
-    binary = daprd.find_or_build()
+    """The daprd every sidecar runs: the build $BINDERY_DAPR selects, found or built once a session."""
+    selected = daprd.select()
+    binary = daprd.find_or_build(selected.name)
     version = subprocess.run(
         [str(binary), "--version"], capture_output=True, text=True, check=True
     ).stdout.strip()
-    pytestconfig.stash[_DAPRD_USED] = f"{version} ({binary})"
+    pytestconfig.stash[_DAPRD_USED] = f"{version} ({selected.name} build, {binary})"
     logging.getLogger(__name__).info("daprd %s at %s", version, binary)
     return binary
 

@@ -27,20 +27,23 @@ def assert_pinned(name: str, version: str) -> None:
     assert any(version in line for line in lines_naming(name)), (name, version)
 
 
-def go_mod_version(module: str) -> str:
-    """The version deploy/daprd/go.mod requires of `module`."""
-    text = (ROOT / "deploy" / "daprd" / "go.mod").read_text()
+def go_mod_version(module: str, folder: str = "daprd") -> str:
+    """The version deploy/<folder>/go.mod requires of `module`."""
+    text = (ROOT / "deploy" / folder / "go.mod").read_text()
     match = re.search(rf"^\s*{re.escape(module)} v(\S+)\s*$", text, re.MULTILINE)
     assert match, module
     return match.group(1)
 
 
 def test_the_page_names_the_daprd_build_and_its_toolchain() -> None:
-    """dapr, components-contrib and the Go line are those of deploy/daprd/go.mod."""
+    """dapr, components-contrib and the Go line are those of deploy/daprd/go.mod and deploy/daprd-aca."""
     assert_pinned("daprd (local stack", f"dapr {go_mod_version('github.com/dapr/dapr')}")
     assert_pinned(
         "daprd (local stack", f"components-contrib {go_mod_version('github.com/dapr/components-contrib')}"
     )
+    aca_dapr = go_mod_version("github.com/dapr/dapr", "daprd-aca")
+    aca_contrib = go_mod_version("github.com/dapr/components-contrib", "daprd-aca")
+    assert_pinned("Azure Container Apps' line", f"dapr {aca_dapr}, components-contrib {aca_contrib}")
     go_line = re.search(r"^go (\S+)$", (ROOT / "deploy" / "daprd" / "go.mod").read_text(), re.MULTILINE)
     assert go_line
     assert_pinned("Go toolchain", f"go {go_line.group(1)}")
