@@ -7,9 +7,9 @@ import json
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bindings import addresses
+from bindings import addresses, money
 
 
 class Message(BaseModel):
@@ -114,10 +114,18 @@ class ReceiptRequested(Message):
     payment_id: str = Field(pattern=_ID)
     customer_id: str = Field(pattern=_ID)
     email: EmailAddress
-    amount: int = Field(gt=0, description="minor units")
+    amount: int = Field(gt=0, le=money.MAX_MINOR, description="minor units, as the processor counts them")
     currency: str = Field(pattern=r"^[A-Z]{3}$")
     paid_at: datetime
     locale: str = "en"
+
+    @model_validator(mode="after")
+    def _payable(self) -> ReceiptRequested:
+        try:
+            money.check_minor(self.amount, self.currency)  # the limits dunning checked on payment.failed
+        except money.UnknownCurrencyError as error:
+            raise ValueError(f"currency: {error}") from error
+        return self
 
 
 class ReceiptRequestedV2(Message):

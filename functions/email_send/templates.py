@@ -3,8 +3,9 @@
 `templates/{name}/v{N}.html.j2` and `.txt.j2` lay out an email; `catalog/{locale}.toml` holds its
 words under `[{name}.v{N}]` (subject, heading, body, action). HTML is autoescaped; every variable is
 `StrictUndefined`, so a missing one fails loudly instead of sending a blank. A locale falls back to
-its language, then to English. Amounts (`data.amount` in minor units with `data.currency`) are
-formatted for the locale with Babel.
+its language, then to English. Amounts (`data.amount` in minor units with `data.currency`, counted as
+the processor counts them) are converted by `bindings.money` and formatted for the locale with Babel,
+with ISO 4217's digits.
 
 Links (`functions.email_send.links`): the brand's portal URL is checked when the templates load, so
 a bad `EMAIL_PORTAL_URL` stops the app at start; a request's `data.url` and `data.*_url` are checked
@@ -18,14 +19,13 @@ from __future__ import annotations
 import functools
 import tomllib
 from dataclasses import dataclass
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import jinja2
 from babel import Locale
-from babel.numbers import format_currency, get_currency_precision
 
+from bindings import money as amounts
 from functions.email_send.links import UnsafeLinkError, check_link, links_in
 
 if TYPE_CHECKING:
@@ -141,10 +141,9 @@ class Templates:
 
 
 def money(amount: int, currency: str, locale: str) -> str:
-    """Minor units of `currency` as the locale writes them (1999 EUR in de: 19,99 €)."""
+    """`amount` minor units as the locale writes them (1999 EUR in de: 19,99 €; 500000 HUF: 5 000,00 Ft)."""
     try:
-        digits = get_currency_precision(currency.upper())
-        return str(format_currency(Decimal(amount).scaleb(-digits), currency.upper(), locale=_babel(locale)))
+        return amounts.format_money(amounts.to_amount(amount, currency), currency, _babel(locale))
     except (ValueError, LookupError) as error:
         raise TemplateError(f"cannot format {amount} {currency}: {error}") from error
 

@@ -39,7 +39,7 @@ TICK_BUDGET = timedelta(seconds=float(os.environ.get("RETRY_TICK_BUDGET_SECONDS"
 
 @app.queue(names.PAYMENT_EVENTS, model=PaymentEvent)
 def on_payment_event(event: PaymentFailed | PaymentSucceeded | PaymentMethodUpdated) -> None:
-    """Open, close or wake cases; events naming unknown policies or cases are dead-lettered."""
+    """Open, close or wake cases; unknown policies and conflicting events are dead-lettered (`inbox`)."""
     handle_event(dunning, event, clock.now())
 
 

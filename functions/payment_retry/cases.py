@@ -2,7 +2,9 @@
 
 Keys: `case:{id}` (the `Case` JSON, written with ETags), `due:{yyyymmddHHMM}:{shard}` (ids due in
 that UTC minute, sharded so concurrent writers rarely collide), `due-cursor` (the last minute whose
-cases are all settled), `customer:{id}` (the customer's case ids). An index entry is a hint, never
+cases are all settled), `customer:{id}` (the customer's case ids), `settled:{payment id}` (a
+`Settlement`, the first success wins) and `card-update:{customer id}` (the latest `CardUpdate`),
+which outlive the order their events arrive in. An index entry is a hint, never
 the truth: the case's own `next_due()` is. Entries are written *before* the case they point to,
 so a crash in between leaves a harmless stale hint rather than a case nobody will ever look at.
 """
@@ -16,12 +18,14 @@ from typing import TYPE_CHECKING
 
 from bindings.errors import ConflictError
 from bindings.optimistic import retry_conflicts, write_back
+from functions.payment_retry.arrivals import CardUpdate, Settlement
 from functions.payment_retry.model import Case
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from bindings.ports import StateStore
+    from functions.payment_retry.model import PaymentMethodUpdated, PaymentSucceeded
 
 SHARDS = 8
 _CURSOR = "due-cursor"
@@ -103,6 +107,40 @@ class CaseStore:
     def customer_cases(self, customer_id: str) -> list[str]:
         """Every case id of `customer_id`."""
         return _ids(self._state.get(f"customer:{customer_id}").value)
+
+    def remember_settlement(self, event: PaymentSucceeded, now: datetime) -> Settlement:
+        """Record that `event`'s payment is settled; the first record wins and is returned."""
+        record = Settlement.of(event, now)
+        try:
+            self._state.create(f"settled:{event.payment_id}", record.model_dump_json().encode())
+        except ConflictError:
+            return self.settlement(event.payment_id) or record
+        return record
+
+    def settlement(self, payment_id: str) -> Settlement | None:
+        """How `payment_id` was settled outside dunning, if it was."""
+        value = self._state.get(f"settled:{payment_id}").value
+        return Settlement.model_validate_json(value) if value else None
+
+    def remember_card_update(self, event: PaymentMethodUpdated, now: datetime) -> CardUpdate:
+        """Record `event` unless a later update is recorded; the customer's latest update is returned."""
+
+        def once() -> CardUpdate:
+            item = self._state.get(f"card-update:{event.customer_id}")
+            if item.value is not None:
+                current = CardUpdate.model_validate_json(item.value)
+                if current.updated_at >= event.updated_at:
+                    return current
+            record = CardUpdate.of(event, now)
+            write_back(self._state, item, record.model_dump_json().encode())
+            return record
+
+        return retry_conflicts(once, tries=_WRITE_TRIES)
+
+    def card_update(self, customer_id: str) -> CardUpdate | None:
+        """The customer's latest payment method update, if any arrived."""
+        value = self._state.get(f"card-update:{customer_id}").value
+        return CardUpdate.model_validate_json(value) if value else None
 
     def _advance_once(self, minute: datetime) -> None:
         item = self._state.get(_CURSOR)

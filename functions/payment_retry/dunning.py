@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from bindings.errors import ConflictError, TransientError
 from bindings.messages import EmailRequested
-from functions.payment_retry import outcomes
+from functions.payment_retry import arrivals, inbox, outcomes
 from functions.payment_retry.answers import Declined, Later, Paid, Refused, read_answer
 from functions.payment_retry.model import (
     Attempt,
@@ -27,7 +27,7 @@ from functions.payment_retry.model import (
     PaymentMethodUpdated,
     PaymentSucceeded,
 )
-from functions.payment_retry.policy import MAX_RETRIES, latest, load_policy
+from functions.payment_retry.policy import load_policy
 
 if TYPE_CHECKING:
     from collections.abc import Container, Mapping
@@ -52,51 +52,16 @@ class Dunning:
     suppressed: Container[str] = ()  # addresses never to mail (email-state's suppression list)
 
     def on_failed(self, event: PaymentFailed, now: datetime) -> None:
-        """Open a case under the newest policy version; a duplicate event changes nothing."""
-        if self.cases.get(event.payment_id)[0] is not None:
-            _log.info("case %s already open: duplicate payment.failed %s", event.payment_id, event.event_id)
-            return
-        case = outcomes.opened(event, latest(event.policy), now)
-        self.cases.start_cursor(now)
-        self.cases.add_customer_case(case.customer_id, case.case_id)
-        self._index(case, now)
-        try:
-            self.cases.create(case)
-        except ConflictError:
-            _log.info("case %s opened concurrently by another delivery", case.case_id)
-            return
-        self.settle(case.case_id, now)
+        """Open a case (or refuse a conflicting failure): see `inbox`."""
+        inbox.on_failed(self, event, now)
 
     def on_succeeded(self, event: PaymentSucceeded, now: datetime) -> None:
-        """Stop dunning a payment settled elsewhere."""
-        case, etag = self.cases.get(event.payment_id)
-        if case is None or not case.is_open:
-            _log.info("payment.succeeded %s: no open case %s", event.event_id, event.payment_id)
-            return
-        closed = case.model_copy(
-            update={
-                "status": "canceled",
-                "next_charge_at": None,
-                "timeline": case.noted(now, "paid elsewhere"),
-            }
-        )
-        self.cases.replace(closed, etag)
+        """Remember the settlement and stop dunning the payment: see `inbox`."""
+        inbox.on_succeeded(self, event, now)
 
     def on_method_updated(self, event: PaymentMethodUpdated, now: datetime) -> None:
-        """Retry the customer's open cases at once (within the next tick)."""
-        for case_id in self.cases.customer_cases(event.customer_id):
-            case, etag = self.cases.get(case_id)
-            if case is None or not case.is_open or len(case.attempts) >= MAX_RETRIES:
-                continue
-            retry = case.model_copy(
-                update={
-                    "waiting_for_update": False,
-                    "next_charge_at": now,
-                    "timeline": case.noted(now, "payment method updated", "retrying now"),
-                }
-            )
-            self._index(retry, now)
-            self.cases.replace(retry, etag)
+        """Remember the update and retry the customer's open cases at once: see `inbox`."""
+        inbox.on_method_updated(self, event, now)
 
     def settle(self, case_id: str, now: datetime) -> bool:
         """Do what `case_id` owes at `now`; True when nothing is left due, False if busy or deferred."""
@@ -110,6 +75,9 @@ class Dunning:
         charge_at = case.next_charge_at
         charging = case.is_open and case.held is None and not case.waiting_for_update
         charging = charging and charge_at is not None and charge_at <= now
+        if charging and (paid := self.cases.settlement(case_id)) is not None:  # settled while it opened
+            closed = arrivals.paid_elsewhere(case, paid.event_id, now)
+            return self._write(closed, now, etag) and self._flush(case_id, now)
         attempt = outcomes.next_attempt(case) if charging else None
         claimed = case.model_copy(
             update={

@@ -23,13 +23,11 @@ _log = logging.getLogger(__name__)
 def handle_event(
     dunning: Dunning, event: PaymentFailed | PaymentSucceeded | PaymentMethodUpdated, now: datetime
 ) -> None:
-    """Open, close or wake cases; `PermanentError` for events naming unknown policies or cases."""
+    """Open, close or wake cases; `PermanentError` for unknown policies and conflicting events (`inbox`)."""
     try:
         if isinstance(event, PaymentFailed):
             dunning.on_failed(event, now)
         elif isinstance(event, PaymentSucceeded):
-            if dunning.cases.get(event.payment_id)[0] is None:
-                raise PermanentError(f"payment.succeeded for {event.payment_id}: no such case")
             dunning.on_succeeded(event, now)
         else:
             dunning.on_method_updated(event, now)

@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from bindings import money
 from bindings.messages import EmailAddress, EmailRequested, Message, ReceiptRequested, SubscriptionAction
 from functions.payment_retry.declines import Decline
 
@@ -37,7 +38,7 @@ class PaymentFailed(Message):
     customer_id: str = Field(pattern=_ID)
     subscription_id: str = Field(pattern=_ID)
     email: EmailAddress
-    amount: int = Field(gt=0, lt=10**12, description="minor units of `currency`")
+    amount: int = Field(gt=0, le=money.MAX_MINOR, description="minor units of `currency`")
     currency: str
     timezone: str = "UTC"
     locale: str = Field(default="en", pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
@@ -61,6 +62,11 @@ class PaymentFailed(Message):
         except (ZoneInfoNotFoundError, ValueError) as error:
             raise ValueError(f"{value!r} is not an IANA time zone") from error
         return value
+
+    @model_validator(mode="after")
+    def _payable_amount(self) -> PaymentFailed:
+        money.check_minor(self.amount, self.currency)  # the limits every receipt and email take too
+        return self
 
 
 class PaymentSucceeded(Message):
@@ -125,6 +131,7 @@ class Event(_Record):
     at: datetime
     what: str
     detail: str = ""
+    event_id: str | None = None  # the payment event this entry records, so a redelivery is recognised
 
 
 class Case(_Record):
@@ -169,6 +176,12 @@ class Case(_Record):
                 moments.append(self.next_charge_at)
         return min(moments, default=None)
 
-    def noted(self, at: datetime, what: str, detail: str = "") -> tuple[Event, ...]:
+    def noted(
+        self, at: datetime, what: str, detail: str = "", event_id: str | None = None
+    ) -> tuple[Event, ...]:
         """The timeline with one more entry."""
-        return (*self.timeline, Event(at=at, what=what, detail=detail))
+        return (*self.timeline, Event(at=at, what=what, detail=detail, event_id=event_id))
+
+    def has_seen(self, event_id: str) -> bool:
+        """Whether the timeline already records the payment event `event_id`."""
+        return any(event.event_id == event_id for event in self.timeline)

@@ -43,7 +43,7 @@ def opened(event: PaymentFailed, policy: Policy, now: datetime) -> Case:
     wait = event.failed_at + kind.retry_after if kind.retry_after else None  # from the failure
     case = _scheduled(case, policy, now, not_before=wait)
     detail = f"{event.amount} {event.currency}, {kind.kind} decline {kind.reason_code}"
-    case = case.model_copy(update={"timeline": case.noted(now, "payment failed", detail)})
+    case = case.model_copy(update={"timeline": case.noted(now, "payment failed", detail, event.event_id)})
     return _email(case, policy, (policy.emails.on_failure, 0), now, {"decline": kind.customer_code})
 
 

@@ -1,8 +1,9 @@
 """Validated field types for document details: bounded text, quantities and money as `Decimal`.
 
 What a document can hold is decided here, at the edge, with errors that say which limit was hit:
-text without control characters and of a printable length, quantities and prices that are positive,
-finite and of sane size, and a line count that keeps a document to a few dozen pages.
+text without control characters (bidi controls included) and of a printable length, quantities and
+prices that are positive, finite and of sane size, and a line count that keeps a document to a few
+dozen pages.
 """
 
 from __future__ import annotations
@@ -14,8 +15,18 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from bindings.money import MAX_MINOR
+
 MAX_LINES = 1_000
 MAX_ORDER_BYTES = 2_000_000
+
+
+# Bidirectional formatting characters: embeddings and overrides (U+202A-U+202E), isolates
+# (U+2066-U+2069) and the marks (U+200E, U+200F, U+061C). Each reorders what a reader sees without
+# showing itself: "Credit \u202e00.05-\u202c applied" reads "Credit -50.00 applied", and beside Hebrew a
+# mark alone does it ("\u200f50.00-\u200f" shows "-50.00"). A document never lies, so they are refused,
+# not stripped; each cell's text is still ordered by the Unicode bidi algorithm, which needs no help.
+BIDI_CONTROLS = frozenset((*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C))
 
 
 def _printable(text: str) -> str:
@@ -24,6 +35,10 @@ def _printable(text: str) -> str:
         raise ValueError(
             f"control, surrogate or private-use characters are not allowed: {', '.join(bad[:5])}"
         )
+    bidi = sorted({ord(c) for c in text if ord(c) in BIDI_CONTROLS})
+    if bidi:
+        named = ", ".join(f"U+{point:04X} {unicodedata.name(chr(point))}" for point in bidi[:5])
+        raise ValueError(f"bidirectional control characters are not allowed: {named}")
     return text
 
 
@@ -42,7 +57,8 @@ Name = Annotated[
 ]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=300), AfterValidator(_printable)]
 Quantity = Annotated[Decimal, Field(gt=0, le=1_000_000, allow_inf_nan=False), _places(3)]
-Price = Annotated[Decimal, Field(ge=0, le=1_000_000_000, allow_inf_nan=False), _places(4)]
+# A bound for any currency; a document checks its own currency's limit (`words.check_limits`).
+Price = Annotated[Decimal, Field(ge=0, le=MAX_MINOR, allow_inf_nan=False), _places(4)]
 TaxRate = Annotated[Decimal, Field(ge=0, le=1, allow_inf_nan=False), _places(4)]
 Currency = Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")]
 Locale = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bindings.errors import PermanentError
 from bindings.messages import EmailAddress, EmailRequested
@@ -28,7 +28,7 @@ from functions.receipt_render.fields import (
     email_request_id,
 )
 from functions.receipt_render.layout import Meta, Sheet
-from functions.receipt_render.words import Priced, Words, minor_units
+from functions.receipt_render.words import Priced, Words, check_limits, minor_units
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -58,6 +58,11 @@ class Order(BaseModel):
     lines: Lines
     tax_rate: TaxRate = Decimal(0)
     template_version: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _within_limits(self) -> Order:
+        check_limits(self.lines, self.currency, self.tax_rate)  # the payment limits (`bindings.money`)
+        return self
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,16 +8,15 @@ same bytes: the creation date and the file identifier come from the document, ne
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from fpdf import FPDF
 from fpdf.enums import Align, MethodReturnValue, XPos, YPos
 
 from functions.receipt_render import embed, fonts
+from functions.receipt_render.canvas import GREY, PDF
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -25,7 +24,6 @@ if TYPE_CHECKING:
     from functions.receipt_render.words import Words
 
 
-_GREY = (100, 100, 100)
 _LINE, _PAD, _BOTTOM = 6.0, 1.0, 20.0  # table line height, cell padding, bottom margin (mm)
 _NUMBER_COLUMN = 28.0  # width of each number column (mm); the description takes the rest
 _XMP_DATES = re.compile(rb'(xmp:(?:ModifyDate|MetadataDate)=")([0-9T:+-]{25})(")')
@@ -43,33 +41,12 @@ class Meta:
     locale: str
 
 
-class _PDF(FPDF):
-    def __init__(self, meta: Meta, page_label: str) -> None:
-        super().__init__(format="A4", unit="mm", enforce_compliance="PDF/A-2B")
-        self._meta = meta
-        self._page_label = page_label
-
-    def file_id(self) -> str:
-        digest = hashlib.md5(self._meta.document_id.encode(), usedforsecurity=False).hexdigest().upper()
-        return f"<{digest}><{digest}>"
-
-    def footer(self) -> None:
-        self.set_y(-15)
-        self.set_font(fonts.MAIN.name, size=8)
-        self.set_text_color(*_GREY)
-        tag = f"{self._meta.document_id} · {self._meta.template} v{self._meta.template_version}"
-        self.cell(95, 8, tag, align=Align.L)
-        self.cell(
-            0, 8, self._page_label.format(page=self.page_no(), pages=self.str_alias_nb_pages), align=Align.R
-        )
-
-
 class Sheet:
     """One document being drawn: fonts chosen from `texts`, metadata from `meta`."""
 
     def __init__(self, meta: Meta, words: Words, texts: Iterable[str], issuer: Sequence[str] = ()) -> None:
         self._need = fonts.needs([*texts, *issuer, *words.all(), meta.title, meta.document_id])
-        self.pdf = _PDF(meta, words["page"])
+        self.pdf = PDF(meta, words["page"])
         self._created = _utc(meta.created)
         pdf = self.pdf
         fonts.install(pdf, self._need)
@@ -89,38 +66,38 @@ class Sheet:
         """Who issues the document, small and right-aligned at the top of the first page."""
         pdf = self.pdf
         pdf.set_font(fonts.MAIN.name, "", 8.5)
-        pdf.set_text_color(*_GREY)
+        pdf.set_text_color(*GREY)
         for line in lines:
             pdf.set_x(110)
-            pdf.cell(0, 4.2, self.clean(line), align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.draw(0, 4.2, self.clean(line), Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.set_text_color(0, 0, 0)
         pdf.set_y(pdf.t_margin)
 
     def clean(self, text: str) -> str:
-        """`text` with characters that no shipped font has replaced by U+FFFD."""
+        """`text` with characters that no shipped font has replaced by U+FFFD (our page-count alias too)."""
         return fonts.clean(text, self._need)
 
     def title(self, text: str) -> None:
         """The document's heading."""
         self.pdf.set_font(fonts.MAIN.name, "B", 20)
-        self.pdf.cell(0, 12, self.clean(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.pdf.draw(0, 12, self.clean(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.pdf.ln(2)
 
     def block(self, lines: Sequence[str], *, bold_first: bool = False) -> None:
         """A block of short lines (an address), the first one bold if asked."""
         for index, line in enumerate(lines):
             self.pdf.set_font(fonts.MAIN.name, "B" if bold_first and index == 0 else "", 10)
-            self.pdf.cell(0, 5, self.clean(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self.pdf.draw(0, 5, self.clean(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.pdf.ln(4)
 
     def fields(self, pairs: Sequence[tuple[str, str]]) -> None:
         """Label and value pairs, one per line (document number, dates, payment method)."""
         for label, value in pairs:
             self.pdf.set_font(fonts.MAIN.name, "", 10)
-            self.pdf.set_text_color(*_GREY)
-            self.pdf.cell(40, 6, self.clean(label))
+            self.pdf.set_text_color(*GREY)
+            self.pdf.draw(40, 6, self.clean(label))
             self.pdf.set_text_color(0, 0, 0)
-            self.pdf.cell(0, 6, self.clean(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self.pdf.draw(0, 6, self.clean(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.pdf.ln(4)
 
     def items(self, headings: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
@@ -153,11 +130,11 @@ class Sheet:
         left, top = pdf.l_margin, pdf.get_y()
         for index in range(lines):
             pdf.set_xy(left + _PAD, top + _PAD + index * _LINE)
-            pdf.cell(widths[0] - 2 * _PAD, _LINE, cells[index])
+            pdf.draw(widths[0] - 2 * _PAD, _LINE, cells[index])
         x = left + widths[0]
         for width, text in zip(widths[1:], cells[lines:], strict=True):
             pdf.set_xy(x + _PAD, top + _PAD)
-            pdf.cell(width - 2 * _PAD, _LINE, text, align=Align.R)
+            pdf.draw(width - 2 * _PAD, _LINE, text, Align.R)
             x += width
         bottom = top + lines * _LINE + 2 * _PAD
         pdf.set_line_width(0.3 if bold else 0.1)
@@ -178,8 +155,8 @@ class Sheet:
         for index, (label, value) in enumerate(pairs):
             last = index == len(pairs) - 1
             self.pdf.set_font(fonts.MAIN.name, "B" if last else "", 11 if last else 10)
-            self.pdf.cell(134, 7, self.clean(label), align=Align.R)
-            self.pdf.cell(0, 7, self.clean(value), align=Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            self.pdf.draw(134, 7, self.clean(label), Align.R)
+            self.pdf.draw(0, 7, self.clean(value), Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def output(self) -> bytes:
         """The finished PDF, with the XMP modification dates set to the creation date.

@@ -15,14 +15,14 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Literal
 
-from babel.numbers import get_currency_precision
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from bindings import money
 from bindings.errors import PermanentError
 from bindings.messages import EmailRequested, ReceiptRequested, ReceiptRequestedV2
 from functions.receipt_render.fields import Currency, Line, Lines, Party, TaxRate, Text, email_request_id
 from functions.receipt_render.layout import Meta, Sheet
-from functions.receipt_render.words import Priced, Words, minor_units
+from functions.receipt_render.words import Priced, Words, check_limits, minor_units
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -46,6 +46,11 @@ class ReceiptDetails(BaseModel):
     lines: Lines
     tax_rate: TaxRate = Decimal(0)
     payment_method: Text = ""
+
+    @model_validator(mode="after")
+    def _within_limits(self) -> ReceiptDetails:
+        check_limits(self.lines, self.currency, self.tax_rate)
+        return self
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +79,9 @@ def load(request: ReceiptRequested | ReceiptRequestedV2, billing: StateStore) ->
                 f"receipt request {request.request_id}: locale {request.locale[:40]!r} is not a locale"
             )
         currency = request.currency.upper()
-        amount = Decimal(request.amount).scaleb(-get_currency_precision(currency))
         paid_at = request.paid_at if request.paid_at.tzinfo else request.paid_at.replace(tzinfo=UTC)
         try:
+            amount = money.to_amount(request.amount, currency)  # the request checked currency and limits
             details = ReceiptDetails(
                 receipt_number=request.payment_id,
                 customer=Party(name=request.customer_id),
@@ -84,7 +89,7 @@ def load(request: ReceiptRequested | ReceiptRequestedV2, billing: StateStore) ->
                 currency=currency,
                 lines=(Line(description=Words(request.locale)["subscription_payment"], unit_price=amount),),
             )
-        except ValidationError as error:
+        except ValueError as error:  # pydantic's ValidationError and money's UnknownCurrencyError
             raise PermanentError(
                 f"receipt request {request.request_id} cannot be a receipt: {error}"
             ) from error

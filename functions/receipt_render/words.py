@@ -1,7 +1,8 @@
 """Words and money of a document: labels, Babel formats for one locale, and amounts in `Decimal`.
 
 Shared by the document pipelines with `layout.py`: `Priced` computes a document's line amounts, tax and
-total once (rounded half-up to the currency's minor unit) and formats its table rows and sums.
+total once (rounded half-up to the currency's minor unit) and formats its table rows and sums. Minor
+units, rounding and money formats are `bindings.money`'s (ISO 4217 exponents, never CLDR's digits).
 """
 
 from __future__ import annotations
@@ -9,13 +10,15 @@ from __future__ import annotations
 import functools
 import tomllib
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal, format_percent, get_currency_precision
+from babel.numbers import format_decimal, format_percent
+
+from bindings import money as amounts
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -45,7 +48,7 @@ class Words:
 
     def money(self, amount: Decimal, currency: str, *, exact: bool = False) -> str:
         """`amount` of `currency` as the locale writes it; `exact` keeps digits beyond the minor unit."""
-        return str(format_currency(amount, currency, locale=self.locale, decimal_quantization=not exact))
+        return amounts.format_money(amount, currency, self.locale, exact=exact)
 
     def number(self, value: Decimal) -> str:
         """A quantity as the locale writes it."""
@@ -62,7 +65,7 @@ class Words:
 
 def rounded(amount: Decimal, currency: str) -> Decimal:
     """`amount` rounded half-up to the currency's minor unit (0.005 EUR -> 0.01)."""
-    return amount.quantize(Decimal(1).scaleb(-get_currency_precision(currency)), rounding=ROUND_HALF_UP)
+    return amounts.rounded(amount, currency)
 
 
 @dataclass(frozen=True)
@@ -114,9 +117,19 @@ class Priced:
         return [*rows, (total_label, words.money(self.total, self.currency))]
 
 
+def check_limits(lines: Sequence[Line], currency: str, tax_rate: Decimal) -> None:
+    """`ValueError` unless `currency` is payable and each unit price and the total are within the limits.
+
+    The limits are `bindings.money`'s, the same that dunning and receipt requests check.
+    """
+    for line in lines:
+        amounts.check_amount(line.unit_price, currency, "a unit price")
+    amounts.check_amount(Priced(lines, currency, tax_rate).total, currency, "the total")
+
+
 def minor_units(amount: Decimal, currency: str) -> int:
     """A rounded amount in minor units (12.34 EUR -> 1234), as email requests carry it."""
-    return int(rounded(amount, currency).scaleb(get_currency_precision(currency)))
+    return amounts.to_minor(rounded(amount, currency), currency)
 
 
 @functools.lru_cache(maxsize=64)

@@ -68,7 +68,7 @@ def test_the_wheel_carries_templates_catalogs_policies_and_fonts(tmp_path: Path)
         path.relative_to(ROOT).as_posix()
         for pattern in ("functions/email_send/templates/**/*.j2", "functions/email_send/catalog/*.toml",
                         "functions/payment_retry/policies/*/*.toml", "functions/receipt_render/fonts/*",
-                        "functions/receipt_render/labels.toml")
+                        "functions/receipt_render/labels.toml", "bindings/iso4217.toml")
         for path in ROOT.glob(pattern)
     ]  # fmt: skip
     assert shipped

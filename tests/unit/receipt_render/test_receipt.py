@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from babel.numbers import format_currency, format_percent
+from pydantic import ValidationError
 from pypdf import PdfReader
 
 from bindings import names
@@ -196,8 +197,10 @@ def test_v1_amount_is_one_line_of_the_paid_amount() -> None:
 
 
 def test_v1_requests_that_cannot_be_receipts_are_permanent_errors_and_naive_times_are_utc() -> None:
-    """An amount beyond what a receipt prints is refused with the reason; a naive paid_at is read as UTC."""
-    huge = v1(amount=10**13)
+    """An amount beyond the limits is refused by the request, and by load; a naive paid_at is read as UTC."""
+    with pytest.raises(ValidationError, match="less than or equal to"):
+        v1(amount=10**13)
+    huge = v1().model_copy(update={"amount": 10**13})  # past the request's own check
     with pytest.raises(PermanentError, match="cannot be a receipt"):
         receipt.load(huge, MemoryStateStore())
     naive = v1().model_copy(update={"paid_at": datetime(2026, 3, 4, 5, 6)})  # noqa: DTZ001 - the point
