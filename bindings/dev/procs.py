@@ -22,11 +22,23 @@ class StackError(RuntimeError):
     """A process of the local stack did not start or become ready; the message names its log."""
 
 
+_ISSUED: set[int] = set()
+
+
 def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that is free now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    """Return a TCP port on 127.0.0.1 that is free now and that this process has not handed out before.
+
+    The probe socket is closed at once, so the kernel may offer the same port to the next call: a
+    sidecar's metrics port once equalled its app's port, daprd took it first, and the app could not
+    serve. Ports are therefore never handed out twice by one process.
+    """
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port not in _ISSUED:
+            _ISSUED.add(port)
+            return port
 
 
 @dataclass
