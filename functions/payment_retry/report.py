@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bindings import money as amounts
 
@@ -21,12 +23,27 @@ def money(amount: int, currency: str) -> str:
     return f"{value:,.{amounts.iso_exponent(currency)}f} {currency}"
 
 
+def utc(moment: datetime, pattern: str = "%Y-%m-%d %H:%M") -> str:
+    """`moment` in UTC, labelled so: a time kept with the customer's offset is converted, never relabelled."""
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return f"{moment:{pattern}} UTC"
+
+
+def local(moment: datetime, zone: str) -> str:
+    """`moment` on the wall clock of `zone` (the customer's), or nothing when the zone is unknown."""
+    try:
+        there = (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment).astimezone(ZoneInfo(zone))
+    except (ZoneInfoNotFoundError, ValueError):
+        return ""
+    return f" ({there:%Y-%m-%d %H:%M} {zone})"
+
+
 def table(cases: Iterable[Case]) -> str:
     """One line per case: id, status, customer, amount, attempts, what is next."""
     lines = [f"{'CASE':24}  {'STATUS':9}  {'CUSTOMER':20}  {'AMOUNT':>14}  {'TRIES':>5}  NEXT"]
     for case in sorted(cases, key=lambda case: case.failed_at):
         due = case.next_due()
-        upcoming = f"{due:%Y-%m-%d %H:%M} UTC" if due else "-"
+        upcoming = utc(due) if due else "-"
         if case.waiting_for_update and case.is_open:
             upcoming = f"waiting for a new card (gives up {case.give_up_at:%Y-%m-%d})"
         if case.held is not None and case.is_open:
@@ -41,18 +58,20 @@ def table(cases: Iterable[Case]) -> str:
 
 def timeline(case: Case) -> str:
     """Everything that happened to one case, oldest first, with its attempts and pending messages."""
+    failed = f"{utc(case.failed_at)}{local(case.failed_at, case.timezone)}"
     lines = [
         (
             f"case {case.case_id}: {case.status}, {money(case.amount, case.currency)} for {case.customer_id}"
-            f" <{case.email}>, failed {case.failed_at:%Y-%m-%d %H:%M} UTC, policy {case.policy}"
-            f" v{case.policy_version}, zone {case.timezone}"
+            f" <{case.email}>, failed {failed},"
+            f" policy {case.policy} v{case.policy_version}, zone {case.timezone}"
         ),
     ]
-    lines += [f"  {event.at:%Y-%m-%d %H:%M:%S}  {event.what}{f' ({event.detail})' if event.detail else ''}"
-              for event in case.timeline]  # fmt: skip
+    for event in case.timeline:
+        detail = f" ({event.detail})" if event.detail else ""
+        lines.append(f"  {utc(event.at, '%Y-%m-%d %H:%M:%S')}  {event.what}{detail}")
     for attempt in case.attempts:
         code = f" {attempt.decline_code}" if attempt.decline_code else ""
         lines.append(f"  attempt {attempt.number} key {attempt.key}: {attempt.outcome}{code}")
-    lines += [f"  owes {item.queue} {item.key} at {item.due_at:%Y-%m-%d %H:%M}" for item in case.outbox]
+    lines += [f"  owes {item.queue} {item.key} at {utc(item.due_at)}" for item in case.outbox]
     lines.append(f"  sent: {', '.join(case.sent) or 'nothing yet'}")
     return "\n".join(lines)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -47,3 +47,23 @@ def test_the_table_shows_a_case_held_for_an_operator() -> None:
     )
     assert "held for an operator: processor answered 404" in table([held]).splitlines()[1]
     assert f"attempt 1 key {attempt.key}: refused" in timeline(held)
+
+
+@pytest.mark.parametrize(
+    ("at", "zone", "in_utc", "there"),
+    [
+        ("2026-03-29T02:30:00+02:00", "Europe/Berlin", "2026-03-29 00:30", "2026-03-29 01:30"),
+        ("2026-07-01T04:59:00-04:00", "America/New_York", "2026-07-01 08:59", "2026-07-01 04:59"),
+        ("2026-01-15T23:30:00+09:00", "Asia/Tokyo", "2026-01-15 14:30", "2026-01-15 23:30"),
+    ],
+)
+def test_the_timeline_shows_the_failure_in_utc_and_on_the_customer_s_clock(
+    at: str, zone: str, in_utc: str, there: str
+) -> None:
+    """A failure kept with the customer's offset is converted to UTC, not relabelled, and shown locally."""
+    event = failed("cus_zone_1", at=datetime.fromisoformat(at), tz=zone)
+    lines = timeline(outcomes.opened(event, load_policy("default", 2), NOON)).splitlines()
+    assert f"failed {in_utc} UTC ({there} {zone})," in lines[0]
+    stamped = [line.split() for line in lines[1:] if line.startswith("  20")]
+    assert stamped
+    assert all(words[2] == "UTC" for words in stamped)
