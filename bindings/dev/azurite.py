@@ -7,7 +7,6 @@ integrity hash; `npm ci` installs exactly that into a cache folder named after b
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import json
 import shutil
 import subprocess
@@ -15,11 +14,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bindings.dev import procs
-from bindings.dev.paths import cache_dir, project_root
+from bindings.dev.paths import cache_dir, files_digest, project_root
 
 if TYPE_CHECKING:
     from pathlib import Path
 
+_LOCK_FILES = ("package.json", "package-lock.json")
 ACCOUNT = "devstoreaccount1"
 # Azurite's published development key (https://github.com/Azure/Azurite#default-storage-account).
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
@@ -65,10 +65,7 @@ def version() -> str:
 
 def install() -> Path:
     """Install the locked Azurite into the cache (idempotent) and return its launcher."""
-    digest = hashlib.sha256()
-    for name in ("package.json", "package-lock.json"):
-        digest.update((source_dir() / name).read_bytes())
-    prefix = cache_dir() / f"azurite-{version()}-{digest.hexdigest()[:12]}"
+    prefix = cache_dir() / f"azurite-{version()}-{files_digest(source_dir(), _LOCK_FILES)}"
     launcher = prefix / "node_modules" / ".bin" / "azurite"
     if launcher.is_file():
         return launcher
@@ -79,7 +76,7 @@ def install() -> Path:
     with (prefix / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not launcher.is_file():
-            for name in ("package.json", "package-lock.json"):
+            for name in _LOCK_FILES:
                 shutil.copyfile(source_dir() / name, prefix / name)
             argv = [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"]
             result = subprocess.run(argv, cwd=prefix, capture_output=True, text=True, check=False)

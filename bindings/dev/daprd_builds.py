@@ -9,13 +9,12 @@ runs, which lags the open-source release and which users cannot pin). `$BINDERY_
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bindings.dev.paths import project_root
+from bindings.dev.paths import files_digest, project_root
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -73,11 +72,7 @@ class Build:
 
     def build_key(self) -> str:
         """The cache key: the pinned version and a digest of the module and its registrations."""
-        digest = hashlib.sha256()
-        for name in _KEY_FILES:
-            digest.update(name.encode())
-            digest.update((self.source_dir / name).read_bytes())
-        return f"{self.pinned_version()}-{digest.hexdigest()[:12]}"
+        return f"{self.pinned_version()}-{files_digest(self.source_dir, _KEY_FILES)}"
 
 
 BUILDS = (Build("local", "daprd"), Build("aca", "daprd-aca"))

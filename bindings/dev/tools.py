@@ -10,14 +10,13 @@ with the machine's Java.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
-from bindings.dev.paths import cache_dir, project_root
+from bindings.dev.paths import cache_dir, files_digest, project_root
 
 ACTIONLINT = ("github.com/rhysd/actionlint/cmd/actionlint", "v1.7.12")
 CHECKOV = "3.3.30"  # tools/checkov.txt locks it and everything under it
@@ -85,8 +84,7 @@ def hadolint() -> Path:
 def checkov() -> Path:
     """The path of checkov at the pinned version, installed into its own cached virtualenv on first use."""
     lock = project_root() / "tools" / "checkov.txt"
-    digest = hashlib.sha256(lock.read_bytes()).hexdigest()[:12]
-    folder = cache_dir() / "tools" / f"checkov-{CHECKOV}-{digest}"
+    folder = cache_dir() / "tools" / f"checkov-{CHECKOV}-{files_digest(lock.parent, (lock.name,))}"
     binary = folder / "bin" / "checkov"
     marker = folder / ".installed"  # written last: a half-finished install is redone
     if marker.is_file() and binary.is_file():

@@ -72,6 +72,11 @@ class CaseStore:
         key = f"due:{minute_of(max(due, now)):%Y%m%d%H%M}:{zlib.crc32(case_id.encode()) % SHARDS}"
         self._add(key, case_id)
 
+    def index_next_due(self, case: Case, now: datetime) -> None:
+        """Index `case` at its own `next_due()`, if anything is owed; before the case is written."""
+        if (due := case.next_due()) is not None:
+            self.index(case.case_id, due, now)
+
     def due_ids(self, minute: datetime) -> list[str]:
         """The case ids indexed under `minute`, every shard."""
         found: list[str] = []

@@ -162,15 +162,10 @@ class Dunning:
     def _write(self, case: Case, now: datetime, etag: str | None = None) -> bool:
         if etag is None:
             etag = self.cases.get(case.case_id)[1]
-        self._index(case, now)
+        self.cases.index_next_due(case, now)
         try:
             self.cases.replace(case, etag)
         except ConflictError:
             _log.info("case %s changed under us; the next tick looks again", case.case_id)
             return False
         return True
-
-    def _index(self, case: Case, now: datetime) -> None:
-        due = case.next_due()
-        if due is not None:
-            self.cases.index(case.case_id, due, now)

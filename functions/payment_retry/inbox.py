@@ -52,8 +52,7 @@ def on_failed(dunning: Dunning, event: PaymentFailed, now: datetime) -> None:
         case = arrivals.card_updated(case, update.event_id, update.updated_at, now)
     cases.start_cursor(now)
     cases.add_customer_case(case.customer_id, case.case_id)
-    if (due := case.next_due()) is not None:
-        cases.index(case.case_id, due, now)
+    cases.index_next_due(case, now)
     try:
         cases.create(case)
     except ConflictError:
@@ -122,6 +121,5 @@ def _wake(dunning: Dunning, case_id: str, event: PaymentMethodUpdated, now: date
         _log.info("payment_method.updated %s is not newer than case %s's failure", event.event_id, case_id)
         return
     retry = arrivals.card_updated(case, event.event_id, event.updated_at, now)
-    if (due := retry.next_due()) is not None:
-        dunning.cases.index(case_id, due, now)
+    dunning.cases.index_next_due(retry, now)
     dunning.cases.replace(retry, etag)

@@ -23,16 +23,20 @@ def money(amount: int, currency: str) -> str:
     return f"{value:,.{amounts.iso_exponent(currency)}f} {currency}"
 
 
+def _aware(moment: datetime) -> datetime:
+    """`moment` with its offset; a naive time from state is UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+
+
 def utc(moment: datetime, pattern: str = "%Y-%m-%d %H:%M") -> str:
     """`moment` in UTC, labelled so: a time kept with the customer's offset is converted, never relabelled."""
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    return f"{moment:{pattern}} UTC"
+    return f"{_aware(moment).astimezone(UTC):{pattern}} UTC"
 
 
 def local(moment: datetime, zone: str) -> str:
     """`moment` on the wall clock of `zone` (the customer's), or nothing when the zone is unknown."""
     try:
-        there = (moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment).astimezone(ZoneInfo(zone))
+        there = _aware(moment).astimezone(ZoneInfo(zone))
     except (ZoneInfoNotFoundError, ValueError):
         return ""
     return f" ({there:%Y-%m-%d %H:%M} {zone})"
