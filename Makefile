@@ -1,7 +1,7 @@
 # Bindery: `make demo` runs the local stack through a scripted scenario; `make test` runs every check
 # (on the pinned daprd, then the integration suite on the Dapr that Azure Container Apps runs).
 # Both set up what they need, idempotently: the system packages (tools/system-packages), a virtualenv
-# installed from requirements.lock, the daprd build and Azurite.
+# installed from requirements.lock, the daprd build, Azurite and the CJK font slices.
 
 PYTHON  ?= python3
 VENV    := .venv
@@ -31,6 +31,7 @@ $(STAMP): pyproject.toml requirements.lock tools/uv.txt | system
 
 setup: system $(STAMP)
 	@$(BIN)/bindery daprd
+	@$(BIN)/python -m functions.receipt_render.slices
 	@$(BIN)/python -c "from bindings.dev import azurite; print(azurite.install())"
 
 demo: setup

@@ -26,7 +26,7 @@ from bindings import names
 from bindings.dev.sidecar import AppSpec
 from bindings.dev.stack import Stack, StackConfig
 
-_STORED = "receipt "  # the pipeline's log line: "receipt <id> stored as <blob> (<n> bytes)"
+_STORED = "receipt "  # the pipeline's log line: "receipt <id> issued as <blob>" (app.py)
 
 
 def _request(tag: str, index: int) -> str:
@@ -48,7 +48,7 @@ def _stored(stack: Stack, tag: str) -> dict[str, tuple[float, str]]:
                 continue
             entry = json.loads(line)
             message = str(entry.get("message", ""))
-            if message.startswith(_STORED) and " stored as " in message:
+            if message.startswith(_STORED) and " issued as " in message:
                 stamp = datetime.fromisoformat(entry["time"]).timestamp()
                 found[message.split()[1]] = (stamp, path.stem)
     return found

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import framework
 import receipt_profile
 import receipt_reportlab as rl
+import worst_case
 from pypdf import PdfReader
 from receipt_inputs import ISSUER, NAMES, invoice_order, lines_for, receipt_loader
 from stats import spread
@@ -182,7 +183,11 @@ def measure(
 def section(*, quick: bool = False) -> dict[str, Any]:
     """The section as `bench/run.py` publishes it: the render figures and the renderer process."""
     sizes: dict[str, Any] = QUICK if quick else {}
-    return {**measure(**sizes), "app": app(var_dir() / "bench" / "ready", runs=2 if quick else 5)}
+    return {
+        **measure(**sizes),
+        "app": app(var_dir() / "bench" / "ready", runs=2 if quick else 5),
+        "worst_case": worst_case.measure(quick=quick),
+    }
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
-from functions.receipt_render import fonts
+from functions.receipt_render import fonts, slices
 from functions.receipt_render.words import Priced, Words
 
 if TYPE_CHECKING:
@@ -35,8 +35,8 @@ GREY = (100 / 255, 100 / 255, 100 / 255)
 def register() -> None:
     """Parse the shipped NotoSans files once per process, as `fonts.warm()` does for fpdf2."""
     if REGULAR not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(TTFont(REGULAR, str(fonts.FONT_DIR / fonts.MAIN.regular)))
-        pdfmetrics.registerFont(TTFont(BOLD, str(fonts.FONT_DIR / fonts.MAIN.bold)))
+        pdfmetrics.registerFont(TTFont(REGULAR, str(slices.FONT_DIR / fonts.MAIN.regular)))
+        pdfmetrics.registerFont(TTFont(BOLD, str(slices.FONT_DIR / fonts.MAIN.bold)))
 
 
 class _Canvas(canvas.Canvas):  # type: ignore[misc]  # reportlab ships no type hints

@@ -6,7 +6,7 @@ import functools
 from typing import TYPE_CHECKING
 
 from bindings.client import call
-from bindings.errors import PermanentError, TransientError
+from bindings.errors import NotFoundError, TransientError
 from bindings.messages import encode_message
 from bindings.ports import ChargeResult, StateItem
 
@@ -52,7 +52,7 @@ class DaprBlobStore:
         )
 
     def get(self, name: str) -> bytes:
-        """Return the bytes of blob `name`; `PermanentError` when it does not exist."""
+        """Return the bytes of blob `name`; `NotFoundError` (a `PermanentError`) when it does not exist."""
         try:
             response = call(
                 f"get blob {name!r} via {self.binding}",
@@ -62,7 +62,7 @@ class DaprBlobStore:
             # The blob binding answers a missing blob with INTERNAL "blob not found" (components-contrib
             # bindings/azure/blobstorage ErrBlobNotFound), which no retry will change.
             if _BLOB_NOT_FOUND in str(error):
-                raise PermanentError(f"blob {name!r} does not exist ({self.binding})") from error
+                raise NotFoundError(f"blob {name!r} does not exist ({self.binding})") from error
             raise
         return bytes(response.data)
 

@@ -29,6 +29,10 @@ class InDoubtError(TransientError):
     """
 
 
+class NotFoundError(PermanentError):
+    """What was asked for does not exist (a blob): permanent, and a caller may expect it."""
+
+
 class ConflictError(PermanentError):
     """An optimistic write lost: the ETag did not match or the key already exists."""
 

@@ -25,7 +25,7 @@ class BlobStore(Protocol):
         """Create or overwrite blob `name`."""
 
     def get(self, name: str) -> bytes:
-        """Return the bytes of blob `name`; `PermanentError` when it does not exist."""
+        """Return the bytes of blob `name`; `NotFoundError` (a `PermanentError`) when it does not exist."""
 
 
 class Queue(Protocol):

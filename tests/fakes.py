@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from urllib.parse import quote
 
-from bindings.errors import PermanentError
+from bindings.errors import NotFoundError
 
 
 class FakeBlobStore:
@@ -25,9 +25,9 @@ class FakeBlobStore:
         self.blobs[name] = (data, content_type, dict(metadata or {}))
 
     def get(self, name: str) -> bytes:
-        """Return a stored blob; `PermanentError` when there is none, as the Dapr store raises."""
+        """Return a stored blob; `NotFoundError` when there is none, as the Dapr store raises."""
         if name not in self.blobs:
-            raise PermanentError(f"blob {name!r} does not exist")
+            raise NotFoundError(f"blob {name!r} does not exist")
         return self.blobs[name][0]
 
 

@@ -47,7 +47,7 @@ DEFAULTS: Mapping[str, str] = {
     "DEMO_TICK_SCHEDULE": "@every 2s",
     "RETRY_TICK_SCHEDULE": "@every 5s",
     "QUEUE_POLLING_INTERVAL": "200ms",
-    "QUEUE_VISIBILITY_TIMEOUT": "30s",
+    "QUEUE_VISIBILITY_TIMEOUT": "60s",  # as deployed (deploy/aca/main.bicep)
 }
 
 

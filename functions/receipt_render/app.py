@@ -1,6 +1,7 @@
 """receipt-render: receipts from `receipt-requests`, invoices from order documents dropped under `orders/`.
 
-Each document type is its own pipeline (`receipt.py`, `invoice.py`: load -> render -> store -> notify).
+Each document type is its own pipeline (`receipt.py`, `invoice.py`: load -> render -> store -> notify),
+issued once per number through `issuance.py` (a record in `billing-state`: other content is refused).
 fpdf2, the fonts and the storage SDK that signs links load in a background thread once the server has
 started, so they do not delay the app's start-up; a request that arrives earlier waits for them.
 """
@@ -48,31 +49,43 @@ def links() -> SasLinks:
 @app.queue(names.RECEIPT_REQUESTS, model=ReceiptRequest)
 def on_receipt_requested(request: ReceiptRequested | ReceiptRequestedV2) -> None:
     """Render the receipt, store it, ask for the email with its link; bad details are dead-lettered."""
-    from functions.receipt_render import receipt  # noqa: PLC0415 - fpdf loads after start-up
+    from functions.receipt_render import issuance, receipt  # noqa: PLC0415 - fpdf loads after start-up
 
     wanted = receipt.load(request, billing)
-    pdf = receipt.render(wanted, ISSUER)
-    name = receipt.deliver(
-        wanted, pdf, documents=documents, mail=email_requests, links=links(), now=clock.now()
+    document = receipt.issued_as(wanted)
+    outcome = issuance.issue(
+        billing,
+        document,
+        clock=clock,
+        documents=documents,
+        render=lambda: receipt.render(wanted, ISSUER),
+        deliver=lambda pdf: receipt.deliver(
+            wanted, pdf, documents=documents, mail=email_requests, links=links(), now=clock.now()
+        ),
     )
-    _log.info("receipt %s stored as %s (%d bytes)", wanted.receipt_id, name, len(pdf))
+    _log.info("receipt %s %s as %s", wanted.receipt_id, outcome.value, document.blob)
 
 
 @app.blob_created(names.BLOB_EVENTS, prefix=f"{names.DOCUMENTS_CONTAINER}/orders/")
 def on_order_created(event: BlobEvent) -> None:
     """Render the invoice of an uploaded order; events for other blobs are ignored by the trigger."""
-    from functions.receipt_render import invoice  # noqa: PLC0415 - fpdf loads after start-up
+    from functions.receipt_render import invoice, issuance  # noqa: PLC0415 - fpdf loads after start-up
 
     order = invoice.load(event, documents)
     if order is None:
         return
-    pdf = invoice.render(order, ISSUER)
-    name = invoice.deliver(
-        order, pdf, documents=documents, mail=email_requests, links=links(), now=clock.now()
+    document = invoice.issued_as(order)
+    outcome = issuance.issue(
+        billing,
+        document,
+        clock=clock,
+        documents=documents,
+        render=lambda: invoice.render(order, ISSUER),
+        deliver=lambda pdf: invoice.deliver(
+            order, pdf, documents=documents, mail=email_requests, links=links(), now=clock.now()
+        ),
     )
-    _log.info(
-        "invoice %s from %s stored as %s (%d bytes)", order.order.invoice_number, event.path, name, len(pdf)
-    )
+    _log.info("invoice %s from %s %s as %s", document.number, event.path, outcome.value, document.blob)
 
 
 def _started() -> None:

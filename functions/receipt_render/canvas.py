@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
+from fpdf.fonts import TTFFont
 
-from functions.receipt_render import fonts
+from functions.receipt_render import breaks, fonts
 
 if TYPE_CHECKING:
     from functions.receipt_render.layout import Meta
@@ -23,6 +24,7 @@ GREY = (100, 100, 100)
 # shipped font has, so `layout.Sheet.clean` turns it into U+FFFD in anything else (an issuer line);
 # three characters long, like `{nb}` it reserves the width of "000".
 PAGES = "\ue000nb"
+_FOOT_LINE, _FOOT_LINES, _FOOT_GAP, _FOOT_SMALLEST = 3.5, 3, 2.0, 5.0  # mm, lines, mm, pt
 
 
 class PDF(FPDF):
@@ -32,6 +34,8 @@ class PDF(FPDF):
         super().__init__(format="A4", unit="mm", enforce_compliance="PDF/A-2B")
         self._meta = meta
         self._page_label = page_label
+        self._widths: dict[tuple[str, str, float, str], float] = {}
+        self._fallbacks: dict[tuple[str, str, int], str | None] = {}
         self.alias_nb_pages(PAGES)
 
     def file_id(self) -> str:
@@ -40,13 +44,78 @@ class PDF(FPDF):
         return f"<{digest}><{digest}>"
 
     def footer(self) -> None:
-        """Document id, template and version on the left; "page x of y" on the right."""
-        self.set_y(-15)
+        """Document id, template and version on the left; "page x of y" on the right, never under the id.
+
+        The id takes the width "page x of y" leaves (with room for three-digit page counts) and wraps
+        onto lines above the page number's; an id that would need more than `_FOOT_LINES` lines is
+        drawn smaller. A short id is one line, where it always was.
+        """
         self.set_font(fonts.MAIN.name, size=8)
         self.set_text_color(*GREY)
         tag = f"{self._meta.document_id} · {self._meta.template} v{self._meta.template_version}"
-        self.draw(95, 8, tag)
+        widest = self._page_label.format(page=self.page_no(), pages="000")
+        column = self.epw - self.width(widest) - 2 * self.c_margin - _FOOT_GAP
+        lines = self.lines(tag, column)
+        while len(lines) > _FOOT_LINES and self.font_size_pt > _FOOT_SMALLEST:
+            self.set_font_size(self.font_size_pt - 0.5)
+            lines = self.lines(tag, column)
+        top = self.h - 15 - (len(lines) - 1) * _FOOT_LINE
+        for index, line in enumerate(lines):
+            self.set_xy(self.l_margin, top + index * _FOOT_LINE)
+            self.draw(column, 8, line)
+        self.set_font_size(8)
         self.draw(0, 8, self._page_label.format(page=self.page_no(), pages=self.str_alias_nb_pages), Align.R)
+
+    def width(self, text: str) -> float:
+        """How wide `text` is in the current font (mm), as fpdf2 measures it.
+
+        Without text shaping that is the sum of each character's advance in the font that draws it
+        (the current font, else the fallback fpdf2 picks), summed here: fpdf2 builds a fragment, with
+        a copy of the graphics state, at each change of font, which mixed CJK text makes at nearly
+        every character. With shaping (kerning, joining) and for the page-count alias, fpdf2 measures.
+        """
+        font = self.current_font
+        if not isinstance(font, TTFFont) or self.text_shaping or PAGES in text:
+            return float(self.get_string_width(text))
+        style = ("B" if "B" in self.font_style else "") + ("I" if "I" in self.font_style else "")
+        units = 0.0
+        for char in text:
+            code, drawn = ord(char), font
+            if code not in font.cmap and (fallback := self.get_fallback_font(char, style)) is not None:
+                chosen = self.fonts[fallback]
+                drawn = chosen if isinstance(chosen, TTFFont) else font  # every font here is TrueType
+            units += drawn.cw[code]
+        return units * self.font_size_pt * 0.001 / self.k
+
+    def lines(self, text: str, width: float) -> list[str]:
+        """`text` as the lines of a cell `width` wide in the current font (`breaks.wrap`).
+
+        Broken at spaces, or inside a word longer than a line; nothing is dropped but spaces at breaks.
+        """
+        room = width - 2 * self.c_margin
+        if fonts.in_main(text) and self.width(text) <= room:
+            return [text]
+        return breaks.wrap(text, room, self._measured)
+
+    def _measured(self, text: str) -> float:
+        """`width`, remembered per font, style and size for the document (words recur from line to line)."""
+        key = (self.font_family, self.font_style, self.font_size_pt, text)
+        known = self._widths.get(key)
+        if known is None:
+            known = self._widths[key] = self.width(text)
+        return known
+
+    def get_fallback_font(self, char: str, style: str = "") -> str | None:
+        """fpdf2's choice of fallback font for `char`, remembered per style (fpdf2 scans every font per call).
+
+        fpdf2 asks for each character it draws or measures outside the current font; with a few dozen
+        CJK slices registered, the scan was most of a long CJK document's cost. The fallback list is
+        set once, when the fonts are installed, so the answer for a character never changes.
+        """
+        key = (char, style, len(self._fallback_font_ids))
+        if key not in self._fallbacks:
+            self._fallbacks[key] = super().get_fallback_font(char, style)
+        return self._fallbacks[key]
 
     def draw(
         self, w: float, h: float, text: str, align: Align = Align.L, *, new_x: XPos = XPos.RIGHT,

@@ -17,23 +17,17 @@ its text touches.
 
 from __future__ import annotations
 
-import atexit
 import copy
-import functools
-import io
 import logging
-import shutil
-import tempfile
 import threading
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fontTools import subset, ttLib
 from fpdf import FPDF
 from fpdf.fonts import SubsetMap, TTFFont
 
-from functions.receipt_render import truetype
+from functions.receipt_render import slices, truetype
+from functions.receipt_render.slices import BUCKET_BITS, CJK_FILE, FONT_DIR
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -41,7 +35,6 @@ if TYPE_CHECKING:
 # fontTools logs every subsetting step at INFO: ~150 lines a document under the apps' INFO logging.
 logging.getLogger("fontTools").setLevel(logging.WARNING)
 
-FONT_DIR = Path(__file__).parent / "fonts"
 REPLACEMENT = "\ufffd"
 CORE = frozenset(
     (
@@ -74,8 +67,6 @@ FALLBACKS = (
     Family("arabic", "NotoSansArabic-Regular.ttf", "NotoSansArabic-Bold.ttf", shaping=True),
     Family("hebrew", "NotoSansHebrew-Regular.ttf", "NotoSansHebrew-Bold.ttf", shaping=True),
 )
-CJK_FILE = "DroidSansFallback.ttf"  # no bold face: bold CJK text uses the regular slices
-BUCKET_BITS = 9
 
 
 def cjk_slice(bucket: int) -> Family:
@@ -98,7 +89,7 @@ class _Face:
     def __init__(self, family: Family, style: str) -> None:
         path = FONT_DIR / (family.bold if style == "B" else family.regular)
         if family.bucket is not None:
-            path = _slice_file(family.bucket)
+            path = slices.path(family.bucket)
         scratch = FPDF()
         scratch.add_font(family.name, style, path, unicode_range=sorted(CORE) if family.core else None)
         self.proto: TTFFont = next(iter(scratch.fonts.values()))  # type: ignore[assignment]
@@ -133,7 +124,7 @@ def warm(families: Iterable[Family] = (MAIN, *FALLBACKS)) -> None:
     for family in families:
         for style in ("", "B"):
             _face(family, style)
-    _cjk_cmap()
+    slices.cjk_cmap()
 
 
 def needs(texts: Iterable[str]) -> Needs:
@@ -145,7 +136,7 @@ def needs(texts: Iterable[str]) -> Needs:
         if ord(char) in main or char.isspace():
             continue
         family = next((f for f in FALLBACKS if ord(char) in _face(f, "").cmap), None)
-        if family is None and ord(char) in _cjk_cmap():
+        if family is None and ord(char) in slices.cjk_cmap():
             family = cjk_slice(ord(char) >> BUCKET_BITS)
         if family is None:
             missing.add(char)
@@ -176,46 +167,6 @@ def install(pdf: FPDF, need: Needs) -> None:
         pdf.set_fallback_fonts([f.name for f in need.fallbacks], exact_match=False)
     if need.shaping:
         pdf.set_text_shaping(use_shaping_engine=True)
-
-
-@functools.cache
-def _cjk_cmap() -> frozenset[int]:
-    """The code points the CJK font covers (its glyphs are only read slice by slice)."""
-    return frozenset(ttLib.TTFont(FONT_DIR / CJK_FILE, lazy=True).getBestCmap())
-
-
-def _slice_file(bucket: int) -> Path:
-    """A font file of the CJK glyphs of one slice, written once per process to a private folder."""
-    low = bucket << BUCKET_BITS
-    wanted = {point for point in _cjk_cmap() if low <= point < low + (1 << BUCKET_BITS)}
-    path = _slice_dir() / f"cjk{bucket:03x}.ttf"
-    path.write_bytes(_cut(FONT_DIR / CJK_FILE, wanted))
-    return path
-
-
-@functools.cache
-def _slice_dir() -> Path:
-    folder = Path(tempfile.mkdtemp(prefix="bindery-fonts-"))
-    atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    return folder
-
-
-def _cut(path: Path, unicodes: Iterable[int]) -> bytes:
-    """The `unicodes` of a font, without layout tables, glyph names kept."""
-    font = ttLib.TTFont(path, recalcTimestamp=False)
-    options = subset.Options()
-    options.glyph_names = True
-    options.notdef_outline = True
-    options.name_IDs = ["*"]
-    options.name_languages = ["*"]
-    options.layout_features = []
-    options.drop_tables += ["GSUB", "GPOS", "GDEF"]
-    cutter = subset.Subsetter(options)
-    cutter.populate(unicodes=sorted(unicodes))
-    cutter.subset(font)
-    out = io.BytesIO()
-    font.save(out)
-    return out.getvalue()
 
 
 def clean(text: str, need: Needs) -> str:

@@ -1,8 +1,9 @@
 """The invoice pipeline: an order JSON dropped under `orders/` -> PDF -> `invoices/…` blob -> email link.
 
-Storage delivers a BlobCreated event; the order is read back through the `documents` binding (so the
-latest content wins whatever order events arrive in), validated, drawn, stored under a name that
-depends only on the order, and announced by an email request whose id is the order's.
+Storage delivers a BlobCreated event; the order is read back through the `documents` binding,
+validated, drawn, stored under a name that depends only on the order, and announced by an email
+request whose id is the invoice's. An invoice number is issued once, whatever the month
+(`issuance.py`): the same order again changes nothing, another order under it is refused.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from functions.receipt_render.fields import (
     TaxRate,
     email_request_id,
 )
+from functions.receipt_render.issuance import Document, fingerprint
 from functions.receipt_render.layout import Meta, Sheet
 from functions.receipt_render.words import Priced, Words, check_limits, minor_units
 
@@ -98,6 +100,12 @@ def load(event: BlobEvent, documents: BlobStore) -> Invoice | None:
     except (ValueError, ValidationError) as error:
         raise PermanentError(f"order {event.blob_name!r} is not a valid order document: {error}") from error
     return Invoice(event.blob_name, order)
+
+
+def issued_as(invoice: Invoice) -> Document:
+    """What issuing `invoice` binds: its number, whatever the month, to the validated order and blob."""
+    order = invoice.order
+    return Document(TEMPLATE, order.invoice_number, fingerprint(order), invoice.blob_name)
 
 
 def render(invoice: Invoice, issuer: Sequence[str] = ()) -> bytes:

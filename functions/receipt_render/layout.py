@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from fpdf.enums import Align, MethodReturnValue, XPos, YPos
+from fpdf.enums import Align, XPos, YPos
 
 from functions.receipt_render import embed, fonts
 from functions.receipt_render.canvas import GREY, PDF
+from functions.receipt_render.table import Table
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -24,8 +25,9 @@ if TYPE_CHECKING:
     from functions.receipt_render.words import Words
 
 
-_LINE, _PAD, _BOTTOM = 6.0, 1.0, 20.0  # table line height, cell padding, bottom margin (mm)
-_NUMBER_COLUMN = 28.0  # width of each number column (mm); the description takes the rest
+_BOTTOM, _GAP = 20.0, 1.0  # bottom margin, room between neighbours (mm)
+_ISSUER_X, _LABEL = 110.0, 40.0  # the issuer column's left, the field labels' width (mm)
+_SUMS_LABELS, _SUMS = 134.0, 40.0  # the sums' labels (mm) and their values, at their narrowest
 _XMP_DATES = re.compile(rb'(xmp:(?:ModifyDate|MetadataDate)=")([0-9T:+-]{25})(")')
 
 
@@ -63,14 +65,16 @@ class Sheet:
         self._issuer(issuer)
 
     def _issuer(self, lines: Sequence[str]) -> None:
-        """Who issues the document, small and right-aligned at the top of the first page."""
+        """Who issues the document, small and right-aligned at the top right of the first page, wrapped."""
         pdf = self.pdf
         pdf.set_font(fonts.MAIN.name, "", 8.5)
         pdf.set_text_color(*GREY)
         for line in lines:
-            pdf.set_x(110)
-            pdf.draw(0, 4.2, self.clean(line), Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            for part in pdf.lines(self.clean(line), pdf.w - pdf.r_margin - _ISSUER_X):
+                pdf.set_x(_ISSUER_X)
+                pdf.draw(0, 4.2, part, Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.set_text_color(0, 0, 0)
+        self._below_issuer = pdf.get_y() if lines else pdf.t_margin
         pdf.set_y(pdf.t_margin)
 
     def clean(self, text: str) -> str:
@@ -78,85 +82,54 @@ class Sheet:
         return fonts.clean(text, self._need)
 
     def title(self, text: str) -> None:
-        """The document's heading."""
-        self.pdf.set_font(fonts.MAIN.name, "B", 20)
-        self.pdf.draw(0, 12, self.clean(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        self.pdf.ln(2)
+        """The document's heading, wrapped left of the issuer's lines; what follows starts below both."""
+        pdf = self.pdf
+        pdf.set_font(fonts.MAIN.name, "B", 20)
+        right = _ISSUER_X - _GAP if self._below_issuer > pdf.t_margin else pdf.w - pdf.r_margin
+        width = right - pdf.l_margin
+        lines = pdf.lines(self.clean(text), width)
+        for line in lines:
+            pdf.draw(width, 12 if len(lines) == 1 else 9, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.ln(2)
+        pdf.set_y(max(pdf.get_y(), self._below_issuer + _GAP))
 
     def block(self, lines: Sequence[str], *, bold_first: bool = False) -> None:
-        """A block of short lines (an address), the first one bold if asked."""
+        """A block of lines (an address), the first one bold if asked; a line wider than the page wraps."""
         for index, line in enumerate(lines):
             self.pdf.set_font(fonts.MAIN.name, "B" if bold_first and index == 0 else "", 10)
-            self.pdf.draw(0, 5, self.clean(line), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            for part in self.pdf.lines(self.clean(line), self.pdf.epw):
+                self.pdf.draw(0, 5, part, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.pdf.ln(4)
 
     def fields(self, pairs: Sequence[tuple[str, str]]) -> None:
-        """Label and value pairs, one per line (document number, dates, payment method)."""
-        for label, value in pairs:
-            self.pdf.set_font(fonts.MAIN.name, "", 10)
-            self.pdf.set_text_color(*GREY)
-            self.pdf.draw(40, 6, self.clean(label))
-            self.pdf.set_text_color(0, 0, 0)
-            self.pdf.draw(0, 6, self.clean(value), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        self.pdf.ln(4)
-
-    def items(self, headings: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
-        """The lines table: description, then right-aligned numbers; the heading repeats on every page.
-
-        Drawn row by row with plain cells (fpdf2's `table()` lays out every cell with `multi_cell`, ten
-        times the cost of a page here); only a description wider than its column is wrapped.
-        """
+        """Label and value pairs, one per line (document number, dates, payment method); values wrap."""
         pdf = self.pdf
-        numbers = len(headings) - 1
-        widths = (pdf.epw - _NUMBER_COLUMN * numbers, *(_NUMBER_COLUMN,) * numbers)
-        pdf.set_auto_page_break(auto=False)
-        self._row([self.clean(h) for h in headings], widths, bold=True)
-        for row in rows:
-            cells = [self.clean(cell) for cell in row]
-            lines = self._wrapped(cells[0], widths[0] - 2 * _PAD)
-            if pdf.get_y() + len(lines) * _LINE + 2 * _PAD > pdf.h - _BOTTOM:
-                pdf.add_page()
-                self._row([self.clean(h) for h in headings], widths, bold=True)
-            self._row([*lines, *cells[1:]], widths, lines=len(lines))
-        pdf.set_auto_page_break(auto=True, margin=_BOTTOM)
+        for label, value in pairs:
+            pdf.set_font(fonts.MAIN.name, "", 10)
+            pdf.set_text_color(*GREY)
+            pdf.draw(_LABEL, 6, self.clean(label))
+            pdf.set_text_color(0, 0, 0)
+            for part in pdf.lines(self.clean(value), pdf.epw - _LABEL):
+                pdf.set_x(pdf.l_margin + _LABEL)
+                pdf.draw(0, 6, part, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.ln(4)
 
-    def _row(
-        self, cells: Sequence[str], widths: Sequence[float], *, bold: bool = False, lines: int = 1
-    ) -> None:
-        """One table row: `lines` description lines, then one cell per number column, a rule below."""
-        pdf = self.pdf
-        pdf.set_font(fonts.MAIN.name, "B" if bold else "", 9.5)
-        left, top = pdf.l_margin, pdf.get_y()
-        for index in range(lines):
-            pdf.set_xy(left + _PAD, top + _PAD + index * _LINE)
-            pdf.draw(widths[0] - 2 * _PAD, _LINE, cells[index])
-        x = left + widths[0]
-        for width, text in zip(widths[1:], cells[lines:], strict=True):
-            pdf.set_xy(x + _PAD, top + _PAD)
-            pdf.draw(width - 2 * _PAD, _LINE, text, Align.R)
-            x += width
-        bottom = top + lines * _LINE + 2 * _PAD
-        pdf.set_line_width(0.3 if bold else 0.1)
-        pdf.line(left, bottom, left + sum(widths), bottom)
-        pdf.set_xy(left, bottom)
-
-    def _wrapped(self, text: str, width: float) -> list[str]:
-        self.pdf.set_font(fonts.MAIN.name, "", 9.5)
-        if fonts.in_main(text) and self.pdf.get_string_width(text) <= width:
-            return [text]
-        lines = self.pdf.multi_cell(width, _LINE, text, dry_run=True, output=MethodReturnValue.LINES)
-        if not isinstance(lines, list):
-            raise TypeError(f"multi_cell returned {type(lines).__name__}, not its lines")
-        return [str(line) for line in lines] or [""]
+    def items(self, headings: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+        """The lines table (`table.Table`): wrapped descriptions, number columns as wide as their numbers."""
+        cells = [[self.clean(cell) for cell in row] for row in rows]
+        Table(self.pdf, [self.clean(h) for h in headings], cells).draw(_BOTTOM)
 
     def totals(self, pairs: Sequence[tuple[str, str]]) -> None:
-        """Right-aligned sums, the last one (the total) in bold."""
-        for index, (label, value) in enumerate(pairs):
-            last = index == len(pairs) - 1
-            self.pdf.set_font(fonts.MAIN.name, "B" if last else "", 11 if last else 10)
-            self.pdf.draw(134, 7, self.clean(label), Align.R)
-            self.pdf.draw(0, 7, self.clean(value), Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        """Right-aligned sums, the last one (the total) in bold; the values' column fits the widest."""
+        pdf, column = self.pdf, _SUMS
+        styles = [("", 10.0)] * (len(pairs) - 1) + [("B", 11.0)]
+        for (style, size), (_, value) in zip(styles, pairs, strict=True):
+            pdf.set_font(fonts.MAIN.name, style, size)
+            column = max(column, pdf.width(self.clean(value)) * 1.01 + 2 * pdf.c_margin)
+        for (style, size), (label, value) in zip(styles, pairs, strict=True):
+            pdf.set_font(fonts.MAIN.name, style, size)
+            pdf.draw(_SUMS_LABELS - (column - _SUMS), 7, self.clean(label), Align.R)
+            pdf.draw(0, 7, self.clean(value), Align.R, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def output(self) -> bytes:
         """The finished PDF, with the XMP modification dates set to the creation date.

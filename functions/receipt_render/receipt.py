@@ -2,8 +2,8 @@
 
 Version 1 requests (from dunning) carry the payment itself; version 2 requests name a key in
 `billing-state` where the billing system left the details. A receipt's blob name and bytes depend
-only on the request and its details, so a redelivered request overwrites the same blob with the same
-bytes and asks for the same email (email-send sends a request id once).
+only on the request and its details. A receipt id is issued once (`issuance.py`, keyed on the id
+alone): the same content again changes nothing, other content is refused before anything is stored.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from bindings import money
 from bindings.errors import PermanentError
 from bindings.messages import EmailRequested, ReceiptRequested, ReceiptRequestedV2
 from functions.receipt_render.fields import Currency, Line, Lines, Party, TaxRate, Text, email_request_id
+from functions.receipt_render.issuance import Document, fingerprint
 from functions.receipt_render.layout import Meta, Sheet
 from functions.receipt_render.words import Priced, Words, check_limits, minor_units
 
@@ -109,6 +110,22 @@ def load(request: ReceiptRequested | ReceiptRequestedV2, billing: StateStore) ->
         request.template_version,
         details,
     )
+
+
+def issued_as(receipt: Receipt) -> Document:
+    """What issuing `receipt` binds: its id (the payment's receipt) to its content and blob.
+
+    The content is what the receipt is made of (details, template version, locale, recipient), not
+    the request that asked for it (its request id) and not the PDF's bytes.
+    """
+    content = {
+        "receipt_id": receipt.receipt_id,
+        "email": receipt.email,
+        "locale": receipt.locale,
+        "template_version": receipt.template_version,
+        "details": receipt.details,
+    }
+    return Document(TEMPLATE, receipt.receipt_id, fingerprint(content), receipt.blob_name)
 
 
 def render(receipt: Receipt, issuer: Sequence[str] = ()) -> bytes:

@@ -50,6 +50,11 @@ def download(url: str) -> bytes:
         return bytes(response.read())
 
 
+def logged(stack: Stack, text: str) -> bool:
+    """Whether receipt-render has logged a line holding `text`."""
+    return text in (stack.log_dir / f"{names.RECEIPT_RENDER}.log").read_text()
+
+
 def dead_letter_for(stack: Stack, text: str) -> DeadLetter | None:
     """The dead letter whose original body is `text`, if any."""
     for stored in deadletters.records(stack.blob_service(), stack.resources):
@@ -85,10 +90,9 @@ def test_a_receipt_request_becomes_a_pdf_blob_and_an_email_whose_link_downloads_
     assert (mail.template, mail.to, mail.locale) == ("receipt", body["email"], "de")
     assert mail.data["amount"] == 4990
     assert download(str(mail.data["url"])) == pdf
-    queue.send_message(json.dumps(body))  # redelivered: same blob, same bytes, same request id
-    eventually(
-        lambda: len([m for m in email_requests(stack) if m.request_id == mail.request_id]) == 2, "again"
-    )
+    queue.send_message(json.dumps(body))  # resent: already issued, so nothing is stored or asked for
+    eventually(lambda: logged(stack, f"receipt c-{tag} already issued"), "the resend's log line")
+    assert len([m for m in email_requests(stack) if m.request_id == mail.request_id]) == 1
     assert blob(stack, name) == pdf
 
 
@@ -160,3 +164,72 @@ def test_events_for_vanished_blobs_are_dead_lettered_and_other_prefixes_ignored(
     assert dead_letter_for(stack, elsewhere) is None
     decoded: dict[str, Any] = json.loads(base64.b64decode(gone))
     assert decoded["eventType"] == "Microsoft.Storage.BlobCreated"
+
+
+def test_an_issued_invoice_is_never_overwritten_and_its_resend_changes_nothing(
+    stack: Stack, tmp_path: Path
+) -> None:
+    """Other lines under an issued number, or another month, are dead-lettered; the same order is a no-op."""
+    tag = uuid.uuid4().hex[:8]
+    order = {
+        "order_id": f"o-{tag}", "invoice_number": f"INV-{tag}", "issued_at": "2026-05-02T12:00:00Z",
+        "customer": {"name": "Ann Example"}, "email": f"a-{tag}@example.com", "currency": "EUR",
+        "lines": [{"description": "Consulting", "quantity": "2", "unit_price": "500"}],
+    }  # fmt: skip
+    path = tmp_path / f"o-{tag}.json"
+    path.write_text(json.dumps(order))
+    upload.upload(stack.blob_service(), stack.queue_service(), path)
+    request_id = f"invoice:INV-{tag}-v1"
+    mail = eventually(lambda: request_for(stack, request_id), "the invoice email", timeout=60)
+    name = f"invoices/2026/05/INV-{tag}-v1.pdf"
+    pdf = blob(stack, name)
+    assert pdf is not None
+    assert download(str(mail.data["url"])) == pdf
+
+    changed = order | {"lines": [{"description": "Consulting", "quantity": "20", "unit_price": "500"}]}
+    path.write_text(json.dumps(changed))  # the same order document, re-uploaded with other lines
+    event = upload.upload(stack.blob_service(), stack.queue_service(), path)
+    letter = eventually(lambda: dead_letter_for(stack, upload.queue_text(event)), "the refusal", timeout=60)
+    assert letter.kind == "permanent"
+    assert f"invoice INV-{tag} is already issued" in letter.reason
+    assert "with other content" in letter.reason
+    assert name in letter.reason
+
+    may = tmp_path / f"o-{tag}-june.json"  # the same number issued again in another month
+    may.write_text(json.dumps(order | {"issued_at": "2026-06-02T12:00:00Z"}))
+    event = upload.upload(stack.blob_service(), stack.queue_service(), may)
+    letter = eventually(lambda: dead_letter_for(stack, upload.queue_text(event)), "the refusal", timeout=60)
+    assert f"invoice INV-{tag} is already issued" in letter.reason
+
+    path.write_text(json.dumps(order))  # the identical order again: nothing changes
+    upload.upload(stack.blob_service(), stack.queue_service(), path)
+    eventually(lambda: logged(stack, f"already issued as {name}"), "the resend's log line", timeout=60)
+    assert blob(stack, name) == pdf
+    assert blob(stack, f"invoices/2026/06/INV-{tag}-v1.pdf") is None
+    assert len([m for m in email_requests(stack) if m.request_id == request_id]) == 1
+    assert download(str(mail.data["url"])) == pdf
+
+
+def test_a_second_receipt_for_a_paid_payment_with_another_amount_is_refused(stack: Stack) -> None:
+    """A receipt mailed as EUR 29.00 stays so: a request saying 99.00 is dead-lettered, nothing stored."""
+    tag = uuid.uuid4().hex[:8]
+    body = {
+        "version": 1, "request_id": f"c-{tag}:receipt", "payment_id": f"c-{tag}", "customer_id": "cus_1",
+        "email": f"ann-{tag}@example.com", "amount": 2900, "currency": "EUR",
+        "paid_at": "2026-03-04T05:06:07Z", "locale": "en",
+    }  # fmt: skip
+    queue = stack.queue_service().get_queue_client(names.RECEIPT_REQUESTS)
+    queue.send_message(json.dumps(body))
+    mail = eventually(lambda: request_for(stack, f"receipt:c-{tag}"), "the email request", timeout=60)
+    name = f"receipts/2026/03/c-{tag}-v1.pdf"
+    pdf = blob(stack, name)
+    assert pdf is not None
+    assert mail.data["amount"] == 2900
+    other = json.dumps(body | {"amount": 9900, "request_id": f"c-{tag}:receipt:2"})
+    queue.send_message(other)
+    letter = eventually(lambda: dead_letter_for(stack, other), "the refusal", timeout=60)
+    assert letter.kind == "permanent"
+    assert f"receipt c-{tag} is already issued" in letter.reason
+    assert blob(stack, name) == pdf
+    assert download(str(mail.data["url"])) == pdf
+    assert [m.data["amount"] for m in email_requests(stack) if m.request_id == mail.request_id] == [2900]

@@ -110,3 +110,32 @@ def test_the_section_states_each_goal_and_its_verdict(results: dict[str, Any]) -
     assert "| Arabic: " in text
     assert len(re.findall(r", (?:met|missed)[;.]", text)) == 2  # the ratio and the p50
     assert len(re.findall(r"\| (?:met|missed) \|", text)) == 3  # ready, RSS at 1 s and after the warm-up
+
+
+def test_the_worst_valid_invoice_is_rendered_per_script_against_the_visibility_timeout() -> None:
+    """Each script renders in its own process; its share is its wall time over the smaller timeout."""
+    worst = _bench("worst_case")
+    figures = worst.measure(lines=2)
+    limit = min(figures["timeouts"].values())
+    assert figures["timeouts"]["local"] == float(worst.DEFAULTS["QUEUE_VISIBILITY_TIMEOUT"].removesuffix("s"))
+    assert set(figures["scripts"]) == set(worst.ALPHABETS)
+    for row in figures["scripts"].values():
+        assert row["cpu"] > 0
+        assert row["pages"] >= 1
+        assert row["share"] == row["wall"] / limit
+    section = "\n".join(_bench("report_receipt")._worst_lines(figures))  # noqa: SLF001
+    assert all(f"| {script} |" in section for script in worst.ALPHABETS)
+
+
+def test_the_worst_invoice_holds_every_text_field_at_its_validated_maximum() -> None:
+    """The order validates, and its name, address lines and descriptions are as long as validation allows."""
+    from functions.receipt_render import fields, invoice  # noqa: PLC0415
+
+    worst = _bench("worst_case")
+    for script in worst.ALPHABETS:
+        order = invoice.Order.model_validate(worst.order(script, 10_000))
+        assert len(order.lines) == fields.MAX_LINES
+        assert len(order.customer.name) == 200
+        assert len(order.customer.address) == 6
+        assert all(len(line) == 300 for line in order.customer.address)
+        assert all(len(line.description) == 200 for line in order.lines)

@@ -1,9 +1,14 @@
-"""Documents for the cross-field tests: both templates with one chosen text field set, the rest Latin."""
+"""Documents for the cross-field tests: both templates with chosen text fields set, the rest Latin.
+
+Also fields filled to their maxima with each script's wide glyphs, and lines at the money limits.
+"""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
+from bindings import money
 from functions.receipt_render import invoice, receipt
 from tests.unit.receipt_render.test_invoice import event, order, stored
 from tests.unit.receipt_render.test_receipt import details, store_with, v2
@@ -71,3 +76,72 @@ def invoice_pdf(field: str, text: str) -> bytes:
 def receipt_pdf(field: str, text: str) -> bytes:
     """The receipt with `text` in `field`, every other field Latin."""
     return receipt.render(load_receipt(field, text), _issuer(field, text))
+
+
+# Wide glyphs of each script we ship fonts for (full-width forms for CJK).
+WIDE = {
+    "latin": "WŴ@Ŵ",
+    "greek": "ΩΨΦΩ",
+    "cyrillic": "ЖЩШЮ",
+    "japanese": "山田ＷＭ",
+    "korean": "김민준뷁",
+    "chinese": "张伟龘鑫",
+    "arabic": "محمد",
+    "hebrew": "שלום",
+}
+NAME, TEXT, DESCRIPTION = 200, 300, 200  # fields.Name, fields.Text and a line's description
+ISSUER = 200  # DOCUMENT_ISSUER lines are configuration, unchecked: as long as a name
+ISSUER_LINES = ("Bindery Billing GmbH", "VAT DE123456789")
+
+
+def filled(script: str, length: int) -> str:
+    """`length` characters of `script`'s wide glyphs: one unbreakable run of half, then spaced words."""
+    glyphs = WIDE[script]
+    solid = (glyphs * length)[: length // 2]
+    words = " ".join([glyphs * 2] * length)[: length - len(solid) - 1].rstrip()
+    text = f"{solid} {words}"
+    return text + glyphs[0] * (length - len(text))
+
+
+def invoice_case(fields: dict[str, str], issuer: list[str]) -> bytes:
+    """An invoice whose `fields` (name, address, description, invoice_number, order_id) are set."""
+    customer = {"name": fields.get("name", "Zoë Ångström"), "address": ["1 Main St", "Springfield"]}
+    if "address" in fields:
+        customer["address"] = [fields["address"]] * 6
+    changes: dict[str, Any] = {"customer": customer}
+    if "description" in fields:
+        changes["lines"] = [{"description": fields["description"], "quantity": "2", "unit_price": "100.00"}]
+    changes |= {key: fields[key] for key in ("invoice_number", "order_id") if key in fields}
+    loaded = invoice.load(event(), stored(order(**changes)))
+    assert loaded is not None
+    return invoice.render(loaded, issuer)
+
+
+def receipt_case(fields: dict[str, str], issuer: list[str]) -> bytes:
+    """A receipt with `fields` set (name, address, description, payment method, receipt number and id)."""
+    changes: dict[str, Any] = {}
+    if "name" in fields or "address" in fields:
+        address = [fields["address"]] * 6 if "address" in fields else ["Hauptstraße 1"]
+        changes["customer"] = {"name": fields.get("name", "Jürgen Weiß"), "address": address}
+    if "description" in fields:
+        changes["lines"] = [{"description": fields["description"], "quantity": "2", "unit_price": "100.00"}]
+    changes |= {key: fields[key] for key in ("payment_method", "receipt_number") if key in fields}
+    request = v2(receipt_id=fields.get("receipt_id", "rcpt-7"))
+    return receipt.render(receipt.load(request, store_with("receipt:rcpt-7", details(**changes))), issuer)
+
+
+def top_lines(currency: str) -> tuple[list[dict[str, str]], str]:
+    """Lines at the money limits, and a tax rate; the total just under the limit.
+
+    The longest quantity; 1,000 times the largest unit price that allows; the largest unit price with
+    all four decimals.
+    """
+    top = money.to_amount(money.MAX_MINOR, currency)
+    step = Decimal(1).scaleb(-money.precision(currency))
+    thousandth = (top * Decimal("0.4") / 1000).quantize(step, rounding="ROUND_DOWN")
+    unit = (top * Decimal("0.45")).quantize(Decimal(1)) + Decimal("0.4949")
+    return [
+        {"description": "Longest quantity", "quantity": "999999.999", "unit_price": "0.0001"},
+        {"description": "A thousand at the most", "quantity": "1000", "unit_price": str(thousandth)},
+        {"description": "One at the most, every decimal", "quantity": "1", "unit_price": str(unit)},
+    ], "0.1"

@@ -131,20 +131,28 @@ class Recorder:
     """The strings a document draws, in order, recorded from `FPDF.cell` while it renders."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self._pairs: list[tuple[str, str | None]] = []  # (text, the page-count alias then)
+        self._pairs: list[tuple[str, str | None, bool]] = []  # (text, the page-count alias, in the footer)
         original: Callable[..., Any] = FPDF.cell
 
         def cell(pdf: FPDF, *args: Any, **kwargs: Any) -> Any:
             text = kwargs.get("text", args[2] if len(args) > 2 else "")  # (w, h, text)
+            drawn = original(pdf, *args, **kwargs)  # a page break inside draws the footer first
             if text:
-                self._pairs.append((str(text), pdf.str_alias_nb_pages))
-            return original(pdf, *args, **kwargs)
+                self._pairs.append((str(text), pdf.str_alias_nb_pages, pdf.in_footer))
+            return drawn
 
         monkeypatch.setattr(FPDF, "cell", cell)
 
-    def expected(self, pages: int) -> list[str]:
-        """The recorded strings, with the page-count alias as fpdf2 fills it in."""
-        return [text.replace(alias, str(pages)) if alias else text for text, alias in self._pairs]
+    def expected(self, pages: int, *, footer: bool | None = None) -> list[str]:
+        """The recorded strings, with the page-count alias as fpdf2 fills it in.
+
+        Only the footers' strings when `footer` is true, only the others' when it is false.
+        """
+        return [
+            text.replace(alias, str(pages)) if alias else text
+            for text, alias, in_footer in self._pairs
+            if footer is None or in_footer == footer
+        ]
 
 
 def shown_as(expected: str, drawn: str) -> bool:

@@ -16,14 +16,14 @@ from fpdf.fonts import SubsetMap, TTFFont
 from fpdf.output import OutputProducer, _build_cmap_blocks, _cid_font_widths, _tt_font_widths
 from pypdf import PdfReader
 
-from functions.receipt_render import embed, fonts, truetype
+from functions.receipt_render import embed, fonts, slices, truetype
 from tests.unit.receipt_render.test_golden import receipt_sample
 
-REGULAR = fonts.FONT_DIR / "NotoSans-Regular.ttf"
+REGULAR = slices.FONT_DIR / "NotoSans-Regular.ttf"
 FILES = {  # embedded font name (after the subset tag): its file
     "NotoSans": "NotoSans-Regular.ttf", "NotoSansBold": "NotoSans-Bold.ttf",
     "NotoSansHebrew": "NotoSansHebrew-Regular.ttf", "NotoSansHebrewBold": "NotoSansHebrew-Bold.ttf",
-    "DroidSansFallback": fonts.CJK_FILE,
+    "DroidSansFallback": slices.CJK_FILE,
 }  # fmt: skip
 # The fpdf2 code embed.Producer replaces or relies on, as read for embed.PINNED (sha256 of the source).
 PINNED_SOURCES: dict[Any, str] = {
@@ -146,7 +146,7 @@ def test_each_code_draws_the_glyph_and_width_of_its_character(name: str) -> None
                 assert round(program["hmtx"][order[cid]][0] * 1000 / upem + 0.001) == width, (base_font, cid)
         if "Arabic" in base_font:  # shaped into contextual forms: its codes are not the file's cmap
             continue
-        source = original(fonts.FONT_DIR / FILES[base_font.split("+")[1]])
+        source = original(slices.FONT_DIR / FILES[base_font.split("+")[1]])
         glyf, cmap = source["glyf"], source.getBestCmap()
         for code, char in to_unicode.items():
             # fpdf2 reserves code 0x20 for the space, given a stand-in glyph in a font without one (the
