@@ -150,7 +150,10 @@ ReceiptRequest = Annotated[ReceiptRequested | ReceiptRequestedV2, Field(discrimi
 
 
 class SubscriptionAction(Message):
-    """Tell the billing system what to do with a subscription whose dunning gave up (version 1)."""
+    """Tell the billing system what to do with a subscription whose dunning gave up (version 1).
+
+    Version 2, with `refund_review`, is `bindings.subscription_actions.SubscriptionActionV2`.
+    """
 
     version: Literal[1] = 1
     action_id: str = Field(pattern=_ID)

@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bindings.dev import components, daprd, deadletters, procs, state_reader, storage_cli
+from bindings.dev import components, daprd, deadletters, procs, release_cli, state_reader, storage_cli
 from bindings.dev.paths import project_root, var_dir
 
 if TYPE_CHECKING:
@@ -27,6 +27,9 @@ _STATE_URL = (
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `bindery` console script."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:2] == ["cases", "release"]:  # `cases` takes an optional case id, so no subparser
+        return release_cli.main(argv[2:])
     parser = argparse.ArgumentParser(
         prog="bindery", description="Serverless-style functions on Dapr bindings."
     )
@@ -45,10 +48,12 @@ def main(argv: list[str] | None = None) -> int:
         "render", help="render components/local for `dapr run -f .` (Azurite's default ports)"
     )
     cases = commands.add_parser(
-        "cases", help="dunning cases (local stack, or --state-url): a table, or one case's timeline"
+        "cases", help="dunning cases: a table or one case's timeline; `cases release ID`: release a held one"
     )
     cases.add_argument("case_id", nargs="?", help="show this case's timeline")
-    cases.add_argument("--status", choices=["open", "retrying", "recovered", "abandoned", "canceled"])
+    cases.add_argument(
+        "--status", choices=["open", "retrying", "recovered", "abandoned", "canceled", "double_collected"]
+    )
     cases.add_argument("--state-url", default=os.environ.get("BINDERY_STATE_URL"), help=_STATE_URL)
     emails = commands.add_parser(
         "emails", help="emails sent (local stack, or --state-url): a table, or one email's record"

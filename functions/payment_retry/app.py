@@ -15,7 +15,7 @@ from bindings.suppression import SuppressionList
 from functions.payment_retry.cases import CaseStore
 from functions.payment_retry.dunning import Dunning
 from functions.payment_retry.handlers import handle_event, handle_tick
-from functions.payment_retry.model import PaymentEvent, PaymentFailed, PaymentMethodUpdated, PaymentSucceeded
+from functions.payment_retry.model import AnyEvent, PaymentEvent
 
 app = FunctionApp(names.PAYMENT_RETRY)
 clock = SystemClock()
@@ -38,8 +38,8 @@ TICK_BUDGET = timedelta(seconds=float(os.environ.get("RETRY_TICK_BUDGET_SECONDS"
 
 
 @app.queue(names.PAYMENT_EVENTS, model=PaymentEvent)
-def on_payment_event(event: PaymentFailed | PaymentSucceeded | PaymentMethodUpdated) -> None:
-    """Open, close or wake cases; unknown policies and conflicting events are dead-lettered (`inbox`)."""
+def on_payment_event(event: AnyEvent) -> None:
+    """Open, close, wake or release cases; refused events are dead-lettered (`inbox`, `releases`)."""
     handle_event(dunning, event, clock.now())
 
 

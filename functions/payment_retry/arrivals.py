@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from functions.payment_retry import doubles
 from functions.payment_retry.report import money
 
 if TYPE_CHECKING:
@@ -83,23 +84,20 @@ def already_paid(case: Case, settlement: Settlement, now: datetime) -> Case:
 
 
 def paid_elsewhere(case: Case, event_id: str, now: datetime) -> Case:
-    """Stop dunning a payment settled elsewhere."""
+    """Stop dunning a payment settled elsewhere; held if a charge of ours is still unanswered."""
     return case.model_copy(
         update={
             "status": "canceled",
             "next_charge_at": None,
+            "held": doubles.in_flight(case, event_id) or case.held,
             "timeline": case.noted(now, "paid elsewhere", f"payment.succeeded {event_id}", event_id),
         }
     )
 
 
 def paid_too(case: Case, event: PaymentSucceeded, now: datetime) -> tuple[Case, str]:
-    """A success for a case dunning already closed without it: the note, and why an operator must look."""
-    if case.status == "recovered":
-        charges = ", ".join(a.charge_id for a in case.attempts if a.charge_id) or "?"
-        why = f"recovered by our charge {charges}: paid twice, refund one"
-    else:
-        why = f"{case.status} (subscription final action sent): paid after dunning gave up"
+    """A success for a case that gave up without collecting: the note, and why an operator must look."""
+    why = f"{case.status} (subscription final action sent): paid after dunning gave up"
     reason = (
         f"payment.succeeded {event.event_id} at {event.succeeded_at:%Y-%m-%d %H:%M:%S} for {case.case_id}"
     )

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from bindings.errors import ConflictError, TransientError
 from bindings.messages import EmailRequested
-from functions.payment_retry import arrivals, inbox, outcomes
+from functions.payment_retry import arrivals, doubles, inbox, outcomes
 from functions.payment_retry.answers import Declined, Later, Paid, Refused, read_answer
 from functions.payment_retry.model import (
     Attempt,
@@ -69,8 +69,8 @@ class Dunning:
         due = case.next_due() if case is not None else None
         if case is None or due is None or due > now:
             return True
-        if case.claim is not None and case.claim.until > now and case.claim.owner != self.owner:
-            return False
+        if case.claim is not None and case.claim.until > now:  # another replica, or another handler here
+            return False  # (an event and a tick of one replica share its owner): never two senders
         policy = load_policy(case.policy, case.policy_version)
         charge_at = case.next_charge_at
         charging = case.is_open and case.held is None and not case.waiting_for_update
@@ -120,13 +120,12 @@ class Dunning:
             _log.error("case %s held for an operator: %s: %s", case.case_id, attempt.key, answer.reason)
             refused = isinstance(answer, Refused)
             after = outcomes.held(current, attempt, answer.reason, refused=refused, now=now)
-        if not current.is_open:
-            _log.error(
-                "attempt %s finished (%d) after case %s closed", attempt.key, result.status, case.case_id
-            )
-            after = current.model_copy(
-                update={"attempts": after.attempts, "claim": None, "timeline": after.timeline}
-            )
+        if not current.is_open:  # a success closed it while the charge was out: see `doubles`
+            other = self.cases.settlement(case.case_id)
+            after = doubles.answered_after_close(current, after, attempt.key, other, now)
+            level = logging.ERROR if after.status == doubles.STATUS or after.held else logging.INFO
+            _log.log(level, "attempt %s answered %d after case %s closed: %s", attempt.key, result.status,
+                     case.case_id, after.status)  # fmt: skip
         return self._write(after, now, etag)
 
     def _flush(self, case_id: str, now: datetime) -> bool:
@@ -157,6 +156,8 @@ class Dunning:
         if case is None or case.claim is None or case.claim.owner != self.owner:
             return False
         free = case.model_copy(update={"claim": None, "status": "open", "next_charge_at": deferred})
+        if not case.is_open:  # closed by a success meanwhile: never reopened, held with the attempt pending
+            free = case.model_copy(update={"claim": None})
         return self._write(free, now, etag)
 
     def _write(self, case: Case, now: datetime, etag: str | None = None) -> bool:

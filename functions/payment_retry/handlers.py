@@ -7,7 +7,9 @@ import time
 from typing import TYPE_CHECKING
 
 from bindings.errors import PermanentError
-from functions.payment_retry.model import PaymentFailed, PaymentMethodUpdated, PaymentSucceeded
+from functions.payment_retry import releases
+from functions.payment_retry.model import PaymentFailed, PaymentSucceeded
+from functions.payment_retry.operator_events import CaseRelease
 from functions.payment_retry.policy import UnknownPolicyError
 from functions.payment_retry.tick import TickReport, run_tick
 
@@ -16,19 +18,20 @@ if TYPE_CHECKING:
     from datetime import datetime, timedelta
 
     from functions.payment_retry.dunning import Dunning
+    from functions.payment_retry.model import AnyEvent
 
 _log = logging.getLogger(__name__)
 
 
-def handle_event(
-    dunning: Dunning, event: PaymentFailed | PaymentSucceeded | PaymentMethodUpdated, now: datetime
-) -> None:
-    """Open, close or wake cases; `PermanentError` for unknown policies and conflicting events (`inbox`)."""
+def handle_event(dunning: Dunning, event: AnyEvent, now: datetime) -> None:
+    """Open, close, wake or release cases; `PermanentError` for what is refused (`inbox`, `releases`)."""
     try:
         if isinstance(event, PaymentFailed):
             dunning.on_failed(event, now)
         elif isinstance(event, PaymentSucceeded):
             dunning.on_succeeded(event, now)
+        elif isinstance(event, CaseRelease):
+            releases.on_release(dunning, event, now)
         else:
             dunning.on_method_updated(event, now)
     except UnknownPolicyError as error:

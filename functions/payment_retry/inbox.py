@@ -5,8 +5,10 @@
   the case, which is held for an operator if open, and the event is refused (`PermanentError`, dead
   letter). A settlement remembered before the failure opens the case already closed; a card update
   newer than the failure's `failed_at` opens it retrying at once.
-- `payment.succeeded` is remembered as a settlement, then closes the open case, if any. For a case
-  dunning already closed otherwise (recovered: paid twice; abandoned) it is noted and refused.
+- `payment.succeeded` is remembered as a settlement, then closes the open case, if any (held for an
+  operator if our charge is in flight: see `doubles`). After our recovery it is a double collection:
+  the case becomes `double_collected` and a refund review is owed (`doubles`); the event is
+  acknowledged. After dunning gave up (abandoned) it is noted and refused for an operator.
 - `payment_method.updated` is remembered as the customer's latest, then wakes their open cases that
   failed before it.
 
@@ -21,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from bindings.errors import ConflictError, PermanentError
 from bindings.optimistic import retry_conflicts
-from functions.payment_retry import arrivals, outcomes
+from functions.payment_retry import arrivals, doubles, outcomes
 from functions.payment_retry.policy import MAX_RETRIES, latest
 
 if TYPE_CHECKING:
@@ -79,28 +81,36 @@ def _again(dunning: Dunning, case: Case, event: PaymentFailed, now: datetime) ->
 
 
 def on_succeeded(dunning: Dunning, event: PaymentSucceeded, now: datetime) -> None:
-    """Remember the settlement, then stop dunning the payment; refuse it if dunning already collected it."""
+    """Remember the settlement, then stop dunning the payment; flag it if dunning already collected it."""
     dunning.cases.remember_settlement(event, now)
 
-    def close() -> str | None:
+    def close() -> tuple[str | None, bool]:  # (why to refuse the event, whether a message is owed)
         case, etag = dunning.cases.get(event.payment_id)
         if case is None:
             _log.info(
                 "payment.succeeded %s for %s before its failure: remembered", event.event_id, event.payment_id
             )
-            return None
+            return None, False
         if case.is_open:
             dunning.cases.replace(arrivals.paid_elsewhere(case, event.event_id, now), etag)
-            return None
-        if case.status == "canceled":
-            _log.info("payment.succeeded %s: case %s already closed as paid", event.event_id, case.case_id)
-            return None
+            return None, False
+        if case.status == "recovered" and (charge := doubles.our_charge(case)) is not None:
+            flagged = doubles.flagged(case, charge, arrivals.Settlement.of(event, now), now)
+            dunning.cases.index_next_due(flagged, now)
+            dunning.cases.replace(flagged, etag)
+            _log.error("case %s collected twice: %s", case.case_id, flagged.timeline[-1].detail)
+            return None, True
+        if case.status in {"canceled", doubles.STATUS}:
+            _log.info("payment.succeeded %s: case %s already %s", event.event_id, case.case_id, case.status)
+            return None, False
         noted, reason = arrivals.paid_too(case, event, now)
         if not case.has_seen(event.event_id):
             dunning.cases.replace(noted, etag)
-        return reason
+        return reason, False
 
-    reason = retry_conflicts(close, tries=_TRIES)
+    reason, owed = retry_conflicts(close, tries=_TRIES)
+    if owed:
+        dunning.settle(event.payment_id, now)  # send the refund review now; a tick sends it otherwise
     if reason is not None:
         _log.error("%s", reason)
         raise PermanentError(reason)

@@ -11,9 +11,13 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from bindings import money
 from bindings.messages import EmailAddress, EmailRequested, Message, ReceiptRequested, SubscriptionAction
+from bindings.subscription_actions import SubscriptionActionV2
 from functions.payment_retry.declines import Decline
+from functions.payment_retry.operator_events import CaseRelease
 
-CaseStatus = Literal["open", "retrying", "recovered", "abandoned", "canceled"]
+# double_collected: our charge and another payment both collected it (see `doubles`); added in the
+# release after record version 1 was first written, without a new record version.
+CaseStatus = Literal["open", "retrying", "recovered", "abandoned", "canceled", "double_collected"]
 OPEN_STATUSES: frozenset[str] = frozenset({"open", "retrying"})
 _ID = r"^[A-Za-z0-9_.:@-]{1,120}$"
 
@@ -89,7 +93,10 @@ class PaymentMethodUpdated(Message):
     updated_at: AwareDatetime
 
 
-PaymentEvent = Annotated[PaymentFailed | PaymentSucceeded | PaymentMethodUpdated, Field(discriminator="type")]
+# What payment-events carries: the payment events and, from the release after version 1, an operator's
+# `case.release` (`operator_events`); a replica of an older release dead-letters it as invalid.
+AnyEvent = PaymentFailed | PaymentSucceeded | PaymentMethodUpdated | CaseRelease
+PaymentEvent = Annotated[AnyEvent, Field(discriminator="type")]
 
 
 class _Record(BaseModel):
@@ -121,7 +128,7 @@ class Outgoing(_Record):
 
     queue: str
     key: str
-    message: EmailRequested | ReceiptRequested | SubscriptionAction
+    message: EmailRequested | ReceiptRequested | SubscriptionAction | SubscriptionActionV2
     due_at: datetime
 
 
@@ -155,6 +162,7 @@ class Case(_Record):
     # charged, no new email is queued and the deadline does not give up on it.
     held: str | None = None
     next_charge_at: datetime | None = None
+    last_email_at: datetime | None = None  # when the last email queued goes out (policy spacing)
     give_up_at: datetime
     attempts: tuple[Attempt, ...] = ()
     claim: Claim | None = None

@@ -14,7 +14,7 @@ from bindings import names
 from bindings.messages import EmailRequested, ReceiptRequested, SubscriptionAction
 from functions.payment_retry.declines import Decline, classify
 from functions.payment_retry.model import Attempt, Case, Outgoing, PaymentFailed
-from functions.payment_retry.schedule import GiveUp, deadline, next_email_time, next_step
+from functions.payment_retry.schedule import GiveUp, deadline, email_time, next_step
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -157,7 +157,8 @@ def held(case: Case, attempt: Attempt, reason: str, *, refused: bool, now: datet
 
 def _scheduled(case: Case, policy: Policy, now: datetime, not_before: datetime | None = None) -> Case:
     made = sum(1 for attempt in case.attempts if attempt.outcome != "pending")
-    step = next_step(policy, case.failed_at, case.timezone, made, now)
+    previous = max((attempt.finished_at for attempt in case.attempts if attempt.finished_at), default=None)
+    step = next_step(policy, case.failed_at, case.timezone, made, now, previous=previous)
     if isinstance(step, GiveUp):
         return case.model_copy(update={"next_charge_at": None, "give_up_at": step.at})
     charge_at = max(step.charge_at, not_before) if not_before else step.charge_at
@@ -177,10 +178,12 @@ def _email(
         to=case.email,
         data={"case_id": case.case_id, "amount": case.amount, "currency": case.currency, **data},
     )
-    due = next_email_time(policy, now, case.timezone)
-    return case.model_copy(
-        update={"outbox": (*case.outbox, _outgoing(names.EMAIL_REQUESTS_OUT, key, request, due))}
-    )
+    last, end = case.last_email_at, case.give_up_at
+    due = email_time(policy, template, now, case.timezone, last=last, give_up_at=end)
+    if isinstance(due, str):  # the policy's spacing: no burst of emails after a late failure
+        return case.model_copy(update={"timeline": case.noted(now, "email skipped", f"{key}: {due}")})
+    outgoing = _outgoing(names.EMAIL_REQUESTS_OUT, key, request, due)
+    return case.model_copy(update={"outbox": (*case.outbox, outgoing), "last_email_at": due})
 
 
 def _outgoing(

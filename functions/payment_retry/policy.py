@@ -11,24 +11,15 @@ import functools
 import itertools
 import re
 import tomllib
-from dataclasses import dataclass
 from datetime import time, timedelta
 from importlib.resources import files
 from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Discriminator,
-    Field,
-    PlainSerializer,
-    PlainValidator,
-    Tag,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from functions.payment_retry.decline_matrix import DeclineMatrix
 from functions.payment_retry.declines import DeclineTable
+from functions.payment_retry.durations import Duration
 
 if TYPE_CHECKING:
     from importlib.resources.abc import Traversable
@@ -37,8 +28,6 @@ MAX_RETRIES = 8  # card networks forbid retrying one charge more than 8 times
 # A DST change moves a calendar day by up to an hour (two in a few zones), so a day offset must stay
 # this far from a neighbouring elapsed offset for the retry times to stay in order.
 _DST_MARGIN = timedelta(hours=3)
-_UNITS = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
-_OFFSET = re.compile(r"([1-9][0-9]{0,4})([dhm])")
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 _FILE = re.compile(r"v([1-9][0-9]*)\.toml")
 
@@ -48,39 +37,6 @@ Template = Literal["payment_failed", "reminder", "update_card", "final_notice", 
 
 class UnknownPolicyError(ValueError):
     """No shipped policy has that name or version."""
-
-
-@dataclass(frozen=True, slots=True)
-class Offset:
-    """A duration after the failure: calendar days ("3d") or elapsed hours or minutes ("6h", "90m")."""
-
-    amount: int
-    unit: str  # "d", "h" or "m"
-
-    @property
-    def calendar(self) -> bool:
-        """Whether this counts calendar days in the customer's zone rather than elapsed time."""
-        return self.unit == "d"
-
-    @property
-    def nominal(self) -> timedelta:
-        """The length with every day taken as 24 hours (the real one differs across DST changes)."""
-        return self.amount * _UNITS[self.unit]
-
-    def __str__(self) -> str:
-        return f"{self.amount}{self.unit}"
-
-
-def _offset(value: object) -> Offset:
-    if isinstance(value, Offset):
-        return value
-    match = _OFFSET.fullmatch(value) if isinstance(value, str) else None
-    if match is None:
-        raise ValueError(f"a duration is a positive whole number then d, h or m (like '3d'), not {value!r}")
-    return Offset(int(match.group(1)), match.group(2))
-
-
-Duration = Annotated[Offset, PlainValidator(_offset), PlainSerializer(str)]
 
 
 def _table_shape(value: object) -> str:
@@ -123,6 +79,18 @@ class EmailLadder(_Frozen):
     on_give_up: Template
 
 
+class Spacing(_Frozen):
+    """The least time between two charge attempts, and between two dunning emails, of one case.
+
+    Overdue steps (a failure reported days late, an outage) are caught up one at a time: the first
+    overdue attempt is made at once, each later one no sooner than `retries` after the previous
+    attempt (or the failure); a reminder due sooner than `emails` after the previous email is skipped.
+    """
+
+    retries: Duration
+    emails: Duration
+
+
 class Policy(_Frozen):
     """One version of a dunning policy."""
 
@@ -134,6 +102,7 @@ class Policy(_Frozen):
     quiet_hours: QuietHours
     emails: EmailLadder
     declines: Declines
+    spacing: Spacing | None = None  # from default v3; before it, overdue steps are due at once
 
     @model_validator(mode="after")
     def _check(self) -> Policy:

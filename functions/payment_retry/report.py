@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bindings import money as amounts
+from functions.payment_retry import doubles
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -44,17 +45,19 @@ def local(moment: datetime, zone: str) -> str:
 
 def table(cases: Iterable[Case]) -> str:
     """One line per case: id, status, customer, amount, attempts, what is next."""
-    lines = [f"{'CASE':24}  {'STATUS':9}  {'CUSTOMER':20}  {'AMOUNT':>14}  {'TRIES':>5}  NEXT"]
+    lines = [f"{'CASE':24}  {'STATUS':16}  {'CUSTOMER':20}  {'AMOUNT':>14}  {'TRIES':>5}  NEXT"]
     for case in sorted(cases, key=lambda case: case.failed_at):
         due = case.next_due()
         upcoming = utc(due) if due else "-"
         if case.waiting_for_update and case.is_open:
             upcoming = f"waiting for a new card (gives up {case.give_up_at:%Y-%m-%d})"
-        if case.held is not None and case.is_open:
+        if (flag := doubles.marker(case)) is not None:
+            upcoming = flag
+        if case.held is not None:
             upcoming = f"held for an operator: {case.held}"
         amount = money(case.amount, case.currency)
         lines.append(
-            f"{case.case_id[:24]:24}  {case.status:9}  {case.customer_id[:20]:20}  {amount:>14}  "
+            f"{case.case_id[:24]:24}  {case.status:16}  {case.customer_id[:20]:20}  {amount:>14}  "
             f"{len(case.attempts):>5}  {upcoming}"
         )
     return "\n".join(lines)

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 if TYPE_CHECKING:
-    from functions.payment_retry.policy import FinalAction, Offset, Policy, Template
+    from functions.payment_retry.durations import Offset
+    from functions.payment_retry.policy import FinalAction, Policy, Template
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,12 +122,20 @@ def next_email_time(policy: Policy, due_at: datetime, tz: str | ZoneInfo) -> dat
 
 
 def next_step(
-    policy: Policy, failed_at: datetime, tz: str | ZoneInfo, attempts_made: int, now: datetime
+    policy: Policy,
+    failed_at: datetime,
+    tz: str | ZoneInfo,
+    attempts_made: int,
+    now: datetime,
+    *,
+    previous: datetime | None = None,
 ) -> Step:
     """Return what is due next in a case that failed at `failed_at` and has made `attempts_made` retries.
 
-    A step never falls before `now`: one overdue (say after an outage) is due at once. An attempt due
-    after the deadline is not made; the case gives up at the deadline instead.
+    A step never falls before `now`: one overdue (say after an outage) is due at once. With the
+    policy's `spacing`, an attempt is also no sooner than `spacing.retries` after the `previous`
+    attempt (or, for the first, after the failure), so overdue attempts are caught up spaced, not back
+    to back. An attempt due after the deadline is not made; the case gives up at the deadline instead.
     """
     if attempts_made < 0:
         raise ValueError(f"attempts_made cannot be negative, got {attempts_made}")
@@ -136,6 +145,9 @@ def next_step(
     reason: Literal["exhausted", "deadline"] = "exhausted"
     if attempts_made < len(times):
         charge_at = max(times[attempts_made], current)
+        if policy.spacing is not None:
+            since = _utc(failed_at if previous is None else previous, "previous")
+            charge_at = max(charge_at, _after(since, policy.spacing.retries, zone))
         if charge_at <= end:
             email = policy.emails.attempts[attempts_made]
             return Retry(attempts_made + 1, charge_at, email, next_email_time(policy, charge_at, zone))
@@ -143,3 +155,37 @@ def next_step(
     at = max(end, current)
     email_at = next_email_time(policy, at, zone)
     return GiveUp(at, policy.final_action, reason, policy.emails.on_give_up, email_at)
+
+
+def email_time(
+    policy: Policy,
+    template: str,
+    now: datetime,
+    tz: str | ZoneInfo,
+    *,
+    last: datetime | None,
+    give_up_at: datetime,
+) -> datetime | str:
+    """Return when the email `template` queued at `now` goes out (UTC), or why it is skipped.
+
+    Never in quiet hours. With the policy's `spacing` the ladder never bursts: the give-up email goes
+    no sooner than `spacing.emails` after the previous email (`last`), never skipped, for the customer
+    must learn of the final action; a dunning email (failure notice, reminder) due sooner than that, or
+    at or after the deadline `give_up_at` (the give-up email says it all), is skipped. The recovery
+    email answers a payment and always goes at once.
+    """
+    zone = _zone(tz)
+    due = next_email_time(policy, now, zone)
+    spacing = policy.spacing
+    if spacing is None or template == policy.emails.on_recovery:
+        return due
+    earliest = due
+    if last is not None:
+        earliest = max(due, next_email_time(policy, _after(_utc(last, "last"), spacing.emails, zone), zone))
+    if template == policy.emails.on_give_up:
+        return earliest
+    if due >= _utc(give_up_at, "give_up_at"):
+        return "the case gives up first"
+    if due < earliest:
+        return f"less than {spacing.emails} after the last email"
+    return due

@@ -23,7 +23,7 @@ from bindings.memory_ports import MemoryQueue, MemoryStateStore
 from functions.payment_retry.cases import CaseStore
 from functions.payment_retry.dunning import Dunning
 from functions.payment_retry.handlers import handle_event, handle_tick
-from functions.payment_retry.model import PaymentEvent, PaymentFailed, PaymentMethodUpdated, PaymentSucceeded
+from functions.payment_retry.model import AnyEvent, PaymentEvent
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from bindings.ports import PaymentGateway
     from functions.payment_retry.campaign import Customer
 
-_Event = PaymentFailed | PaymentSucceeded | PaymentMethodUpdated
+_Event = AnyEvent
 _EVENT: TypeAdapter[_Event] = TypeAdapter(PaymentEvent)
 _QUEUES = (names.EMAIL_REQUESTS_OUT, names.RECEIPT_REQUESTS_OUT, names.SUBSCRIPTION_ACTIONS_OUT)
 _NO_BUDGET = timedelta(days=1)  # virtual ticks are never cut short: the campaign is the point

@@ -195,3 +195,48 @@ def test_a_success_before_its_late_failure_is_remembered_and_the_card_is_never_c
     assert f"already paid (payment.succeeded evt_paid_{case_id}" in text
     bodies = {stored.record.body for stored in deadletters.records(stack.blob_service(), stack.resources)}
     assert json.dumps(paid).encode() not in bodies
+
+
+def test_a_success_after_our_recovery_is_listed_double_collected_with_one_refund_review(stack: Stack) -> None:
+    """Our charge recovered it, then a success paid earlier arrives: double_collected, one refund review."""
+    event = failed("cus_ok_twice")
+    case_id, database = event["payment_id"], stack.config.root / "state" / "state.db"
+    send(stack, event)
+    eventually(
+        lambda: case_id in state_reader.cases_text(database, None, "recovered"),
+        "the case recovered by our charge",
+    )
+    [charge] = [line for line in read_jsonl(stack.ledger) if line["case_id"] == case_id]
+    paid_at = datetime.now(UTC) - timedelta(days=1)  # before our charge: the customer paid elsewhere first
+    paid = {"type": "payment.succeeded", "version": 1, "event_id": f"evt_twice_{case_id}",
+            "payment_id": case_id, "succeeded_at": paid_at.isoformat()}  # fmt: skip
+    for _ in range(2):  # a redelivery owes nothing more
+        send(stack, paid)
+
+    def reviews() -> list[dict[str, Any]]:
+        return [m for m in queued(stack, "subscription-actions") if m["case_id"] == case_id]
+
+    [review] = eventually(reviews, "the refund review on subscription-actions")
+    rows = eventually(
+        lambda: [
+            r
+            for r in state_reader.cases_text(database, None, "double_collected").splitlines()
+            if case_id in r
+        ],
+        "the case listed as double_collected",
+    )
+    assert "DOUBLE COLLECTED" in rows[0]
+    assert case_id in state_reader.cases_text(database, None, None)
+    assert (review["version"], review["action"]) == (2, "refund_review")
+    refund = review["double_collection"]
+    assert (refund["payment_id"], refund["amount"], refund["currency"]) == (case_id, 4200, "USD")
+    assert (refund["charge_id"], refund["charge_key"]) == (charge["charge"], charge["key"])
+    assert refund["other_event_id"] == paid["event_id"]
+    assert charge["charge"] in state_reader.cases_text(database, case_id, None)
+    time.sleep(3)  # three more ticks and the redelivery: no second message, no second charge
+    assert len(reviews()) == 1
+    assert [line["key"] for line in read_jsonl(stack.ledger) if line["case_id"] == case_id] == [
+        f"{case_id}:1"
+    ]
+    bodies = {stored.record.body for stored in deadletters.records(stack.blob_service(), stack.resources)}
+    assert json.dumps(paid).encode() not in bodies

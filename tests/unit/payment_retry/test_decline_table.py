@@ -99,10 +99,11 @@ def test_a_top_level_code_alone_is_classified_like_a_decline_code() -> None:
     assert (found.retry, found.retry_after) == (True, timedelta(hours=24))
 
 
-def test_new_cases_use_v2_and_v1_still_loads() -> None:
-    """v2 is the newest default policy; v1 stays shipped for the cases opened under it."""
-    assert latest("default") == V2
-    assert load_policy("default", 1).version == 1
+def test_new_cases_use_v2_s_table_and_older_versions_still_load() -> None:
+    """The newest default policy (v3) keeps v2's table; v1 and v2 stay shipped for their open cases."""
+    newest = latest("default")
+    assert (newest.version, newest.declines) == (3, V2.declines)
+    assert [load_policy("default", version).version for version in (1, 2)] == [1, 2]
 
 
 def _v2_data(**changes: Any) -> dict[str, Any]:

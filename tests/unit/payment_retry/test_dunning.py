@@ -93,7 +93,7 @@ def test_a_failure_opens_a_case_and_sends_the_first_notice(world: World) -> None
     dunning = world.replica()
     dunning.on_failed(failed("cus_ok_1"), NOON)
     case = world.case("pay_cus_ok_1")
-    assert (case.status, case.policy, case.policy_version, case.attempts) == ("open", "default", 2, ())
+    assert (case.status, case.policy, case.policy_version, case.attempts) == ("open", "default", 3, ())
     assert case.next_charge_at == NOON + timedelta(days=1)
     assert world.emails() == [("payment_failed", "pay_cus_ok_1:payment_failed:0")]
     assert case.outbox == ()

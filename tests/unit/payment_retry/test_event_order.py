@@ -76,7 +76,7 @@ def _expected(kinds: list[str], decline: dict[str, str]) -> Expected:
     if "S" in kinds:
         if "M" in kinds and kinds.index("M") < kinds.index("F") < kinds.index("S"):
             # the new card made the case chargeable as it opened: charged before the success came
-            return Expected(1, ("payment_failed", "recovered"), "recovered", dead_letters=1)
+            return Expected(1, ("payment_failed", "recovered"), "double_collected")
         emails = ("payment_failed",) if kinds.index("F") < kinds.index("S") else ()
         return Expected(0, emails, "canceled")
     return RECOVERED if "M" in kinds else _alone(decline)
@@ -139,7 +139,7 @@ def test_every_pair_of_event_types_ends_the_same_in_either_order(
 def test_all_three_event_types_in_any_order_never_charge_a_known_settled_payment(
     order: tuple[str, ...],
 ) -> None:
-    """All three in any order: nothing is charged once the success is known; a later success is refused."""
+    """All three in any order: nothing is charged once the success is known; a later one is flagged."""
     world = World(Processor([OK]))
     dead = _run(world, _events(list(order), HARD))
     _check(world, dead, _expected(list(order), HARD))
@@ -262,18 +262,18 @@ def test_a_card_update_that_came_first_is_on_the_case_timeline() -> None:
     assert "evt_m1" in case.timeline[1].detail
 
 
-def test_a_success_after_our_own_recovery_is_noted_and_dead_lettered_for_a_refund() -> None:
-    """A (redriven) success for a payment we already charged is not silent: noted, refused for an operator."""
+def test_a_success_after_our_own_recovery_is_flagged_double_collected_not_dead_lettered() -> None:
+    """A (redriven) success for a payment we already charged: double_collected, one refund review, acked."""
     world = World(Processor([OK]))
     handle_event(world.dunning, failed(SOFT), NOON)
     world.tick(NOON + timedelta(days=1, seconds=5))
     for _ in range(2):
-        with pytest.raises(PermanentError, match="paid twice"):
-            handle_event(world.dunning, succeeded(), NOON + timedelta(days=2))
+        handle_event(world.dunning, succeeded(), NOON + timedelta(days=2))
     case = world.case()
-    assert case.status == "recovered"
-    assert [event.what for event in case.timeline].count("paid elsewhere too") == 1
+    assert case.status == "double_collected"
+    assert [event.what for event in case.timeline].count("double collected") == 1
     assert world.sent(names.RECEIPT_REQUESTS_OUT)
+    assert [m.action for m in world.sent(names.SUBSCRIPTION_ACTIONS_OUT)] == ["refund_review"]
 
 
 def test_a_success_after_dunning_gave_up_is_noted_and_dead_lettered() -> None:

@@ -174,3 +174,13 @@ def test_policies_are_hashable_values() -> None:
     """A loaded policy is frozen all the way down, so it hashes and equals its own re-validation."""
     policy = load_policy("default", 1)
     assert hash(policy) == hash(Policy.model_validate(policy.model_dump()))
+
+
+def test_spacing_is_data_from_default_v3_and_older_versions_keep_their_schedule() -> None:
+    """v3 states the spacing of overdue steps; v1 and v2 state none, so their open cases are unchanged."""
+    assert [load_policy("default", version).spacing for version in (1, 2)] == [None, None]
+    spacing = load_policy("default", 3).spacing
+    assert spacing is not None
+    assert (str(spacing.retries), str(spacing.emails)) == ("1d", "20h")
+    with pytest.raises(ValueError, match="a duration is a positive whole number"):
+        Policy.model_validate(_data(spacing={"retries": "soon", "emails": "20h"}))
