@@ -76,7 +76,8 @@ class Dunning:
         charging = case.is_open and case.held is None and not case.waiting_for_update
         charging = charging and charge_at is not None and charge_at <= now
         if charging and (paid := self.cases.settlement(case_id)) is not None:  # settled while it opened
-            closed = arrivals.paid_elsewhere(case, paid.event_id, now)
+            closed = arrivals.paid_elsewhere(case, paid.event_id, now)  # claimed: one sender of its outbox
+            closed = closed.model_copy(update={"claim": Claim(owner=self.owner, until=now + self.lease)})
             return self._write(closed, now, etag) and self._flush(case_id, now)
         attempt = outcomes.next_attempt(case) if charging else None
         claimed = case.model_copy(

@@ -125,8 +125,13 @@ def test_a_charge_the_processor_refuses_as_our_fault_neither_declines_nor_mails(
     assert "409 idempotency_error" in text
     assert f"attempt 1 key {case_id}:1: refused" in text
     assert "declined" not in text
-    emails = [m["template"] for m in queued(stack, "email-requests") if m["data"].get("case_id") == case_id]
-    assert emails == ["payment_failed"]
+
+    def emails() -> list[str]:
+        return [m["template"] for m in queued(stack, "email-requests") if m["data"].get("case_id") == case_id]
+
+    eventually(emails, "the payment_failed email (sent after the hold is written)")
+    time.sleep(2)  # two more ticks: nothing else is sent
+    assert emails() == ["payment_failed"]
     assert [line["amount"] for line in read_jsonl(stack.ledger) if line["case_id"] == case_id] == [1]
 
 
