@@ -8,12 +8,10 @@ from typing import TYPE_CHECKING
 
 from bindings.addresses import address_problem
 from bindings.client import call
-from bindings.errors import PermanentError, TransientError
+from bindings.errors import PermanentError, http_error
 
 if TYPE_CHECKING:
     from bindings.ports import OutgoingMail
-
-_ACCEPTED, _TOO_MANY_REQUESTS, _SERVER_ERROR = (200, 202), 429, 500
 
 
 class DaprMailer:
@@ -72,9 +70,9 @@ class SendGridMailer:
 
     The body is built by the `sendgrid` package's `Mail` helper, with both parts and the mail's
     custom arguments (SendGrid copies them onto every webhook event, which is how events find their
-    request). The binding carries the `Authorization` header (`securityToken`). 429 and 5xx are
-    transient (retried on redelivery; SendGrid's `Retry-After` is logged in the error), other
-    non-2xx answers are permanent.
+    request). The binding carries the `Authorization` header (`securityToken`). Its answer is read
+    by `errors.http_error`: 429 and 5xx are transient (retried on redelivery; SendGrid's
+    `Retry-After` is logged in the error), other non-2xx answers are permanent.
     """
 
     def __init__(self, binding: str) -> None:
@@ -105,10 +103,8 @@ class SendGridMailer:
             f"send mail via {self.binding}", lambda c: c.invoke_binding(self.binding, "post", body, request)
         )
         status = int(response.binding_metadata.get("statusCode", "0") or 0)
-        if status in _ACCEPTED:
-            return
         answer = bytes(response.data).decode(errors="replace")[:500]
-        if status == _TOO_MANY_REQUESTS or status >= _SERVER_ERROR or status == 0:
-            wait = response.binding_metadata.get("Retry-After", "?")
-            raise TransientError(f"SendGrid answered {status or 'nothing'} (Retry-After {wait}): {answer}")
-        raise PermanentError(f"SendGrid refused the mail ({status}): {answer}")
+        wait = response.binding_metadata.get("Retry-After")
+        error = http_error(status, "SendGrid", f"(Retry-After {wait}) {answer}" if wait else answer)
+        if error is not None:
+            raise error

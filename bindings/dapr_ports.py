@@ -6,7 +6,7 @@ import functools
 from typing import TYPE_CHECKING
 
 from bindings.client import call
-from bindings.errors import NotFoundError, TransientError
+from bindings.errors import NotFoundError, TransientError, http_error
 from bindings.messages import encode_message
 from bindings.ports import ChargeResult, StateItem
 
@@ -31,7 +31,6 @@ def _options(*, first_write: bool) -> StateOptions:
     return StateOptions(consistency=Consistency.strong, concurrency=concurrency)
 
 
-_OK, _TOO_MANY_REQUESTS, _SERVER_ERROR = 200, 429, 500
 _BLOB_NOT_FOUND = "blob not found"
 
 
@@ -127,8 +126,8 @@ class DaprPaymentGateway:
         """POST `body` with the `Idempotency-Key` header; return 2xx and 4xx answers, raise on the rest.
 
         The binding is told not to turn non-2xx answers into errors (`errorIfNot2XX`), so a
-        decline (402) arrives with its body. 429, 5xx, timeouts and transport failures raise
-        `TransientError`: retry later with the same key.
+        decline (402) arrives with its body. What `errors.http_error` calls transient (429, 5xx, no
+        answer) and timeouts and transport failures raise `TransientError`: retry later with the same key.
         """
         request = {
             "path": self.path,
@@ -140,6 +139,7 @@ class DaprPaymentGateway:
             f"charge via {self.binding}", lambda c: c.invoke_binding(self.binding, "post", body, request)
         )
         status = int(response.binding_metadata.get("statusCode", "0") or 0)
-        if status == _TOO_MANY_REQUESTS or status >= _SERVER_ERROR or status < _OK:
-            raise TransientError(f"charge via {self.binding}: processor answered {status or 'nothing'}")
+        error = http_error(status, f"charge via {self.binding}: processor")
+        if isinstance(error, TransientError):
+            raise error
         return ChargeResult(status=status, body=bytes(response.data))

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bindings import logs
-from bindings.guard import RedeliverError
+from bindings.errors import RedeliverError
 from bindings.messages import DeadLetter
 from bindings.poison import Failure, Verdict, classify, decide, dequeue_count
 

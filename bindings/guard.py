@@ -14,15 +14,13 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
+from bindings.errors import RedeliverError
+
 if TYPE_CHECKING:
     from collections.abc import Callable
 
 _log = logging.getLogger(__name__)
 TOKEN_HEADER = "dapr-api-token"  # noqa: S105 - a header name, not a secret
-
-
-class RedeliverError(Exception):
-    """Raised inside a handler wrapper: answer UNAVAILABLE so the sidecar leaves the message queued."""
 
 
 class Guard(grpc.ServerInterceptor):  # type: ignore[misc]  # grpc ships no type hints

@@ -19,6 +19,8 @@ from urllib.parse import quote
 
 from azure.storage.blob import BlobSasPermissions, BlobServiceClient, generate_blob_sas
 
+from bindings.errors import BinderyError
+
 if TYPE_CHECKING:
     from azure.storage.blob import UserDelegationKey
 
@@ -27,7 +29,7 @@ _KEY_AGE = MAX_LINK_AGE - timedelta(minutes=10)  # Azure refuses keys beyond 7 d
 _KEY_REUSE = timedelta(days=1)  # a key with less left than this is replaced
 
 
-class LinkConfigError(RuntimeError):
+class LinkConfigError(BinderyError, RuntimeError):
     """The environment does not say how to sign links."""
 
 

@@ -24,11 +24,13 @@ from pathlib import Path
 from babel import Locale
 from babel.numbers import NumberPattern, format_currency
 
+from bindings.errors import BinderyError
+
 MAX_MINOR = 10**12 - 1
 """The largest amount, in minor units: a payment, a document's total, a unit price."""
 
 
-class UnknownCurrencyError(ValueError):
+class UnknownCurrencyError(BinderyError, ValueError):
     """A code that is not a payable ISO 4217 currency (unknown, withdrawn, or without a minor unit)."""
 
 

@@ -7,10 +7,12 @@ import binascii
 import json
 from typing import Any
 
+from bindings.errors import BinderyError
+
 MAX_BODY_BYTES = 1 << 20
 
 
-class PayloadError(ValueError):
+class PayloadError(BinderyError, ValueError):
     """The body is not JSON, nor base64 of JSON; the message says why."""
 
 

@@ -25,6 +25,7 @@ import yaml
 
 from bindings import names
 from bindings.dev.paths import project_root
+from bindings.errors import BinderyError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -58,7 +59,7 @@ _EXISTING: Final = (
 )
 
 
-class AcaComponentError(ValueError):
+class AcaComponentError(BinderyError, ValueError):
     """A component cannot be expressed in ACA's schema."""
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bindings.dev.paths import files_digest, project_root
+from bindings.errors import BinderyError
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -28,7 +29,7 @@ _LOADER_RE = re.compile(r"\b(bindings|state|secretstores)Loader\.DefaultRegistry
 _TYPE_NAME_RE = re.compile(r'"([a-z][a-z0-9.]*)"')
 
 
-class DaprdError(RuntimeError):
+class DaprdError(BinderyError, RuntimeError):
     """daprd could not be found or built; the message says what to do."""
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from bindings import names
 from bindings.dev import components
+from bindings.errors import BinderyError
 from bindings.messages import DeadLetter
 
 if TYPE_CHECKING:
@@ -17,7 +18,7 @@ if TYPE_CHECKING:
     from azure.storage.queue import QueueServiceClient
 
 
-class RedriveError(RuntimeError):
+class RedriveError(BinderyError, RuntimeError):
     """A dead letter cannot be redriven; the message says why."""
 
 

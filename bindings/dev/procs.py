@@ -13,12 +13,14 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from bindings.errors import BinderyError
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
 
 
-class StackError(RuntimeError):
+class StackError(BinderyError, RuntimeError):
     """A process of the local stack did not start or become ready; the message names its log."""
 
 

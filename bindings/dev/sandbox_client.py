@@ -7,7 +7,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
-from bindings.errors import TransientError
+from bindings.errors import TransientError, http_error
 from bindings.ports import ChargeResult
 
 
@@ -19,13 +19,14 @@ class SandboxGateway:
         self.timeout = timeout
 
     def charge(self, body: bytes, *, idempotency_key: str) -> ChargeResult:
-        """POST the charge; 5xx and timeouts raise TransientError, 4xx come back as results."""
+        """POST the charge; transient answers (`errors.http_error`) and timeouts raise, 4xx come back."""
         headers = {"Idempotency-Key": idempotency_key, "Content-Type": "application/json"}
         try:
             status, answer = self._call("POST", "/charges", body, headers)
         except urllib.error.HTTPError as error:
-            if error.code >= 500:  # noqa: PLR2004 - HTTP server errors
-                raise TransientError(f"processor answered {error.code}") from error
+            answered = http_error(error.code, "processor")
+            if isinstance(answered, TransientError):
+                raise answered from error
             return ChargeResult(status=error.code, body=error.read())
         except (TimeoutError, urllib.error.URLError) as error:
             raise TransientError(f"processor did not answer: {error}") from error

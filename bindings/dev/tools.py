@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from bindings.dev.paths import cache_dir, files_digest, project_root
+from bindings.errors import BinderyError
 
 ACTIONLINT = ("github.com/rhysd/actionlint/cmd/actionlint", "v1.7.12")
 CHECKOV = "3.3.30"  # tools/checkov.txt locks it and everything under it
@@ -47,7 +48,7 @@ _VERAPDF_POM = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
-class ToolError(RuntimeError):
+class ToolError(BinderyError, RuntimeError):
     """A tool could not be found or built."""
 
 

@@ -15,11 +15,13 @@ import re
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
+from bindings.errors import BinderyError
+
 _SAFE_CHARS = re.compile(r"[!-~]+")  # printable ASCII, no space
 _URL_ATTRIBUTES = frozenset({"href", "src", "action", "formaction", "background", "poster", "cite"})
 
 
-class UnsafeLinkError(ValueError):
+class UnsafeLinkError(BinderyError, ValueError):
     """A link that must not be put in an email, with the reason."""
 
 

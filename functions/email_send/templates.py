@@ -26,6 +26,7 @@ import jinja2
 from babel import Locale
 
 from bindings import money as amounts
+from bindings.errors import BinderyError
 from functions.email_send.links import UnsafeLinkError, check_link, links_in
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ DEFAULT_LOCALE = "en"
 _MAX_SUBJECT = 200
 
 
-class TemplateError(ValueError):
+class TemplateError(BinderyError, ValueError):
     """A request that no template can turn into an email (unknown template, missing data, bad subject)."""
 
 

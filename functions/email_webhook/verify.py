@@ -19,11 +19,13 @@ from datetime import UTC, datetime, timedelta
 from cryptography.hazmat.primitives.asymmetric import ec
 from sendgrid.helpers.eventwebhook import EventWebhook
 
+from bindings.errors import BinderyError
+
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
 
 
-class RefusedError(Exception):
+class RefusedError(BinderyError):
     """The request is not a fresh, genuine SendGrid delivery; `status` is the HTTP answer."""
 
     def __init__(self, status: int, reason: str) -> None:

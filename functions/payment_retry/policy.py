@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
+from bindings.errors import BinderyError
 from functions.payment_retry.decline_matrix import DeclineMatrix
 from functions.payment_retry.declines import DeclineTable
 from functions.payment_retry.durations import Duration
@@ -35,7 +36,7 @@ FinalAction = Literal["cancel", "mark_unpaid", "leave_past_due"]
 Template = Literal["payment_failed", "reminder", "update_card", "final_notice", "recovered", "canceled"]
 
 
-class UnknownPolicyError(ValueError):
+class UnknownPolicyError(BinderyError, ValueError):
     """No shipped policy has that name or version."""
 
 

@@ -213,6 +213,17 @@ def test_first_write_conflicts_surface_as_conflict_errors(probe: tuple[Stack, Pa
     assert entry["value"] == "first"
 
 
+def test_contention_past_the_retry_budget_is_redelivered_then_handled(probe: tuple[Stack, Path]) -> None:
+    """Delivery 1 loses every ETag race in daprd: redelivered (dequeueCount 2), then won; no dead letter."""
+    stack, log = probe
+    probe_id, text = probe_message("contended")
+    send(stack, "probe-in", text)
+    [done] = eventually(lambda: records(log, kind="handled", id=probe_id), "the handled message", timeout=45)
+    assert done["value"] == "ours"
+    assert [entry["attempt"] for entry in records(log, kind="message", id=probe_id)] == [1, 2]
+    assert dead_letter_for(stack, text) is None
+
+
 def test_sigterm_lets_the_handler_in_flight_finish_and_acknowledge(
     probe: tuple[Stack, Path], tmp_path: Path
 ) -> None:

@@ -10,9 +10,8 @@ import pytest
 from pydantic import Field
 
 from bindings.app import CronTick, Delivery, FunctionApp, current_delivery
-from bindings.errors import PermanentError, TransientError
+from bindings.errors import PermanentError, RedeliverError, TransientError
 from bindings.events import BlobEvent
-from bindings.guard import RedeliverError
 from bindings.messages import DeadLetter, Message
 from tests.fakes import FakeBlobStore
 

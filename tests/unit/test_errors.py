@@ -1,11 +1,24 @@
-"""The one translation of sidecar gRPC errors into PermanentError, ConflictError and TransientError."""
+"""One hierarchy under BinderyError; the one translation of gRPC codes and the one of HTTP statuses."""
 
 from __future__ import annotations
+
+import importlib
+import pkgutil
+import subprocess
+import sys
 
 import grpc
 import pytest
 
-from bindings.errors import ConflictError, InDoubtError, PermanentError, TransientError, translate
+from bindings import errors
+from bindings.errors import (
+    BinderyError,
+    ConflictError,
+    InDoubtError,
+    PermanentError,
+    TransientError,
+    translate,
+)
 
 
 class FakeRpcError(grpc.RpcError):  # type: ignore[misc]  # grpc ships no type hints
@@ -58,3 +71,73 @@ def test_status_codes_map_to_our_errors(
     error = translate(FakeRpcError(code, details), "save state 'k'")
     assert type(error) is expected
     assert str(error).startswith(f"save state 'k': {code.name}: {details}")
+
+
+def _project_modules() -> list[str]:
+    """Every module of the framework and the functions (the `__main__` entry points excepted)."""
+    names: list[str] = []
+    for package in ("bindings", "functions"):
+        root = importlib.import_module(package)
+        walked = pkgutil.walk_packages(root.__path__, f"{package}.")
+        names.extend(info.name for info in walked if not info.name.endswith("__main__"))
+    return names
+
+
+def test_every_exception_class_of_the_project_derives_from_bindery_error() -> None:
+    """Walks bindings/ and functions/: each exception class defined there is a BinderyError."""
+    found: dict[str, type[BaseException]] = {}
+    for name in _project_modules():
+        module = importlib.import_module(name)
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, BaseException) and value.__module__ == name:
+                found[f"{name}.{value.__qualname__}"] = value
+    assert {"bindings.payload.PayloadError", "bindings.links.LinkConfigError"} <= set(found)
+    outside = sorted(name for name, cls in found.items() if not issubclass(cls, BinderyError))
+    assert outside == []
+
+
+def test_the_redelivery_signal_is_in_the_hierarchy_and_the_event_path_loads_no_grpc() -> None:
+    """RedeliverError lives in bindings.errors; dispatch, poison and errors import without gRPC."""
+    assert issubclass(errors.RedeliverError, BinderyError)
+    code = "import sys, bindings.dispatch, bindings.poison, bindings.errors; print('grpc' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+
+
+def test_a_conflict_is_transient_not_permanent() -> None:
+    """Contention is transient by nature: a ConflictError is redelivered, never dead-lettered at once."""
+    assert issubclass(ConflictError, TransientError)
+    assert not issubclass(ConflictError, PermanentError)
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (0, TransientError),  # no answer at all
+        (100, TransientError),
+        (200, None),
+        (201, None),
+        (202, None),
+        (204, None),
+        (301, PermanentError),
+        (400, PermanentError),
+        (401, PermanentError),
+        (402, PermanentError),
+        (404, PermanentError),
+        (409, PermanentError),
+        (422, PermanentError),
+        (429, TransientError),
+        (500, TransientError),
+        (502, TransientError),
+        (503, TransientError),
+    ],
+)
+def test_the_http_translation_table(status: int, expected: type[BinderyError] | None) -> None:
+    """2xx is success; no answer, 1xx, 429 and 5xx are transient; any other status is permanent."""
+    error = errors.http_error(status, "SendGrid", "the body")
+    if expected is None:
+        assert error is None
+        return
+    assert type(error) is expected
+    said = f"answered {status}" if status else "answered nothing"
+    assert str(error) == f"SendGrid {said}: the body"

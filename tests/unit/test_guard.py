@@ -10,7 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 import grpc
 import pytest
 
-from bindings.guard import Guard, RedeliverError
+from bindings.errors import RedeliverError
+from bindings.guard import Guard
 
 _METHOD = "/test.Echo/Call"
 

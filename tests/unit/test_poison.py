@@ -26,9 +26,9 @@ def test_transient_is_retried_until_the_attempt_limit() -> None:
 
 
 def test_classify_treats_only_permanent_errors_as_permanent() -> None:
-    """Permanent errors (conflicts included) are permanent; anything unexpected is transient."""
+    """Permanent errors are permanent; conflicts (contention) and anything unexpected are transient."""
     assert classify(PermanentError("x")) is Failure.PERMANENT
-    assert classify(ConflictError("x")) is Failure.PERMANENT
+    assert classify(ConflictError("x")) is Failure.TRANSIENT
     assert classify(TransientError("x")) is Failure.TRANSIENT
     assert classify(KeyError("x")) is Failure.TRANSIENT
 

@@ -13,7 +13,8 @@ from google.protobuf import empty_pb2
 
 from bindings import server
 from bindings.dev.paths import project_root
-from bindings.guard import Guard, RedeliverError
+from bindings.errors import RedeliverError
+from bindings.guard import Guard
 
 TOKEN = "s3cret"
 AUTH = (("dapr-api-token", TOKEN),)

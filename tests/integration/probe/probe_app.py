@@ -16,6 +16,7 @@ from bindings.dapr_ports import DaprBlobStore, DaprPaymentGateway, DaprStateStor
 from bindings.errors import ConflictError, PermanentError, TransientError
 from bindings.events import BlobEvent
 from bindings.messages import Message
+from bindings.optimistic import retry_conflicts, write_back
 
 app = FunctionApp(os.environ.get("PROBE_APP_ID", "probe"), max_attempts=3)
 documents = DaprBlobStore("documents")
@@ -29,7 +30,7 @@ class Probe(Message):
 
     version: Literal[1] = 1
     id: str
-    behaviour: Literal["ok", "transient", "permanent", "blob", "state", "slow", "charge"] = "ok"
+    behaviour: Literal["ok", "transient", "permanent", "blob", "state", "slow", "charge", "contended"] = "ok"
     customer: str = ""
 
 
@@ -70,12 +71,27 @@ def on_probe(probe: Probe) -> None:
         record(kind="done", id=probe.id)
     if probe.behaviour == "blob":
         documents.put(f"probe/{probe.id}.txt", probe.id.encode(), content_type="text/plain")
+    if probe.behaviour == "contended":
+        contend(f"probe-{probe.id}", rival=delivery.attempt == 1)
+        record(kind="handled", id=probe.id, value=state.get(f"probe-{probe.id}").value.decode())  # type: ignore[union-attr]
     if probe.behaviour == "state":
         state.create(f"probe-{probe.id}", b"first")
         try:
             state.create(f"probe-{probe.id}", b"second")
         except ConflictError:
             record(kind="conflict", id=probe.id, value=state.get(f"probe-{probe.id}").value.decode())  # type: ignore[union-attr]
+
+
+def contend(key: str, *, rival: bool) -> None:
+    """A read-modify-write of `key`; with `rival`, another write lands between every read and write-back."""
+
+    def once() -> None:
+        item = state.get(key)
+        if rival:
+            write_back(state, item, b"rival")
+        write_back(state, item, b"ours")  # the ETag (or the absence) read above no longer holds
+
+    retry_conflicts(once, tries=2)
 
 
 @app.blob_created("probe-blobs", prefix="documents/incoming/")
