@@ -7,7 +7,8 @@
 
 Decorators register and return the function unchanged, so tests call handlers directly;
 `FunctionApp.handle` runs the whole event path (parse, filter, handle, dead-letter) without
-gRPC, and `run` serves it to the sidecar.
+gRPC, and `run` serves it to the sidecar. `on_start` hooks read the app's settings before the
+port opens (`bindings/settings.py`): a bad one stops the app there, with its message.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from pydantic import TypeAdapter
 
 from bindings import client, logs, names
 from bindings.dispatch import CronTick, Delivery, Dispatcher, Route, current_delivery
+from bindings.errors import SettingsError
 from bindings.events import BLOB_CREATED, BlobEvent, parse_blob_event
 from bindings.guard import Guard
 from bindings.payload import decode_json
@@ -32,10 +34,12 @@ if TYPE_CHECKING:
     from types import FrameType
 
     from bindings.ports import BlobStore
+    from bindings.server import ServerSettings
 
 __all__ = ["CronTick", "Delivery", "FunctionApp", "current_delivery"]
 
 F = TypeVar("F", bound="Callable[..., None]")
+H = TypeVar("H", bound="Callable[[], object]")
 _log = logging.getLogger(__name__)
 
 
@@ -56,6 +60,7 @@ class FunctionApp:
         self._dead_letters = dead_letters
         self._grace_seconds = grace_seconds
         self._dispatcher = Dispatcher(name, self._sink)
+        self._on_start: list[Callable[[], object]] = []
 
     @property
     def bindings(self) -> tuple[str, ...]:
@@ -93,6 +98,24 @@ class FunctionApp:
             max_attempts=max_attempts,
         )
 
+    def on_start(self, hook: H) -> H:
+        """Register `hook` to run at start, before the port opens (read settings; `SettingsError` stops)."""
+        self._on_start.append(hook)
+        return hook
+
+    def start(self, environ: Mapping[str, str]) -> ServerSettings:
+        """Configure logging, read the server's settings, run the start hooks; a bad setting exits."""
+        from bindings.server import ServerSettings  # noqa: PLC0415 - gRPC serving only when run
+
+        try:
+            logs.configure(self.name, environ)
+            settings = ServerSettings.from_env(environ)
+            for hook in self._on_start:
+                hook()
+        except SettingsError as error:
+            raise SystemExit(f"{self.name}: {error}") from None
+        return settings
+
     def handle(self, binding: str, data: bytes, binding_metadata: Mapping[str, str]) -> None:
         """Run one binding event through parse, filter, handler and poison policy.
 
@@ -108,13 +131,11 @@ class FunctionApp:
         """
         from bindings import server as callbacks  # noqa: PLC0415 - gRPC serving only when run
 
-        logs.configure(self.name)
-        token = os.environ.get("APP_API_TOKEN") or None
-        guard = Guard(token)
-        if token is None:
+        settings = self.start(os.environ)
+        guard = Guard(settings.token)
+        if settings.token is None:
             _log.warning("APP_API_TOKEN is not set: calls are accepted without a dapr-api-token")
-        workers = int(os.environ.get("BINDERY_WORKERS", "8"))
-        grpc_server = callbacks.build(self.bindings, self.handle, guard=guard, workers=workers)
+        grpc_server = callbacks.build(self.bindings, self.handle, guard=guard, workers=settings.workers)
 
         # The handler only records the signal; the main thread drains and stops the server once it
         # has started. Stopping inside the handler raced the start: the port accepts connections
@@ -132,8 +153,7 @@ class FunctionApp:
 
         signal.signal(signal.SIGTERM, request_stop)
         signal.signal(signal.SIGINT, request_stop)
-        port = port or int(os.environ.get("APP_PORT", "50051"))
-        host = os.environ.get("APP_HOST", "127.0.0.1") or "[::]"
+        port, host = port or settings.port, settings.host
         _log.info("serving %s on %s:%d", ", ".join(self._routes) or "no bindings", host, port)
         grpc_server.add_insecure_port(f"{host}:{port}")
         grpc_server.start()

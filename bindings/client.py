@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, TypeVar
 import grpc
 
 from bindings.errors import TransientError, translate
+from bindings.settings import Setting
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     from dapr.clients import DaprClient
 
 T = TypeVar("T")
+SIDECAR_WAIT = Setting("BINDERY_SIDECAR_WAIT", "10", "seconds the first output call waits for the sidecar")
 _lock = threading.Lock()
 _client: DaprClient | None = None
 
@@ -32,7 +34,7 @@ def shared_client() -> DaprClient:
             from dapr.clients import DaprClient  # noqa: PLC0415
             from dapr.conf import settings  # noqa: PLC0415
 
-            wait = float(os.environ.get("BINDERY_SIDECAR_WAIT", "10"))
+            wait = SIDECAR_WAIT.number(os.environ)
             settings.DAPR_HEALTH_TIMEOUT = wait  # type: ignore[attr-defined]  # the SDK sets it from env
             try:
                 # The SDK prints every failed health probe; our logs say it once.

@@ -51,6 +51,10 @@ class ConflictError(TransientError):
     """
 
 
+class SettingsError(BinderyError, ValueError):
+    """A setting (an environment variable) is missing or unusable: the app stops at start."""
+
+
 class RedeliverError(BinderyError):
     """The event path's signal to the server: answer UNAVAILABLE so the sidecar leaves the message queued."""
 

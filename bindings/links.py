@@ -20,8 +20,12 @@ from urllib.parse import quote
 from azure.storage.blob import BlobSasPermissions, BlobServiceClient, generate_blob_sas
 
 from bindings.errors import BinderyError
+from bindings.settings import DOCUMENTS_ACCOUNT_URL as ACCOUNT_URL
+from bindings.settings import DOCUMENTS_CONNECTION_STRING as CONNECTION_STRING
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from azure.storage.blob import UserDelegationKey
 
 MAX_LINK_AGE = timedelta(days=7)
@@ -45,16 +49,16 @@ class SasLinks:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_env(cls, container: str) -> SasLinks:
+    def from_env(cls, container: str, environ: Mapping[str, str] = os.environ) -> SasLinks:
         """Sign with `DOCUMENTS_CONNECTION_STRING`, else a managed identity at `DOCUMENTS_ACCOUNT_URL`."""
-        connection = os.environ.get("DOCUMENTS_CONNECTION_STRING", "")
+        connection = CONNECTION_STRING.text(environ) or ""
         if connection:
             service = BlobServiceClient.from_connection_string(connection)
             key = service.credential.account_key if service.credential else None
             if not key:
                 raise LinkConfigError("DOCUMENTS_CONNECTION_STRING holds no AccountKey to sign links with")
             return cls(service, container, account_key=key)
-        account_url = os.environ.get("DOCUMENTS_ACCOUNT_URL", "")
+        account_url = ACCOUNT_URL.text(environ) or ""
         if not account_url:
             raise LinkConfigError(
                 "set DOCUMENTS_CONNECTION_STRING (account key) or DOCUMENTS_ACCOUNT_URL (managed identity)"

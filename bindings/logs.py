@@ -11,8 +11,12 @@ import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from bindings.settings import Setting
+
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Mapping
+
+LEVEL = Setting("BINDERY_LOG_LEVEL", "INFO", "the least severe log level written (DEBUG, INFO, WARNING…)")
 
 _context: contextvars.ContextVar[dict[str, str]] = contextvars.ContextVar("bindery_log_context", default={})  # noqa: B039 - never mutated, replaced per scope
 _RESERVED = frozenset(vars(logging.makeLogRecord({})))
@@ -52,10 +56,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
-def configure(app: str) -> None:
+def configure(app: str, environ: Mapping[str, str] = os.environ) -> None:
     """Send every log record to stderr as JSON, at `$BINDERY_LOG_LEVEL` (default INFO)."""
+    level = LEVEL.string(environ).upper()
+    if level not in logging.getLevelNamesMapping():
+        raise LEVEL.refused(level, ", ".join(logging.getLevelNamesMapping()))
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(app))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(os.environ.get("BINDERY_LOG_LEVEL", "INFO").upper())
+    root.setLevel(level)

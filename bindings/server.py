@@ -11,10 +11,14 @@ from __future__ import annotations
 
 import logging
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import grpc
 from dapr.proto.runtime.v1 import appcallback_pb2, appcallback_pb2_grpc
+
+from bindings import client, logs
+from bindings.settings import Setting
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -22,6 +26,33 @@ if TYPE_CHECKING:
     from bindings.guard import Guard
 
 _log = logging.getLogger("bindings.app")
+TOKEN = Setting("APP_API_TOKEN", None, "the token daprd sends; unset: calls are not checked", optional=True)
+WORKERS = Setting("BINDERY_WORKERS", "8", "events handled at once (gRPC server threads)")
+PORT = Setting("APP_PORT", "50051", "the port the gRPC server listens on for its sidecar")
+HOST = Setting("APP_HOST", "127.0.0.1", "the address the gRPC server binds; empty: every address")
+# What every FunctionApp reads (the Dapr client reads BINDERY_SIDECAR_WAIT on its first call).
+SETTINGS = (TOKEN, WORKERS, PORT, HOST, logs.LEVEL, client.SIDECAR_WAIT)
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """How `FunctionApp.run` serves: read once, at start."""
+
+    token: str | None
+    workers: int
+    port: int
+    host: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> ServerSettings:
+        """Read and check the server's settings (and the sidecar wait, used later)."""
+        client.SIDECAR_WAIT.number(environ)
+        return cls(
+            token=TOKEN.text(environ) or None,
+            workers=WORKERS.integer(environ),
+            port=PORT.integer(environ),
+            host=HOST.string(environ) or "[::]",
+        )
 
 
 class _Callback(appcallback_pb2_grpc.AppCallbackServicer):

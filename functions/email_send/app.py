@@ -1,51 +1,107 @@
-"""email-send: templated email. Each request on `email-requests` is rendered and sent at most once."""
+"""email-send: templated email. Each request on `email-requests` is rendered and sent at most once.
+
+Settings are read when the app starts (`EmailSendSettings`); templates and the sender are built then.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bindings import names
 from bindings.app import FunctionApp
 from bindings.clock import SystemClock
 from bindings.dapr_mail import DaprMailer, SendGridMailer
 from bindings.dapr_ports import DaprStateStore
-from bindings.errors import PermanentError
+from bindings.errors import PermanentError, SettingsError
 from bindings.messages import EmailRequested
+from bindings.settings import Setting
 from functions.email_send.sends import Sends
 from functions.email_send.templates import Brand, TemplateError, Templates
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+BRAND = Setting("EMAIL_BRAND", "Bindery", "the brand name emails are signed with")
+FROM = Setting("EMAIL_FROM", "Bindery Billing <billing@bindery.example>", "the sender of every email")
+PORTAL_URL = Setting(
+    "EMAIL_PORTAL_URL", "https://billing.bindery.example/account", "the account page emails link to (https)"
+)
+LOOPBACK_HTTP = Setting(
+    "EMAIL_LINKS_LOOPBACK_HTTP", "", "1: http links to loopback (Azurite) may be mailed; the local stack only"
+)
+PROVIDER = Setting("EMAIL_PROVIDER", "smtp", "smtp (the `email` binding) or sendgrid (the v3 API)")
+SETTINGS = (BRAND, FROM, PORTAL_URL, LOOPBACK_HTTP, PROVIDER)
+
+
+@dataclass(frozen=True)
+class EmailSendSettings:
+    """email-send's settings, read once at start."""
+
+    brand: Brand
+    loopback_http: bool
+    provider: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> EmailSendSettings:
+        """Read and check the settings; `SettingsError` names a bad one."""
+        brand = Brand(
+            name=BRAND.string(environ), sender=FROM.string(environ), portal_url=PORTAL_URL.string(environ)
+        )
+        return cls(
+            brand=brand,
+            loopback_http=LOOPBACK_HTTP.string(environ) == "1",
+            provider=PROVIDER.choice(environ, ("smtp", "sendgrid")),
+        )
+
 
 _log = logging.getLogger(__name__)
 app = FunctionApp(names.EMAIL_SEND)
 clock = SystemClock()
-brand = Brand(
-    name=os.environ.get("EMAIL_BRAND", "Bindery"),
-    sender=os.environ.get("EMAIL_FROM", "Bindery Billing <billing@bindery.example>"),
-    portal_url=os.environ.get("EMAIL_PORTAL_URL", "https://billing.bindery.example/account"),
-)
-# EMAIL_LINKS_LOOPBACK_HTTP=1 (the local stack only): http links to loopback (Azurite) may be mailed.
-LOOPBACK_HTTP = os.environ.get("EMAIL_LINKS_LOOPBACK_HTTP", "") == "1"
-try:
-    templates = Templates(brand, loopback_http=LOOPBACK_HTTP)
-except TemplateError as error:
-    raise SystemExit(f"email-send: {error}") from error
 smtp = DaprMailer(names.EMAIL)
 sendgrid = SendGridMailer(names.SENDGRID_API)
-# EMAIL_PROVIDER: smtp (the `email` binding) or sendgrid (the v3 API; events map back to requests).
-PROVIDER = os.environ.get("EMAIL_PROVIDER", "smtp")
-if PROVIDER not in {"smtp", "sendgrid"}:
-    raise SystemExit(f"email-send: EMAIL_PROVIDER must be smtp or sendgrid, not {PROVIDER!r}")
-sends = Sends(DaprStateStore(names.EMAIL_STATE), sendgrid if PROVIDER == "sendgrid" else smtp, brand.sender)
+
+
+@functools.cache
+def settings() -> EmailSendSettings:
+    """The settings, from the environment on first use (at start)."""
+    return EmailSendSettings.from_env(os.environ)
+
+
+@functools.cache
+def templates() -> Templates:
+    """The templates for the configured brand; a portal URL that is not a safe link is a bad setting."""
+    try:
+        return Templates(settings().brand, loopback_http=settings().loopback_http)
+    except TemplateError as error:
+        raise SettingsError(str(error)) from error
+
+
+@functools.cache
+def sends() -> Sends:
+    """Sends through the configured provider, at most once per request."""
+    mailer = sendgrid if settings().provider == "sendgrid" else smtp
+    return Sends(DaprStateStore(names.EMAIL_STATE), mailer, settings().brand.sender)
+
+
+@app.on_start
+def _start() -> None:
+    """Read the settings and load the templates before the port opens: a bad one stops the app."""
+    templates()
+    sends()
 
 
 @app.queue(names.EMAIL_REQUESTS, model=EmailRequested)
 def on_email_requested(request: EmailRequested) -> None:
     """Render and send the request once; unknown templates, missing data, unsafe links: dead-lettered."""
     try:
-        email = templates.render(request)
+        email = templates().render(request)
     except TemplateError as error:
         raise PermanentError(str(error)) from error
-    status = sends.deliver(request, email, clock.now())
+    status = sends().deliver(request, email, clock.now())
     _log.info(
         "email %s %s", request.request_id, status, extra={"template": request.template, "status": status}
     )

@@ -6,8 +6,8 @@ is enqueued), 411 without a Content-Length (a chunked body included), 400 for on
 plain ASCII digits, given twice or sent with Transfer-Encoding, 413 for bodies over 5 MB, 408 when
 the body does not arrive within the read timeout, 503 when the queue cannot be reached, and 500 for
 anything unexpected: every request that arrives whole gets an answer. `GET /healthz` answers 204.
-Configuration: `SENDGRID_WEBHOOK_PUBLIC_KEY` (required; an EC P-256 key, else the app exits at
-start), `APP_PORT`, `WEBHOOK_HOST` (127.0.0.1; 0.0.0.0 in a container),
+Settings (`WebhookSettings`, read at start): `SENDGRID_WEBHOOK_PUBLIC_KEY` (required; an EC P-256
+key, else the app exits at start), `APP_PORT`, `WEBHOOK_HOST` (127.0.0.1; 0.0.0.0 in a container),
 `WEBHOOK_REPLAY_WINDOW_SECONDS` (300).
 """
 
@@ -19,19 +19,23 @@ import os
 import signal
 import sys
 import threading
-from datetime import timedelta
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from bindings import logs, names
+from bindings import client, logs, names
 from bindings.clock import SystemClock
 from bindings.dapr_ports import DaprQueue
-from bindings.errors import BinderyError
+from bindings.errors import BinderyError, SettingsError
 from bindings.messages import EmailEventBatch
+from bindings.settings import Setting
 from functions.email_webhook.framing import body_size, drain
 from functions.email_webhook.verify import SIGNATURE_HEADER, TIMESTAMP_HEADER, RefusedError, Verifier
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from datetime import timedelta
+
     from bindings.ports import Clock, Queue
 
 _log = logging.getLogger(__name__)
@@ -39,6 +43,29 @@ APP_ID = names.EMAIL_WEBHOOK
 PATH = "/sendgrid/events"
 READ_TIMEOUT = 30.0  # seconds a client may take to send its body before it is answered 408
 events = DaprQueue(names.EMAIL_EVENTS_OUT)
+PUBLIC_KEY = Setting("SENDGRID_WEBHOOK_PUBLIC_KEY", None, "the event webhook's verification key (EC P-256)")
+REPLAY_WINDOW = Setting("WEBHOOK_REPLAY_WINDOW_SECONDS", "300", "age of the oldest signature accepted (s)")
+HOST = Setting("WEBHOOK_HOST", "127.0.0.1", "the address the HTTP server binds (0.0.0.0 in the image)")
+PORT = Setting("APP_PORT", "8080", "the port the HTTP server listens on")
+SETTINGS = (PUBLIC_KEY, REPLAY_WINDOW, HOST, PORT, logs.LEVEL, client.SIDECAR_WAIT)
+
+
+@dataclass(frozen=True)
+class WebhookSettings:
+    """email-webhook's settings, read once at start."""
+
+    public_key: str
+    replay_window: timedelta
+    address: tuple[str, int]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> WebhookSettings:
+        """Read and check the settings; `SettingsError` names a bad one (an empty key is not set)."""
+        key = PUBLIC_KEY.text(environ)
+        if not key:
+            raise SettingsError("set SENDGRID_WEBHOOK_PUBLIC_KEY (the event webhook's verification key)")
+        address = (HOST.string(environ), PORT.integer(environ))
+        return cls(public_key=key, replay_window=REPLAY_WINDOW.seconds(environ), address=address)
 
 
 class WebhookServer(ThreadingHTTPServer):
@@ -137,16 +164,16 @@ class _Handler(BaseHTTPRequestHandler):
 
 def serve() -> None:
     """Serve until SIGTERM or SIGINT, then finish the requests in flight."""
-    logs.configure(APP_ID)
-    key = os.environ.get("SENDGRID_WEBHOOK_PUBLIC_KEY", "")
-    if not key:
-        sys.exit("email-webhook: set SENDGRID_WEBHOOK_PUBLIC_KEY (the event webhook's verification key)")
-    window = timedelta(seconds=float(os.environ.get("WEBHOOK_REPLAY_WINDOW_SECONDS", "300")))
-    address = (os.environ.get("WEBHOOK_HOST", "127.0.0.1"), int(os.environ.get("APP_PORT", "8080")))
     try:
-        verifier = Verifier(key, window)
+        logs.configure(APP_ID)
+        settings = WebhookSettings.from_env(os.environ)
+    except SettingsError as error:
+        sys.exit(f"email-webhook: {error}")
+    try:
+        verifier = Verifier(settings.public_key, settings.replay_window)
     except ValueError as error:
         sys.exit(f"email-webhook: SENDGRID_WEBHOOK_PUBLIC_KEY: {error}")
+    address = settings.address
     server = WebhookServer(address, verifier, events, SystemClock())
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: threading.Thread(target=server.shutdown).start())

@@ -12,6 +12,7 @@ import functools
 import logging
 import os
 import threading
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from bindings import names
@@ -19,10 +20,14 @@ from bindings.app import FunctionApp
 from bindings.clock import SystemClock
 from bindings.dapr_ports import DaprBlobStore, DaprQueue, DaprStateStore
 from bindings.messages import ReceiptRequest, ReceiptRequested, ReceiptRequestedV2
+from bindings.settings import LINK_SETTINGS, Setting
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     from bindings.events import BlobEvent
     from bindings.links import SasLinks
+    from functions.receipt_render.issuance import Document
 
 _log = logging.getLogger(__name__)
 app = FunctionApp(names.RECEIPT_RENDER)
@@ -30,12 +35,30 @@ documents = DaprBlobStore(names.DOCUMENTS)
 email_requests = DaprQueue(names.EMAIL_REQUESTS_OUT)
 billing = DaprStateStore(names.BILLING_STATE)
 clock = SystemClock()
-# Who issues the documents: lines separated by "|" (name, address, tax number), top right of page 1.
-ISSUER = tuple(
-    line.strip()
-    for line in os.environ.get("DOCUMENT_ISSUER", "Bindery Billing|billing@bindery.example").split("|")
-    if line.strip()
-)
+ISSUER = Setting(
+    "DOCUMENT_ISSUER", "Bindery Billing|billing@bindery.example",
+    'who issues the documents: lines separated by "|" (name, address, tax number), top right of page 1',
+)  # fmt: skip
+SETTINGS = (ISSUER, *LINK_SETTINGS)  # the link signer reads its own on first use (`links`)
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """receipt-render's settings, read once at start."""
+
+    issuer: tuple[str, ...]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> RenderSettings:
+        """Read the settings: the issuer's non-empty lines."""
+        return cls(issuer=tuple(line.strip() for line in ISSUER.string(environ).split("|") if line.strip()))
+
+
+@app.on_start
+@functools.cache
+def settings() -> RenderSettings:
+    """The settings, from the environment at start."""
+    return RenderSettings.from_env(os.environ)
 
 
 @functools.cache
@@ -49,43 +72,46 @@ def links() -> SasLinks:
 @app.queue(names.RECEIPT_REQUESTS, model=ReceiptRequest)
 def on_receipt_requested(request: ReceiptRequested | ReceiptRequestedV2) -> None:
     """Render the receipt, store it, ask for the email with its link; bad details are dead-lettered."""
-    from functions.receipt_render import issuance, receipt  # noqa: PLC0415 - fpdf loads after start-up
+    from functions.receipt_render import receipt  # noqa: PLC0415 - fpdf loads after start-up
 
     wanted = receipt.load(request, billing)
     document = receipt.issued_as(wanted)
-    outcome = issuance.issue(
-        billing,
+    done = _issue(
         document,
-        clock=clock,
-        documents=documents,
-        render=lambda: receipt.render(wanted, ISSUER),
-        deliver=lambda pdf: receipt.deliver(
-            wanted, pdf, documents=documents, mail=email_requests, links=links(), now=clock.now()
-        ),
+        functools.partial(receipt.render, wanted, settings().issuer),
+        functools.partial(receipt.deliver, wanted),
     )
-    _log.info("receipt %s %s as %s", wanted.receipt_id, outcome.value, document.blob)
+    _log.info("receipt %s %s as %s", wanted.receipt_id, done, document.blob)
 
 
 @app.blob_created(names.BLOB_EVENTS, prefix=f"{names.DOCUMENTS_CONTAINER}/orders/")
 def on_order_created(event: BlobEvent) -> None:
     """Render the invoice of an uploaded order; events for other blobs are ignored by the trigger."""
-    from functions.receipt_render import invoice, issuance  # noqa: PLC0415 - fpdf loads after start-up
+    from functions.receipt_render import invoice  # noqa: PLC0415 - fpdf loads after start-up
 
     order = invoice.load(event, documents)
     if order is None:
         return
     document = invoice.issued_as(order)
-    outcome = issuance.issue(
-        billing,
+    done = _issue(
         document,
-        clock=clock,
-        documents=documents,
-        render=lambda: invoice.render(order, ISSUER),
-        deliver=lambda pdf: invoice.deliver(
-            order, pdf, documents=documents, mail=email_requests, links=links(), now=clock.now()
-        ),
+        functools.partial(invoice.render, order, settings().issuer),
+        functools.partial(invoice.deliver, order),
     )
-    _log.info("invoice %s from %s %s as %s", document.number, event.path, outcome.value, document.blob)
+    _log.info("invoice %s from %s %s as %s", document.number, event.path, done, document.blob)
+
+
+def _issue(document: Document, render: Callable[[], bytes], deliver: Callable[..., object]) -> str:
+    """Issue `document` once over this app's ports (`issuance.issue`); what was done, for the log."""
+    from functions.receipt_render import issuance  # noqa: PLC0415 - with the pipelines, after start-up
+
+    outcome = issuance.issue(
+        billing, document, clock=clock, documents=documents, render=render,
+        deliver=lambda pdf: deliver(
+            pdf, documents=documents, mail=email_requests, links=links(), now=clock.now()
+        ),
+    )  # fmt: skip
+    return outcome.value
 
 
 def _started() -> None:

@@ -112,13 +112,35 @@ def test_the_refusal_is_dead_lettered_with_its_reason(monkeypatch: pytest.Monkey
         app.on_email_requested(request("javascript:alert(1)", template="invoice"))
 
 
+def _email_send(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a fresh interpreter with `env` added (the app's settings)."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "APP_PORT": "0", **env}, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+
+
+def test_importing_email_send_reads_no_settings() -> None:
+    """Importing the app with a bad EMAIL_PROVIDER or EMAIL_PORTAL_URL does no work and does not exit."""
+    done = _email_send(
+        "import functions.email_send.app", EMAIL_PROVIDER="carrier-pigeon", EMAIL_PORTAL_URL="javascript:x"
+    )
+    assert done.returncode == 0, done.stderr
+
+
 def test_email_send_refuses_to_start_with_an_unsafe_portal_url() -> None:
-    """The app exits at import naming the bad EMAIL_PORTAL_URL, instead of failing every mail."""
-    env = {**os.environ, "EMAIL_PORTAL_URL": "javascript:alert(1)", "EMAIL_PROVIDER": "smtp"}
-    done = subprocess.run(
-        [sys.executable, "-c", "import functions.email_send.app"],
-        env=env, capture_output=True, text=True, timeout=60, check=False,
+    """Starting the app stops it at once, naming the bad EMAIL_PORTAL_URL, instead of failing every mail."""
+    done = _email_send(
+        "from functions.email_send.app import app; app.run()",
+        EMAIL_PORTAL_URL="javascript:alert(1)", EMAIL_PROVIDER="smtp",
     )  # fmt: skip
     assert done.returncode != 0
     assert "email-send: the brand's portal URL (EMAIL_PORTAL_URL)" in done.stderr
     assert "not a safe link" in done.stderr
+
+
+def test_email_send_refuses_to_start_with_an_unknown_provider() -> None:
+    """Starting the app with a bad EMAIL_PROVIDER stops it, naming the variable, its value and the choices."""
+    done = _email_send("from functions.email_send.app import app; app.run()", EMAIL_PROVIDER="carrier-pigeon")
+    assert done.returncode != 0
+    assert "email-send: EMAIL_PROVIDER is 'carrier-pigeon'; allowed: smtp, sendgrid" in done.stderr
