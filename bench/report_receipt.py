@@ -71,6 +71,7 @@ def _worst_lines(worst: dict[str, Any]) -> list[str]:
         *rows,
         "",
         f"Goal: at most half the timeout — worst {worst_share:.0%}, {_verdict(worst_share <= WORST_GOAL)}.",
+        "",
     ]
 
 
