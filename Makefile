@@ -19,20 +19,20 @@ system:
 	@PYTHON=$(PYTHON) tools/system-packages $(PROFILE)
 
 # A new virtualenv whenever the lock changes, so it holds exactly the lock (and uv, which installs it).
-$(STAMP): pyproject.toml requirements.lock tools/uv.txt | system
+$(STAMP): pyproject.toml tooling/pyproject.toml requirements.lock tools/uv.txt | system
 	@$(PYTHON) tools/lockfile.py check
 	@echo "setup: virtualenv $(VENV) from requirements.lock"
 	@rm -rf $(VENV)
 	@$(PYTHON) -m venv $(VENV)
 	@$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r tools/uv.txt
 	@$(UV) pip install --quiet --python $(BIN)/python --require-hashes -r requirements.lock
-	@$(UV) pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
+	@$(UV) pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e . -e tooling
 	@touch $(STAMP)
 
 setup: system $(STAMP)
 	@$(BIN)/bindery daprd
 	@$(BIN)/python -m functions.receipt_render.slices
-	@$(BIN)/python -c "from bindings.dev import azurite; print(azurite.install())"
+	@$(BIN)/python -c "from tooling import azurite; print(azurite.install())"
 
 demo: setup
 	$(BIN)/bindery demo
@@ -45,6 +45,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports --no-cache
 
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit

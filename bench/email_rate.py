@@ -21,20 +21,20 @@ from aiosmtpd.controller import Controller
 from dapr.conf import settings
 from stats import spread
 
-from bindings import client, names
+from bindings import client
 from bindings.clock import SystemClock
-from bindings.dapr_mail import DaprMailer
-from bindings.dev import components, daprd, procs, sidecar, webhook_keys
-from bindings.dev.paths import project_root
-from bindings.memory_ports import MemoryQueue
-from bindings.ports import OutgoingMail
+from bindings.testing import MemoryQueue
+from functions.common import names
+from functions.common.mail import DaprMailer, OutgoingMail
 from functions.email_webhook.app import PATH, WebhookServer
 from functions.email_webhook.verify import Verifier
+from tooling import components, daprd, procs, sidecar, webhook_keys
+from tooling.paths import project_root
 
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from bindings.dev.sidecar import Ports
+    from tooling.sidecar import Ports
 
 
 class _Sink:

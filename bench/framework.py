@@ -20,10 +20,10 @@ from typing import Any
 
 from stats import spread
 
-from bindings.dev import procs, webhook_keys
-from bindings.dev.paths import project_root
-from bindings.dev.sidecar import AppSpec
-from bindings.dev.stack import Stack, StackConfig
+from tooling import procs, webhook_keys
+from tooling.paths import project_root
+from tooling.sidecar import AppSpec
+from tooling.stack import Stack, StackConfig
 
 HERE = Path(__file__).parent
 _TICK = os.sysconf("SC_CLK_TCK")

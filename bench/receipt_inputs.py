@@ -6,8 +6,8 @@ import json
 from functools import partial
 from typing import TYPE_CHECKING
 
-from bindings.memory_ports import MemoryStateStore
-from bindings.messages import ReceiptRequestedV2
+from bindings.testing import MemoryStateStore
+from functions.common.messages import ReceiptRequestedV2
 from functions.receipt_render import invoice, receipt
 
 if TYPE_CHECKING:

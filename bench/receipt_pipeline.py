@@ -8,6 +8,7 @@ default queue polling (200 ms). Throughput: a backlog of requests drained by 1, 
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -22,9 +23,10 @@ from typing import Any
 import framework
 from stats import spread
 
-from bindings import names
-from bindings.dev.sidecar import AppSpec
-from bindings.dev.stack import Stack, StackConfig
+from functions.common import names
+from tooling.sidecar import AppSpec
+from tooling.stack import Stack, StackConfig
+from tooling.waiting import eventually
 
 _STORED = "receipt "  # the pipeline's log line: "receipt <id> issued as <blob>" (app.py)
 
@@ -54,12 +56,8 @@ def _stored(stack: Stack, tag: str) -> dict[str, tuple[float, str]]:
     return found
 
 
-def _wait(condition: Any, what: str, timeout: float = 300.0, every: float = 0.02) -> None:  # noqa: ANN401
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"receipt pipeline bench: {what} did not happen in {timeout:.0f}s")
-        time.sleep(every)
+def _has(stack: Stack, tag: str, name: str) -> bool:
+    return name in _stored(stack, tag)
 
 
 def _cpu(groups: dict[str, list[int]]) -> dict[str, float]:
@@ -83,7 +81,7 @@ def _latencies(stack: Stack, samples: int) -> list[float]:
         time.sleep(random.uniform(0.05, 0.3))  # do not fall into step with the polling
         sent = time.time()
         queue.send_message(_request(tag, index))
-        _wait(lambda i=index: f"{tag}-{i}" in _stored(stack, tag), f"receipt {index}")
+        eventually(functools.partial(_has, stack, tag, f"{tag}-{index}"), f"receipt {index}", 300, 0.02)
         out.append(_stored(stack, tag)[f"{tag}-{index}"][0] - sent)
     return out
 
@@ -110,7 +108,7 @@ def _throughput(stack: Stack, count: int) -> dict[str, Any]:
     }
     time.sleep(max(visible_at - time.monotonic() - 0.05, 0))  # none is visible before visible_at
     before = _cpu(groups)
-    _wait(lambda: len(_stored(stack, tag)) >= count, f"{count} receipts", every=0.5)
+    eventually(lambda: len(_stored(stack, tag)) >= count, f"{count} receipts", 300, 0.5)
     after = _cpu(groups)
     stored = _stored(stack, tag)
     stamps = sorted(stamp for stamp, _ in stored.values())
@@ -218,7 +216,7 @@ def lines(r: dict[str, Any]) -> list[str]:
 if __name__ == "__main__":
     import sys
 
-    from bindings.dev.paths import var_dir
+    from tooling.paths import var_dir
 
     result = measure(var_dir() / "bench" / "receipts", samples=int(sys.argv[1]) if len(sys.argv) > 1 else 40)
     print(json.dumps(result, indent=2))

@@ -110,11 +110,11 @@ def stages() -> list[dict[str, Any]]:
         began = time.perf_counter()
 
     mark("interpreter")
-    import bindings.server  # noqa: PLC0415 - each import is a step measured
-    import functions.receipt_render.app  # noqa: F401, PLC0415
+    import bindings.server  # noqa: F401, PLC0415 - each import is a step measured
+    import functions.receipt_render.app  # noqa: PLC0415
 
     mark("app module: FunctionApp, Dapr gRPC server")
-    import bindings.links  # noqa: F401, PLC0415 - loaded by the warm-up, after serving
+    import functions.common.links  # noqa: F401, PLC0415 - loaded by the warm-up, after serving
 
     mark("link signer: azure-storage-blob (azure-core, aiohttp)")
     from functions.receipt_render import fonts, invoice, receipt  # noqa: F401, PLC0415

@@ -29,8 +29,8 @@ from pypdf import PdfReader
 from receipt_inputs import ISSUER, NAMES, invoice_order, lines_for, receipt_loader
 from stats import spread
 
-from bindings.dev.paths import project_root, var_dir
 from functions.receipt_render import fonts, invoice, receipt
+from tooling.paths import project_root, var_dir
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

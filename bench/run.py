@@ -27,8 +27,9 @@ import tick_cost
 from report import markdown
 from stats import spread
 
-from bindings.dev import daprd, simulation
-from bindings.dev.paths import project_root, var_dir
+from tooling import daprd
+from tooling.paths import project_root, var_dir
+from tooling.simulation import command as simulation
 
 
 def machine() -> dict[str, Any]:

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from stats import spread
 
-from bindings.dev import components, daprd, procs, sidecar
-from bindings.dev.paths import project_root
-from bindings.dev.processor_sandbox import start_sandbox
+from tooling import components, daprd, procs, sidecar
+from tooling.paths import project_root
+from tooling.sandboxes.processor import start_sandbox
 
 if TYPE_CHECKING:
-    from bindings.dev.sidecar import Ports
+    from tooling.sidecar import Ports
 
 _PROBE = Path(__file__).with_name("tick_probe.py")
 _NEEDED = ("statestore.yaml", "payment-gateway.yaml")

@@ -19,9 +19,10 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bindings import names
-from bindings.dapr_ports import DaprPaymentGateway, DaprStateStore
-from bindings.memory_ports import MemoryQueue
+from bindings.dapr_ports import DaprStateStore
+from bindings.testing import MemoryQueue
+from functions.common import names
+from functions.common.payments import DaprPaymentGateway
 from functions.payment_retry import outcomes
 from functions.payment_retry.cases import SHARDS, CaseStore, minute_of
 from functions.payment_retry.dunning import Dunning

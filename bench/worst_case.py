@@ -24,8 +24,8 @@ from typing import Any
 
 from pypdf import PdfReader
 
-from bindings.dev.paths import project_root
-from bindings.dev.stack import DEFAULTS
+from tooling.paths import project_root
+from tooling.stack import DEFAULTS
 
 ALPHABETS = {
     "latin": "abcdefghijklmnopqrstuvwxyzÀÉÎõüçWM",

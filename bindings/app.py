@@ -21,11 +21,12 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import TypeAdapter
 
-from bindings import client, logs, names
+from bindings import client, logs
 from bindings.dispatch import CronTick, Delivery, Dispatcher, Route, current_delivery
 from bindings.errors import SettingsError
 from bindings.events import BLOB_CREATED, BlobEvent, parse_blob_event
 from bindings.guard import Guard
+from bindings.messages import DEAD_LETTERS
 from bindings.payload import decode_json
 from bindings.poison import DEFAULT_MAX_ATTEMPTS
 
@@ -190,5 +191,5 @@ class FunctionApp:
         if self._dead_letters is None:
             from bindings.dapr_ports import DaprBlobStore  # noqa: PLC0415 - created on first dead letter
 
-            self._dead_letters = DaprBlobStore(names.DEAD_LETTERS)
+            self._dead_letters = DaprBlobStore(DEAD_LETTERS)
         return self._dead_letters

@@ -6,9 +6,9 @@ import functools
 from typing import TYPE_CHECKING
 
 from bindings.client import call
-from bindings.errors import NotFoundError, TransientError, http_error
+from bindings.errors import NotFoundError, TransientError
 from bindings.messages import encode_message
-from bindings.ports import ChargeResult, StateItem
+from bindings.ports import StateItem
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -113,33 +113,3 @@ class DaprStateStore:
             f"delete state {key!r}",
             lambda c: c.delete_state(self.store, key, etag=etag, options=_options(first_write=bool(etag))),
         )
-
-
-class DaprPaymentGateway:
-    """`PaymentGateway` over a `bindings.http` output binding."""
-
-    def __init__(self, binding: str, *, path: str = "/v1/charges") -> None:
-        self.binding = binding
-        self.path = path
-
-    def charge(self, body: bytes, *, idempotency_key: str) -> ChargeResult:
-        """POST `body` with the `Idempotency-Key` header; return 2xx and 4xx answers, raise on the rest.
-
-        The binding is told not to turn non-2xx answers into errors (`errorIfNot2XX`), so a
-        decline (402) arrives with its body. What `errors.http_error` calls transient (429, 5xx, no
-        answer) and timeouts and transport failures raise `TransientError`: retry later with the same key.
-        """
-        request = {
-            "path": self.path,
-            "errorIfNot2XX": "false",
-            "Idempotency-Key": idempotency_key,
-            "Content-Type": "application/json",
-        }
-        response = call(
-            f"charge via {self.binding}", lambda c: c.invoke_binding(self.binding, "post", body, request)
-        )
-        status = int(response.binding_metadata.get("statusCode", "0") or 0)
-        error = http_error(status, f"charge via {self.binding}: processor")
-        if isinstance(error, TransientError):
-            raise error
-        return ChargeResult(status=status, body=bytes(response.data))

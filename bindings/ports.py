@@ -6,7 +6,7 @@ over the Dapr sidecar, and unit tests pass small fakes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -58,54 +58,6 @@ class StateStore(Protocol):
 
     def delete(self, key: str, *, etag: str | None = None) -> None:
         """Delete `key`, guarded by `etag` when given."""
-
-
-@dataclass(frozen=True, slots=True)
-class OutgoingMail:
-    """One email, with every recipient field explicit (an empty tuple means none)."""
-
-    sender: str
-    to: tuple[str, ...]
-    subject: str
-    html: str
-    text: str = ""  # the plain-text part, for providers that send multipart
-    cc: tuple[str, ...] = ()
-    bcc: tuple[str, ...] = ()
-    headers: Mapping[str, str] = field(default_factory=dict)
-    custom_args: Mapping[str, str] = field(default_factory=dict)  # provider tags, e.g. the request id
-
-
-class Mailer(Protocol):
-    """Sends email through one output binding."""
-
-    def send(self, mail: OutgoingMail) -> None:
-        """Send `mail` to exactly its recipients."""
-
-
-@dataclass(frozen=True, slots=True)
-class ChargeResult:
-    """The processor's answer to a charge, as status code and JSON body."""
-
-    status: int
-    body: bytes
-
-
-class PaymentGateway(Protocol):
-    """A card processor reached through one HTTP output binding."""
-
-    def charge(self, body: bytes, *, idempotency_key: str) -> ChargeResult:
-        """POST a charge with the `Idempotency-Key` header; replays return the first result.
-
-        Returns 2xx and 4xx answers (a decline is a 402 with its body); raises `TransientError`
-        for 429, 5xx and timeouts, which are retried with the same key.
-        """
-
-
-class LinkSigner(Protocol):
-    """Makes customer-usable, read-only links to blobs of the documents container."""
-
-    def url(self, blob_name: str, *, expires: datetime) -> str:
-        """A URL that lets anyone holding it read blob `blob_name` until `expires`."""
 
 
 class Clock(Protocol):

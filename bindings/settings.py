@@ -79,15 +79,3 @@ class Setting:
     def refused(self, value: str, allowed: str) -> SettingsError:
         """The error for `value`: the variable, the value and what is allowed."""
         return SettingsError(f"{self.name} is {value!r}; allowed: {allowed}")
-
-
-# The link signer's (`bindings/links.py`), declared here: that module loads the storage SDK (~0.3 s).
-DOCUMENTS_CONNECTION_STRING = Setting(
-    "DOCUMENTS_CONNECTION_STRING", None, "a connection string with an AccountKey: links are signed with it",
-    optional=True,
-)  # fmt: skip
-DOCUMENTS_ACCOUNT_URL = Setting(
-    "DOCUMENTS_ACCOUNT_URL", None, "the blob endpoint: links are signed with the managed identity",
-    unless=DOCUMENTS_CONNECTION_STRING.name,
-)  # fmt: skip
-LINK_SETTINGS = (DOCUMENTS_CONNECTION_STRING, DOCUMENTS_ACCOUNT_URL)

@@ -1,4 +1,4 @@
-"""Shared fixtures."""
+"""Shared fixtures; the stack fixtures (`tooling.pytest_plugin`) for the integration and reliability tests."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import zoneinfo
 
 import pytest
 
-from tests.fakes import FakeBlobStore
+from bindings.testing import MemoryBlobStore
+
+pytest_plugins = ["tooling.pytest_plugin"]
 
 # Time zones come from the locked tzdata package, not the machine's database (docs/versions.md): the
 # tests, and every process they start, see the same rules whatever the system has installed.
@@ -16,6 +18,12 @@ zoneinfo.reset_tzpath()
 
 
 @pytest.fixture
-def blob_store() -> FakeBlobStore:
+def blob_store() -> MemoryBlobStore:
     """An empty in-memory blob store."""
-    return FakeBlobStore()
+    return MemoryBlobStore()
+
+
+@pytest.fixture(scope="session")
+def stack_values() -> dict[str, str]:
+    """Every test stack polls its queues every 100 ms and hides a taken message for 1 s."""
+    return {"QUEUE_POLLING_INTERVAL": "100ms", "QUEUE_VISIBILITY_TIMEOUT": "1s"}

@@ -66,7 +66,7 @@ param emailBrand string = 'Bindery'
 
 var suffix = uniqueString(resourceGroup().id)
 var storageName = '${prefix}${suffix}'
-// Every queue a deployed component or the Event Grid route uses (bindings/dev/aca.py; tests/unit/test_aca.py).
+// Every queue a deployed component or the Event Grid route uses (tooling/aca.py; tests/unit/test_aca.py).
 var queues = ['payment-events', 'email-requests', 'receipt-requests', 'blob-events', 'email-events', 'subscription-actions']
 var containers = ['documents', 'dead-letters']
 // Order documents dropped under documents/orders/ become BlobCreated events on blob-events.
@@ -75,7 +75,7 @@ var blobEventsContainer = 'documents'
 var blobEventsPrefix = 'orders/'
 // The image's APP_PORT (deploy/Dockerfile); the container apps set it explicitly as well.
 var appPort = 50001
-// One container app per app in bindings/names.py (demo-ticker and demo-archiver run locally only).
+// One container app per app in functions/common/names.py (demo-ticker and demo-archiver run locally only).
 // `queues` are the app's input queues: its scale rules. payment-retry keeps a replica because
 // retry-tick is a cron binding: a replica scaled to zero has no sidecar, so no tick.
 var apps = [
@@ -185,7 +185,7 @@ module appsEnvironment 'modules/environment.bicep' = {
   }
 }
 
-// Generated from components/azure by `python -m bindings.dev.aca`; its parameters are the ${NAME}
+// Generated from components/azure by `python -m tooling.aca`; its parameters are the ${NAME}
 // placeholders of those files (tests/unit/test_aca.py checks that each is passed).
 module dapr 'modules/components.bicep' = if (deployApps) {
   name: 'dapr-components'

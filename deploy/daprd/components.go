@@ -3,7 +3,7 @@ package main
 // The registration list. Keep it in step with the `type:` values under components/ and with the
 // other module's list: deploy/daprd/components.go and deploy/daprd-aca/components.go register the
 // same type names (tests/unit/test_daprd.py and test_components.py check both). The build cache is
-// keyed by this file's digest (bindings/dev/daprd_builds.py).
+// keyed by this file's digest (tooling/daprd_builds.py).
 
 import (
 	"github.com/dapr/components-contrib/bindings"

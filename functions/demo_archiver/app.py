@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from bindings import names
 from bindings.app import FunctionApp
 from bindings.dapr_ports import DaprBlobStore
-from bindings.messages import Heartbeat
+from functions.common import names
+from functions.common.messages import Heartbeat
 
 app = FunctionApp(names.DEMO_ARCHIVER)
 documents = DaprBlobStore(names.DOCUMENTS)

@@ -5,10 +5,10 @@ A placeholder flow that proves the path end to end until the real functions land
 
 from __future__ import annotations
 
-from bindings import names
 from bindings.app import CronTick, FunctionApp
 from bindings.dapr_ports import DaprQueue
-from bindings.messages import Heartbeat
+from functions.common import names
+from functions.common.messages import Heartbeat
 
 app = FunctionApp(names.DEMO_TICKER)
 events = DaprQueue(names.DEMO_EVENTS_OUT)

@@ -7,11 +7,11 @@ import logging
 
 from pydantic import ValidationError
 
-from bindings import names
 from bindings.app import FunctionApp
 from bindings.dapr_ports import DaprStateStore
 from bindings.errors import PermanentError
-from bindings.messages import EmailEventBatch
+from functions.common import names
+from functions.common.messages import EmailEventBatch
 from functions.email_events.lifecycle import EVENTS, Lifecycle
 
 _log = logging.getLogger(__name__)

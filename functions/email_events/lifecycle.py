@@ -3,7 +3,7 @@
 `timeline:{request_id}` holds the events of one email, ordered by their own timestamps (SendGrid
 sends them late and out of order), each once: an `sg_event_id` already present is a duplicate.
 The email's status is its furthest event, so `delivered` arriving after `open` changes nothing.
-The suppression list (`bindings.suppression`) gets the addresses that must not be mailed again:
+The suppression list (`functions.common.suppression`) gets the addresses that must not be mailed again:
 a hard bounce (a `bounce` whose `type` is not `blocked`), a spam report, or an unsubscribe.
 Events name our request in the `request_id` custom argument; events without one (mail not sent
 through the SendGrid API by us) only feed suppression.
@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
-from bindings import suppression
 from bindings.errors import ConflictError
 from bindings.optimistic import retry_conflicts, write_back
+from functions.common import suppression
 
 if TYPE_CHECKING:
     from bindings.ports import StateStore

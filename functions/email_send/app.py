@@ -11,14 +11,14 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bindings import names
 from bindings.app import FunctionApp
 from bindings.clock import SystemClock
-from bindings.dapr_mail import DaprMailer, SendGridMailer
 from bindings.dapr_ports import DaprStateStore
 from bindings.errors import PermanentError, SettingsError
-from bindings.messages import EmailRequested
 from bindings.settings import Setting
+from functions.common import names
+from functions.common.mail import DaprMailer, SendGridMailer
+from functions.common.messages import EmailRequested
 from functions.email_send.sends import Sends
 from functions.email_send.templates import Brand, TemplateError, Templates
 

@@ -11,7 +11,7 @@ record when the provider refused) are tried again for a few seconds while the st
 a state-store restart must not make a sent mail look `unknown`, nor lose a refused one. A send cut
 off in flight (`InDoubtError`: the sidecar died or the connection broke after the request left) may
 have delivered the mail: it is marked `unknown` at once and not resent.
-An address on the suppression list (`bindings.suppression`) is recorded as `suppressed` and not sent.
+An address on the suppression list (`functions.common.suppression`) is recorded as `suppressed` and not sent.
 """
 
 from __future__ import annotations
@@ -24,14 +24,15 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict
 
 from bindings.errors import BinderyError, ConflictError, InDoubtError, TransientError
-from bindings.ports import OutgoingMail
-from bindings.suppression import SuppressionList
+from functions.common.mail import OutgoingMail
+from functions.common.suppression import SuppressionList
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from bindings.messages import EmailRequested
-    from bindings.ports import Mailer, StateStore
+    from bindings.ports import StateStore
+    from functions.common.mail import Mailer
+    from functions.common.messages import EmailRequested
     from functions.email_send.templates import Rendered
 
 _log = logging.getLogger(__name__)

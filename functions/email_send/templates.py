@@ -4,7 +4,7 @@
 words under `[{name}.v{N}]` (subject, heading, body, action). HTML is autoescaped; every variable is
 `StrictUndefined`, so a missing one fails loudly instead of sending a blank. A locale falls back to
 its language, then to English. Amounts (`data.amount` in minor units with `data.currency`, counted as
-the processor counts them) are converted by `bindings.money` and formatted for the locale with Babel,
+the processor counts them) are converted by `functions.common.money` and formatted for the locale with Babel,
 with ISO 4217's digits.
 
 Links (`functions.email_send.links`): the brand's portal URL is checked when the templates load, so
@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 from babel import Locale
 
-from bindings import money as amounts
 from bindings.errors import BinderyError
+from functions.common import money as amounts
 from functions.email_send.links import UnsafeLinkError, check_link, links_in
 
 if TYPE_CHECKING:
-    from bindings.messages import EmailRequested
+    from functions.common.messages import EmailRequested
 
 _HERE = Path(__file__).parent
 DEFAULT_LOCALE = "en"

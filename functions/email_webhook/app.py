@@ -23,12 +23,13 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from bindings import client, logs, names
+from bindings import client, logs
 from bindings.clock import SystemClock
 from bindings.dapr_ports import DaprQueue
 from bindings.errors import BinderyError, SettingsError
-from bindings.messages import EmailEventBatch
 from bindings.settings import Setting
+from functions.common import names
+from functions.common.messages import EmailEventBatch
 from functions.email_webhook.framing import body_size, drain
 from functions.email_webhook.verify import SIGNATURE_HEADER, TIMESTAMP_HEADER, RefusedError, Verifier
 

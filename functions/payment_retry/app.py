@@ -9,12 +9,13 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bindings import names
 from bindings.app import CronTick, FunctionApp
 from bindings.clock import SystemClock
-from bindings.dapr_ports import DaprPaymentGateway, DaprQueue, DaprStateStore
+from bindings.dapr_ports import DaprQueue, DaprStateStore
 from bindings.settings import Setting
-from bindings.suppression import SuppressionList
+from functions.common import names
+from functions.common.payments import DaprPaymentGateway
+from functions.common.suppression import SuppressionList
 from functions.payment_retry.cases import CaseStore
 from functions.payment_retry.dunning import Dunning
 from functions.payment_retry.handlers import handle_event, handle_tick

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bindings import names
-from bindings.subscription_actions import DoubleCollection, SubscriptionActionV2
+from functions.common import names
+from functions.common.subscription_actions import DoubleCollection, SubscriptionActionV2
 from functions.payment_retry.model import Outgoing
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bindings.errors import ConflictError, TransientError
-from bindings.messages import EmailRequested
+from functions.common.messages import EmailRequested
 from functions.payment_retry import arrivals, doubles, inbox, outcomes
 from functions.payment_retry.answers import Declined, Later, Paid, Refused, read_answer
 from functions.payment_retry.model import (
@@ -32,7 +32,8 @@ from functions.payment_retry.policy import load_policy
 if TYPE_CHECKING:
     from collections.abc import Container, Mapping
 
-    from bindings.ports import PaymentGateway, Queue
+    from bindings.ports import Queue
+    from functions.common.payments import PaymentGateway
     from functions.payment_retry.cases import CaseStore
     from functions.payment_retry.policy import Policy
 

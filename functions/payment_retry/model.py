@@ -9,9 +9,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from bindings import money
-from bindings.messages import EmailAddress, EmailRequested, Message, ReceiptRequested, SubscriptionAction
-from bindings.subscription_actions import SubscriptionActionV2
+from bindings.messages import Message
+from functions.common import money
+from functions.common.messages import EmailAddress, EmailRequested, ReceiptRequested, SubscriptionAction
+from functions.common.subscription_actions import SubscriptionActionV2
 from functions.payment_retry.declines import Decline
 from functions.payment_retry.operator_events import CaseRelease
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
-from bindings import names
-from bindings.messages import EmailRequested, ReceiptRequested, SubscriptionAction
+from functions.common import names
+from functions.common.messages import EmailRequested, ReceiptRequested, SubscriptionAction
 from functions.payment_retry.declines import Decline, classify
 from functions.payment_retry.model import Attempt, Case, Outgoing, PaymentFailed
 from functions.payment_retry.schedule import GiveUp, deadline, email_time, next_step

@@ -22,8 +22,8 @@ import logging
 from typing import TYPE_CHECKING
 
 from bindings.errors import PermanentError
-from bindings.messages import EmailRequested
 from bindings.optimistic import retry_conflicts
+from functions.common.messages import EmailRequested
 from functions.payment_retry.policy import load_policy
 from functions.payment_retry.schedule import GiveUp, next_step
 

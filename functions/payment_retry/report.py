@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bindings import money as amounts
+from functions.common import money as amounts
 from functions.payment_retry import doubles
 
 if TYPE_CHECKING:

@@ -15,18 +15,19 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from bindings import names
 from bindings.app import FunctionApp
 from bindings.clock import SystemClock
 from bindings.dapr_ports import DaprBlobStore, DaprQueue, DaprStateStore
-from bindings.messages import ReceiptRequest, ReceiptRequested, ReceiptRequestedV2
-from bindings.settings import LINK_SETTINGS, Setting
+from bindings.settings import Setting
+from functions.common import names
+from functions.common.link_settings import LINK_SETTINGS
+from functions.common.messages import ReceiptRequest, ReceiptRequested, ReceiptRequestedV2
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
     from bindings.events import BlobEvent
-    from bindings.links import SasLinks
+    from functions.common.links import SasLinks
     from functions.receipt_render.issuance import Document
 
 _log = logging.getLogger(__name__)
@@ -64,7 +65,7 @@ def settings() -> RenderSettings:
 @functools.cache
 def links() -> SasLinks:
     """The link signer, configured from the environment on first use."""
-    from bindings.links import SasLinks  # noqa: PLC0415 - the storage SDK costs ~0.3 s of imports
+    from functions.common.links import SasLinks  # noqa: PLC0415 - the storage SDK costs ~0.3 s of imports
 
     return SasLinks.from_env(names.DOCUMENTS_CONTAINER)
 
@@ -121,7 +122,7 @@ def _started() -> None:
 
 def _warm() -> None:
     """Say now if links cannot be signed (each document would fail, then be dead-lettered); load fonts."""
-    from bindings.links import LinkConfigError  # noqa: PLC0415
+    from functions.common.links import LinkConfigError  # noqa: PLC0415
 
     try:
         links()

@@ -15,7 +15,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from bindings.money import MAX_MINOR
+from functions.common.money import MAX_MINOR
 
 MAX_LINES = 1_000
 MAX_ORDER_BYTES = 2_000_000

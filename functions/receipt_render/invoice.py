@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from bindings.errors import PermanentError
-from bindings.messages import EmailAddress, EmailRequested
+from functions.common.messages import EmailAddress, EmailRequested
 from functions.receipt_render.fields import (
     MAX_ORDER_BYTES,
     Currency,
@@ -36,7 +36,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
     from bindings.events import BlobEvent
-    from bindings.ports import BlobStore, LinkSigner, Queue
+    from bindings.ports import BlobStore, Queue
+    from functions.common.links import LinkSigner
 
 TEMPLATE = "invoice"
 ORDERS_PREFIX = "orders/"
@@ -63,7 +64,8 @@ class Order(BaseModel):
 
     @model_validator(mode="after")
     def _within_limits(self) -> Order:
-        check_limits(self.lines, self.currency, self.tax_rate)  # the payment limits (`bindings.money`)
+        # the payment limits (`functions.common.money`)
+        check_limits(self.lines, self.currency, self.tax_rate)
         return self
 
 

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from bindings import money
 from bindings.errors import PermanentError
-from bindings.messages import EmailRequested, ReceiptRequested, ReceiptRequestedV2
+from functions.common import money
+from functions.common.messages import EmailRequested, ReceiptRequested, ReceiptRequestedV2
 from functions.receipt_render.fields import Currency, Line, Lines, Party, TaxRate, Text, email_request_id
 from functions.receipt_render.issuance import Document, fingerprint
 from functions.receipt_render.layout import Meta, Sheet
@@ -28,7 +28,8 @@ from functions.receipt_render.words import Priced, Words, check_limits, minor_un
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
 
-    from bindings.ports import BlobStore, LinkSigner, Queue, StateStore
+    from bindings.ports import BlobStore, Queue, StateStore
+    from functions.common.links import LinkSigner
 
 TEMPLATE = "receipt"
 _LOCALE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")

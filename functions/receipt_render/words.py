@@ -2,7 +2,7 @@
 
 Shared by the document pipelines with `layout.py`: `Priced` computes a document's line amounts, tax and
 total once (rounded half-up to the currency's minor unit) and formats its table rows and sums. Minor
-units, rounding and money formats are `bindings.money`'s (ISO 4217 exponents, never CLDR's digits).
+units, rounding and money formats are `functions.common.money`'s (ISO 4217 exponents, never CLDR's digits).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import format_decimal, format_percent
 
-from bindings import money as amounts
+from functions.common import money as amounts
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -120,7 +120,7 @@ class Priced:
 def check_limits(lines: Sequence[Line], currency: str, tax_rate: Decimal) -> None:
     """`ValueError` unless `currency` is payable and each unit price and the total are within the limits.
 
-    The limits are `bindings.money`'s, the same that dunning and receipt requests check.
+    The limits are `functions.common.money`'s, the same that dunning and receipt requests check.
     """
     for line in lines:
         amounts.check_amount(line.unit_price, currency, "a unit price")

@@ -3,25 +3,20 @@
 from __future__ import annotations
 
 import json
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import pytest
-
-from bindings import names
-from bindings.dev.sidecar import AppSpec
+from functions.common import names
 from functions.email_webhook.app import PATH
+from tooling.sidecar import AppSpec
 
 if TYPE_CHECKING:
-    from bindings.dev.stack import Stack
+    from tooling.stack import Stack
 
 HERE = Path(__file__).parent
-FAST_QUEUES = {"QUEUE_POLLING_INTERVAL": "100ms", "QUEUE_VISIBILITY_TIMEOUT": "1s"}
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -33,18 +28,6 @@ def read_jsonl(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().split("\n")[:-1] if line.strip()]
-
-
-def eventually(condition: Callable[[], Any], what: str, timeout: float = 30.0) -> Any:
-    """Poll until `condition()` is truthy and return it; fail naming `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
-        time.sleep(0.1)
 
 
 def probe_spec(app_id: str, log: Path, **env: str) -> AppSpec:

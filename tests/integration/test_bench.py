@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bindings.dev.paths import project_root
+from tooling.paths import project_root
 
 RESULTS: dict[str, Any] = {}  # each toy run keeps its results for the report test at the end
 

@@ -16,12 +16,13 @@ from typing import Any
 
 import pytest
 
-from bindings import names
-from bindings.dev import cli, state_reader
-from bindings.dev.sidecar import AppSpec
-from bindings.dev.stack import Stack
+from functions.common import names
 from functions.payment_retry.model import Case
-from tests.integration.helpers import eventually, midday_zone, read_jsonl
+from tests.integration.helpers import midday_zone, read_jsonl
+from tooling import cli, state_reader
+from tooling.sidecar import AppSpec
+from tooling.stack import Stack
+from tooling.waiting import eventually
 
 DUE_IN = timedelta(seconds=20)  # the first retry is due this long after the failure is sent
 
@@ -76,7 +77,11 @@ def _release(stack: Stack, case_id: str, decision: str) -> Case:
     assert cli.main(argv) == 0
     released = f"hold released: {decision}"
     case: Case = eventually(
-        lambda: (case := _case(stack, case_id)) and released in [e.what for e in case.timeline] and case,
+        lambda: (
+            found
+            if (found := _case(stack, case_id)) and released in [e.what for e in found.timeline]
+            else None
+        ),
         "the release on the case",
     )
     return case

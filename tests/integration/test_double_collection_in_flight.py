@@ -19,14 +19,15 @@ from typing import Any
 
 import pytest
 
-from bindings import names
-from bindings.dev import cli, postgres, state_reader
-from bindings.dev.paths import project_root
-from bindings.dev.sidecar import AppSpec
-from bindings.dev.stack import Stack
+from functions.common import names
 from functions.payment_retry.model import Case
-from tests.integration.helpers import eventually, read_jsonl
+from tests.integration.helpers import read_jsonl
 from tests.integration.test_payment_retry import failed, queued, send
+from tooling import cli, postgres, state_reader
+from tooling.paths import project_root
+from tooling.sidecar import AppSpec
+from tooling.stack import Stack
+from tooling.waiting import eventually
 
 _STATESTORE = """apiVersion: dapr.io/v1alpha1
 kind: Component

@@ -13,13 +13,14 @@ from typing import Any
 
 import pytest
 
-from bindings import names
-from bindings.dev import state_reader, webhook_keys
-from bindings.dev.stack import Stack
+from functions.common import names
 from functions.email_events.lifecycle import Timeline
 from functions.email_webhook.app import PATH
 from functions.email_webhook.verify import SIGNATURE_HEADER
-from tests.integration.helpers import eventually, post_webhook
+from tests.integration.helpers import post_webhook
+from tooling import state_reader, webhook_keys
+from tooling.stack import Stack
+from tooling.waiting import eventually
 
 APPS = ("email-send", "email-events", "email-webhook")
 
@@ -27,7 +28,7 @@ APPS = ("email-send", "email-events", "email-webhook")
 @pytest.fixture(scope="module")
 def stack(stack_factory: Callable[..., Stack]) -> Stack:
     """The three email apps with their sidecars."""
-    from bindings.dev.stack import DEMO_APPS  # noqa: PLC0415 - the stack's own specs
+    from tooling.stack import DEMO_APPS  # noqa: PLC0415 - the stack's own specs
 
     return stack_factory(apps=[spec for spec in DEMO_APPS if spec.app_id in APPS])
 

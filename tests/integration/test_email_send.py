@@ -19,14 +19,14 @@ from typing import Any
 import pytest
 from babel.numbers import format_currency
 
-from bindings import names
-from bindings.dapr_mail import smtp_request
-from bindings.dev import deadletters
-from bindings.dev.paths import project_root
-from bindings.dev.sidecar import AppSpec
-from bindings.dev.stack import Stack
-from bindings.ports import OutgoingMail
-from tests.integration.helpers import HERE, eventually
+from functions.common import names
+from functions.common.mail import OutgoingMail, smtp_request
+from tests.integration.helpers import HERE
+from tooling import deadletters
+from tooling.paths import project_root
+from tooling.sidecar import AppSpec
+from tooling.stack import Stack
+from tooling.waiting import eventually
 
 SENDER = "billing@bindery.example"
 
@@ -182,7 +182,9 @@ def test_200_parallel_sends_each_reach_exactly_their_recipients(stack: Stack) ->
     def burst() -> list[EmailMessage]:
         return [mail for mail in mails(stack) if str(mail["Subject"]).startswith(f"burst {tag} ")]
 
-    got = eventually(lambda: len(burst()) >= 200 and burst(), "200 captured mails", timeout=60)
+    got = eventually(
+        lambda: found if len(found := burst()) >= 200 else None, "200 captured mails", timeout=60
+    )
     assert len(got) == 200
     by_subject = {str(mail["Subject"]): mail for mail in got}
     for index, sent in enumerate(wanted):

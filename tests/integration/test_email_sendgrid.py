@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from bindings import names
-from bindings.dev import deadletters, state_reader
-from bindings.dev.stack import DEMO_APPS, Stack
-from tests.integration.helpers import eventually, read_jsonl
+from functions.common import names
+from tests.integration.helpers import read_jsonl
+from tooling import deadletters, state_reader
+from tooling.stack import DEMO_APPS, Stack
+from tooling.waiting import eventually
 
 APPS = (names.EMAIL_SEND, names.EMAIL_EVENTS, names.EMAIL_WEBHOOK)
 
@@ -73,7 +74,7 @@ def test_a_request_is_sent_by_api_delivered_multipart_and_its_events_come_back(s
     assert mail.get_content_type() == "multipart/alternative"
     assert str(mail["X-Bindery-Envelope-To"]) == address
     text = eventually(
-        lambda: "lifecycle         delivered" in record(stack, request_id) and record(stack, request_id),
+        lambda: text if "lifecycle         delivered" in (text := record(stack, request_id)) else None,
         "the delivered event",
     )
     assert "status            sent" in text

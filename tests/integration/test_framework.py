@@ -14,10 +14,11 @@ import pytest
 from dapr.proto import appcallback_service_v1
 from google.protobuf import empty_pb2
 
-from bindings.dev import deadletters, upload
-from bindings.dev.stack import Stack
 from bindings.messages import DeadLetter
-from tests.integration.helpers import HERE, eventually, probe_spec, read_jsonl
+from tests.integration.helpers import HERE, probe_spec, read_jsonl
+from tooling import deadletters, upload
+from tooling.stack import Stack
+from tooling.waiting import eventually
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from bindings import names
-from bindings.dev.stack import DEMO_APPS, Stack
-from tests.integration.helpers import eventually
+from functions.common import names
+from tooling.stack import DEMO_APPS, Stack
+from tooling.waiting import eventually
 
 
 def test_local_components_load_in_daprd_and_the_demo_flow_runs(stack_factory: Callable[..., Stack]) -> None:
@@ -49,7 +49,7 @@ def test_bindery_run_stops_every_process_it_started_on_ctrl_c(tmp_path: Path) ->
     var = tmp_path / "var"
     marker = f"BINDERY_VAR={var}"
     run = subprocess.Popen(
-        [sys.executable, "-m", "bindings.dev.cli", "run"],
+        [sys.executable, "-m", "tooling.cli", "run"],
         env={**os.environ, "BINDERY_VAR": str(var)},
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

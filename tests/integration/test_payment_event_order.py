@@ -26,10 +26,7 @@ from typing import Any
 
 import pytest
 
-from bindings import names
-from bindings.dev import deadletters, state_reader
-from bindings.dev.sidecar import AppSpec
-from bindings.dev.stack import Stack
+from functions.common import names
 from functions.payment_retry.model import Case
 from tests.integration.helpers import midday_zone, read_jsonl
 from tests.unit.payment_retry.test_event_order import (
@@ -45,6 +42,9 @@ from tests.unit.payment_retry.test_event_order import (
     _expected,
 )
 from tests.unit.payment_retry.test_processor_errors import NOON
+from tooling import deadletters, state_reader
+from tooling.sidecar import AppSpec
+from tooling.stack import Stack
 
 _log = logging.getLogger(__name__)
 RUN = uuid.uuid4().hex[:6]

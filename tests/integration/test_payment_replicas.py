@@ -13,12 +13,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bindings import names
-from bindings.dev import postgres
-from bindings.dev.paths import project_root
-from bindings.dev.sidecar import AppSpec
-from bindings.dev.stack import Stack
-from tests.integration.helpers import eventually, read_jsonl
+from functions.common import names
+from tests.integration.helpers import read_jsonl
+from tooling import postgres
+from tooling.paths import project_root
+from tooling.sidecar import AppSpec
+from tooling.stack import Stack
+from tooling.waiting import eventually
 
 FIRST_BATCH, SECOND_BATCH = 510, 300
 _STATESTORE = """apiVersion: dapr.io/v1alpha1

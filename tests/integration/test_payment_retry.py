@@ -12,11 +12,12 @@ from typing import Any
 
 import pytest
 
-from bindings import names
-from bindings.dev import deadletters, state_reader
-from bindings.dev.sidecar import AppSpec
-from bindings.dev.stack import Stack
-from tests.integration.helpers import eventually, midday_zone, read_jsonl
+from functions.common import names
+from tests.integration.helpers import midday_zone, read_jsonl
+from tooling import deadletters, state_reader
+from tooling.sidecar import AppSpec
+from tooling.stack import Stack
+from tooling.waiting import eventually
 
 
 @pytest.fixture(scope="module")

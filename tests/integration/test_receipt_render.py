@@ -12,12 +12,13 @@ from typing import Any
 
 import pytest
 
-from bindings import names
-from bindings.dev import deadletters, upload
-from bindings.dev.sidecar import AppSpec
-from bindings.dev.stack import Stack
-from bindings.messages import DeadLetter, EmailRequested
-from tests.integration.helpers import eventually
+from bindings.messages import DeadLetter
+from functions.common import names
+from functions.common.messages import EmailRequested
+from tooling import deadletters, upload
+from tooling.sidecar import AppSpec
+from tooling.stack import Stack
+from tooling.waiting import eventually
 
 
 @pytest.fixture(scope="module")

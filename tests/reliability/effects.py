@@ -15,11 +15,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bindings import names
-from bindings.dev import deadletters
-from bindings.dev.stack import Stack
+from functions.common import names
 from tests.integration.helpers import read_jsonl
 from tests.reliability import goods
+from tooling import deadletters
+from tooling.stack import Stack
 
 _ENVELOPE_TO = b"X-Bindery-Envelope-To: "
 

@@ -1,6 +1,6 @@
 """Three replicas of every queue or cron app and one webhook, sharing PostgreSQL; kills, restarts, outages.
 
-The harness starts each app with its own daprd (`bindings.dev.sidecar`); this module adds what a fault
+The harness starts each app with its own daprd (`tooling.sidecar`); this module adds what a fault
 run needs on top: the state stores rendered as `state.postgresql` v2, `kill -9` of one half of an app
 and its restart on the same ports (`procs.Proc.restart`), and services taken down and brought back on
 the same ports and data.
@@ -20,11 +20,11 @@ from typing import Any, Literal
 
 import yaml
 
-from bindings import names
-from bindings.dev import postgres, procs
-from bindings.dev.paths import project_root
-from bindings.dev.sidecar import AppSpec, RunningApp
-from bindings.dev.stack import Stack
+from functions.common import names
+from tooling import postgres, procs
+from tooling.paths import project_root
+from tooling.sidecar import AppSpec, RunningApp
+from tooling.stack import Stack
 
 REPLICAS = 3
 STORES = (names.STATESTORE, names.EMAIL_STATE, names.BILLING_STATE)

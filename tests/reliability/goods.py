@@ -8,8 +8,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bindings import names
-from bindings.dev import upload
+from functions.common import names
+from tooling import upload
 
 TAG = uuid.uuid4().hex[:6]
 NOW = datetime.now(UTC)

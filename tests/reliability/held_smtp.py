@@ -1,6 +1,6 @@
 """An SMTP capture that can hold one message's reply, so a test can kill the sender while it waits.
 
-Every message is stored as the stack's own capture stores it (`bindings.dev.smtp_capture`), so
+Every message is stored as the stack's own capture stores it (`tooling.smtp_capture`), so
 `effects.Mailbox` counts it. A `Hold` names a recipient and a stage:
 
 * `rcpt`: the reply to `RCPT TO` waits. No DATA has been sent: the mail has not left.
@@ -22,8 +22,8 @@ from typing import Any, Literal, Self, TypeVar
 
 from aiosmtpd.controller import Controller
 
-from bindings.dev import procs
-from bindings.dev.smtp_capture import CaptureHandler
+from tooling import procs
+from tooling.smtp_capture import CaptureHandler
 
 Stage = Literal["rcpt", "data"]
 T = TypeVar("T")

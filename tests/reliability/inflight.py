@@ -10,16 +10,15 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from bindings import names
-from bindings.dev import postgres, state_reader
-from bindings.dev.sidecar import RunningApp
-from bindings.dev.stack import Stack
+from functions.common import names
 from tests.reliability import effects
 from tests.reliability.fleet import Fleet, postgres_components, specs
+from tooling import postgres, state_reader
+from tooling.sidecar import RunningApp
+from tooling.stack import Stack
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -85,14 +84,6 @@ def case(fleet: Fleet, case_id: str) -> dict[str, Any]:
     sidecar = fleet.replicas[names.PAYMENT_RETRY][0]
     key = f"case:{case_id}"
     return dict(effects.state(fleet.stack, sidecar, names.STATESTORE, [key]).get(key, {}))
-
-
-def wait_for(condition: Callable[[], Any], timeout: float, every: float = 0.25) -> Any:
-    """Poll `condition` until it is truthy or `timeout` passes; its last value."""
-    deadline = time.monotonic() + timeout
-    while not (result := condition()) and time.monotonic() < deadline:
-        time.sleep(every)
-    return result
 
 
 def operator_listing(fleet: Fleet, status: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from bindings import names
+from functions.common import names
 from tests.reliability import effects
 from tests.reliability.fleet import Fleet
 from tests.reliability.report import Row

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from bindings import names
+from functions.common import names
 from tests.integration.helpers import midday_zone, read_jsonl
 from tests.reliability import effects, goods, inflight
 from tests.reliability.fleet import Fleet, Half
 from tests.reliability.held_smtp import HeldSmtp, Hold, Stage, socket_owner
+from tooling import waiting
 
 
 @dataclass
@@ -77,7 +78,7 @@ def kill_mid_charge(rig: Rig) -> Charge:
                "email": f"{customer}@example.com", "timezone": midday_zone(datetime.now(UTC))}  # fmt: skip
     case_id, stack = str(payment["payment_id"]), rig.fleet.stack
     inflight.enqueue(stack, names.PAYMENT_EVENTS, payment)
-    lines = inflight.wait_for(
+    lines = waiting.poll(
         lambda: [line for line in read_jsonl(stack.ledger) if line["case_id"] == case_id], 60, every=0.05
     )
     assert lines, f"{case_id}: never charged"
@@ -96,7 +97,7 @@ def settled(rig: Rig, shot: Shot, timeout: float) -> dict[str, Any]:
         record = inflight.email_record(rig.fleet, shot.request_id)
         return record if record.get("status") in {"sent", "unknown"} else {}
 
-    inflight.wait_for(final, timeout - (time.monotonic() - shot.killed_at))
+    waiting.poll(final, timeout - (time.monotonic() - shot.killed_at))
     time.sleep(3)  # a resend already under way would be captured by now
     return inflight.email_record(rig.fleet, shot.request_id)
 

@@ -19,9 +19,7 @@ import grpc
 import pytest
 from dapr.proto import appcallback_service_v1, appcallback_v1
 
-from bindings import names
-from bindings.dev import deadletters, webhook_keys
-from bindings.dev.stack import Stack
+from functions.common import names
 from functions.email_webhook.verify import SIGNATURE_HEADER
 from tests.integration.helpers import post_webhook
 from tests.reliability import effects, goods
@@ -29,6 +27,8 @@ from tests.reliability.fleet import Fleet, Half, start_fleet
 from tests.reliability.invariants import Probes, check
 from tests.reliability.report import table
 from tests.reliability.workload import Feeder
+from tooling import deadletters, webhook_keys
+from tooling.stack import Stack
 
 # Timing, chosen together. A message whose handling fails is invisible for QUEUE_VISIBILITY_TIMEOUT,
 # then redelivered with dequeueCount + 1, and dead-lettered when the 5th attempt fails

@@ -17,14 +17,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bindings import names
-from bindings.dev import deadletters, state_reader
-from bindings.dev.sidecar import AppSpec
-from bindings.dev.stack import DEMO_APPS, Stack
-from tests.integration.helpers import eventually, read_jsonl
+from functions.common import names
+from tests.integration.helpers import read_jsonl
 from tests.reliability.goods import QUEUES, TAG, UNVERSIONED, beat, order, order_blob
 from tests.reliability.hostile import hostile
 from tests.reliability.report import Row, table
+from tooling import deadletters, state_reader
+from tooling.sidecar import AppSpec
+from tooling.stack import DEMO_APPS, Stack
+from tooling.waiting import eventually
 
 BAD_PER_QUEUE, GOOD_PER_QUEUE = 170, 10  # 1,020 hostile messages over six queues
 

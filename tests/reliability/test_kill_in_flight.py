@@ -16,16 +16,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import Any
 
 import pytest
 
-from bindings import names
-from bindings.dev.stack import Stack
+from functions.common import names
 from tests.reliability import effects, inflight, kills
 from tests.reliability.fleet import Fleet
 from tests.reliability.held_smtp import HeldSmtp
 from tests.reliability.kills import Rig
 from tests.reliability.report import Row, table
+from tooling import waiting
+from tooling.stack import Stack
 
 VISIBILITY, GRACE = 17.0, 60.0
 VALUES = {"QUEUE_POLLING_INTERVAL": "250ms", "QUEUE_VISIBILITY_TIMEOUT": f"{VISIBILITY:.0f}s",
@@ -112,12 +114,12 @@ def test_payment_app_killed_between_charge_and_record_charges_once(
     charge, fleet = rig.charges[0], rig.fleet
     mails = [f"{charge.case_id}:payment_failed:0", f"{charge.case_id}:recovered:1"]
 
-    def settled() -> dict[str, object]:
+    def settled() -> dict[str, Any]:
         case = inflight.case(fleet, charge.case_id)
         done = case.get("status") == "recovered" and not case["outbox"] and case["claim"] is None
         return case if done and all(_sent(fleet, rid) for rid in mails) else {}
 
-    case = inflight.wait_for(settled, 60) or inflight.case(fleet, charge.case_id)
+    case: dict[str, Any] = waiting.poll(settled, 60) or inflight.case(fleet, charge.case_id)
     pending = [attempt["outcome"] for attempt in charge.at_kill["attempts"]]
     lines = effects.charges(fleet.stack, [charge.case_id])
     calls = (fleet.stack.log_dir / "processor-sandbox.log").read_text().count("POST /v1/charges")
@@ -156,7 +158,7 @@ def test_app_killed_mid_send_is_unknown_and_sent_once(rig: Rig, capsys: pytest.C
     listed = {line.split()[0] for line in listing.splitlines()[1:]}
     unexplained = listed - {other.request_id for other in rig.shots.values()}
     consumed = (names.EMAIL_REQUESTS, names.PAYMENT_EVENTS)  # receipt-render does not run here
-    left = inflight.wait_for(lambda: not any(effects.queued(stack)[q] for q in consumed), 30)
+    left = waiting.poll(lambda: not any(effects.queued(stack)[q] for q in consumed), 30)
     letters = effects.dead_letters(stack)
     dead = [name for name, r in stack.apps.items() if not (r.app.alive() and r.daprd.alive())]
     rows += [

@@ -1,7 +1,7 @@
 """A steady stream of good work on every input queue, kept going through outages, and a record of it.
 
 Each round sends one payment failure (charged on the next tick), one email request, one receipt
-request, one order upload with its BlobCreated event (`bindings.dev.upload`), and one signed webhook
+request, one order upload with its BlobCreated event (`tooling.upload`), and one signed webhook
 batch. A send that fails (Azurite or the webhook's sidecar down) is retried, as a producer would,
 until it succeeds; only then is the message counted as sent.
 """
@@ -20,11 +20,11 @@ from typing import Any
 from azure.storage.blob import BlobServiceClient
 from azure.storage.queue import QueueServiceClient
 
-from bindings import names
-from bindings.dev import upload, webhook_keys
-from bindings.dev.stack import Stack
+from functions.common import names
 from tests.integration.helpers import midday_zone, post_webhook
 from tests.reliability import goods
+from tooling import upload, webhook_keys
+from tooling.stack import Stack
 
 RETRY_FOR = 120.0  # a producer gives up on one message after this long (longer than any outage here)
 

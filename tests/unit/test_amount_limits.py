@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from bindings import money
 from bindings.errors import PermanentError
-from bindings.memory_ports import MemoryStateStore
-from bindings.messages import ReceiptRequested
+from bindings.testing import MemoryStateStore
+from functions.common import money
+from functions.common.messages import ReceiptRequested
 from functions.payment_retry.model import PaymentFailed
 from functions.receipt_render import invoice, receipt
 from tests.unit.receipt_render.test_invoice import event, order, stored

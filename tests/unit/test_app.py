@@ -13,7 +13,7 @@ from bindings.app import CronTick, Delivery, FunctionApp, current_delivery
 from bindings.errors import PermanentError, RedeliverError, TransientError
 from bindings.events import BlobEvent
 from bindings.messages import DeadLetter, Message
-from tests.fakes import FakeBlobStore
+from bindings.testing import MemoryBlobStore
 
 
 class OrderV1(Message):
@@ -35,7 +35,7 @@ Order = Annotated[OrderV1 | OrderV2, Field(discriminator="version")]
 
 
 def make_app(
-    blob_store: FakeBlobStore, **kwargs: int
+    blob_store: MemoryBlobStore, **kwargs: int
 ) -> tuple[FunctionApp, list[tuple[OrderV1 | OrderV2, Delivery | None]]]:
     """An app with a queue route whose behaviour the message id chooses."""
     app = FunctionApp("test-app", dead_letters=blob_store, **kwargs)
@@ -54,7 +54,7 @@ def make_app(
     return app, seen
 
 
-def dead_letters(blob_store: FakeBlobStore) -> list[DeadLetter]:
+def dead_letters(blob_store: MemoryBlobStore) -> list[DeadLetter]:
     """The dead-letter records written so far."""
     return [DeadLetter.model_validate_json(data) for data, _, _ in blob_store.blobs.values()]
 
@@ -64,7 +64,7 @@ def body(**fields: object) -> bytes:
     return json.dumps(fields).encode()
 
 
-def test_decorators_return_the_function_unchanged(blob_store: FakeBlobStore) -> None:
+def test_decorators_return_the_function_unchanged(blob_store: MemoryBlobStore) -> None:
     """Tests can call a registered handler directly."""
     app = FunctionApp("t", dead_letters=blob_store)
 
@@ -75,7 +75,7 @@ def test_decorators_return_the_function_unchanged(blob_store: FakeBlobStore) -> 
     assert app.bindings == ("tick",)
 
 
-def test_a_binding_cannot_have_two_handlers(blob_store: FakeBlobStore) -> None:
+def test_a_binding_cannot_have_two_handlers(blob_store: MemoryBlobStore) -> None:
     """Registering the same binding twice is a clear error at import time."""
     app = FunctionApp("t", dead_letters=blob_store)
     app.cron("tick")(lambda _tick: None)
@@ -84,7 +84,7 @@ def test_a_binding_cannot_have_two_handlers(blob_store: FakeBlobStore) -> None:
 
 
 @pytest.mark.parametrize("encode", [False, True])
-def test_each_version_reaches_the_handler_as_its_model(blob_store: FakeBlobStore, *, encode: bool) -> None:
+def test_each_version_reaches_the_handler_as_its_model(blob_store: MemoryBlobStore, *, encode: bool) -> None:
     """Version 1 and 2 parse to their own frozen models, plain or base64, with the delivery attached."""
     app, seen = make_app(blob_store)
     for raw in (body(version=1, id="a"), body(version=2, id="b", note="n")):
@@ -108,7 +108,7 @@ def test_each_version_reaches_the_handler_as_its_model(blob_store: FakeBlobStore
     ],
 )
 def test_invalid_payloads_are_dead_lettered_at_once_with_the_reason(
-    blob_store: FakeBlobStore, raw: bytes, reason: str
+    blob_store: MemoryBlobStore, raw: bytes, reason: str
 ) -> None:
     """Bad JSON, an unknown version, a missing or an unknown field: dead-lettered on attempt 1, body kept."""
     app, seen = make_app(blob_store)
@@ -126,7 +126,7 @@ def test_invalid_payloads_are_dead_lettered_at_once_with_the_reason(
     assert record.body == raw
 
 
-def test_permanent_errors_are_dead_lettered_on_the_first_attempt(blob_store: FakeBlobStore) -> None:
+def test_permanent_errors_are_dead_lettered_on_the_first_attempt(blob_store: MemoryBlobStore) -> None:
     """A handler's PermanentError is not retried."""
     app, _ = make_app(blob_store)
     app.handle("orders", body(version=1, id="permanent"), {"dequeueCount": "1"})
@@ -137,7 +137,7 @@ def test_permanent_errors_are_dead_lettered_on_the_first_attempt(blob_store: Fak
 
 @pytest.mark.parametrize("order_id", ["transient", "bug"])
 def test_transient_failures_are_redelivered_until_the_limit_then_dead_lettered(
-    blob_store: FakeBlobStore, order_id: str
+    blob_store: MemoryBlobStore, order_id: str
 ) -> None:
     """TransientError and unexpected exceptions retry N-1 times; attempt N dead-letters as exhausted."""
     app, seen = make_app(blob_store, max_attempts=3)
@@ -151,7 +151,7 @@ def test_transient_failures_are_redelivered_until_the_limit_then_dead_lettered(
     assert len(seen) == 3
 
 
-def test_a_failed_dead_letter_write_leaves_the_message_queued(blob_store: FakeBlobStore) -> None:
+def test_a_failed_dead_letter_write_leaves_the_message_queued(blob_store: MemoryBlobStore) -> None:
     """If the dead-letter store is down, the message is redelivered rather than lost."""
     app, _ = make_app(blob_store)
     blob_store.fail = TransientError("blob store down")
@@ -159,7 +159,7 @@ def test_a_failed_dead_letter_write_leaves_the_message_queued(blob_store: FakeBl
         app.handle("orders", b"garbage", {"dequeueCount": "1"})
 
 
-def test_cron_failures_are_counted_and_never_raised(blob_store: FakeBlobStore) -> None:
+def test_cron_failures_are_counted_and_never_raised(blob_store: MemoryBlobStore) -> None:
     """A failing tick is logged and counted; daprd would drop an error anyway."""
     app = FunctionApp("t", dead_letters=blob_store)
     ticks: list[CronTick] = []
@@ -189,7 +189,7 @@ def blob_event(container: str, blob: str, event_type: str = "Microsoft.Storage.B
     return base64.b64encode(json.dumps(raw).encode())
 
 
-def test_blob_created_takes_matching_prefixes_and_ignores_the_rest(blob_store: FakeBlobStore) -> None:
+def test_blob_created_takes_matching_prefixes_and_ignores_the_rest(blob_store: MemoryBlobStore) -> None:
     """Only BlobCreated events under the prefix reach the handler; others are acknowledged quietly."""
     app = FunctionApp("t", dead_letters=blob_store)
     events: list[BlobEvent] = []

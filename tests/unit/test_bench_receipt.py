@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bindings.dev.paths import project_root
+from tooling.paths import project_root
 
 
 def _bench(name: str) -> ModuleType:

@@ -11,13 +11,14 @@ from types import ModuleType
 import pytest
 import yaml
 
-from bindings import names
 from bindings.app import FunctionApp
-from bindings.dapr_mail import DaprMailer, SendGridMailer
-from bindings.dapr_ports import DaprBlobStore, DaprPaymentGateway, DaprQueue
-from bindings.dev import cli, components, daprd
-from bindings.dev.paths import project_root
-from bindings.dev.stack import DEFAULTS, RUNTIME_PLACEHOLDERS
+from bindings.dapr_ports import DaprBlobStore, DaprQueue
+from functions.common import names
+from functions.common.mail import DaprMailer, SendGridMailer
+from functions.common.payments import DaprPaymentGateway
+from tooling import cli, components, daprd
+from tooling.paths import project_root
+from tooling.stack import DEFAULTS, RUNTIME_PLACEHOLDERS
 
 ROOT = project_root()
 FOLDERS = {"local": ROOT / "components" / "local", "azure": ROOT / "components" / "azure"}
@@ -44,7 +45,7 @@ def function_modules() -> list[ModuleType]:
 
 @pytest.mark.parametrize("folder", sorted(FOLDERS))
 def test_each_folder_declares_exactly_the_components_in_names(folder: str) -> None:
-    """Same names, types, directions and scopes as bindings/names.py (state stores may differ in type)."""
+    """Same names, types, directions and scopes as functions/common/names.py (state stores may differ)."""
     found = components.load(FOLDERS[folder])
     assert sorted(found) == sorted(DECLARED)
     for name, component in found.items():

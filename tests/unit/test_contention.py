@@ -8,10 +8,9 @@ import pytest
 
 from bindings.app import FunctionApp, current_delivery
 from bindings.errors import RedeliverError
-from bindings.memory_ports import MemoryStateStore
 from bindings.messages import Message
 from bindings.optimistic import retry_conflicts, write_back
-from tests.fakes import FakeBlobStore
+from bindings.testing import MemoryBlobStore, MemoryStateStore
 
 _TRIES = 3
 _CONTENDED_DELIVERIES = 2
@@ -24,7 +23,7 @@ class Bump(Message):
     id: str
 
 
-def contended_app(state: MemoryStateStore, blob_store: FakeBlobStore) -> tuple[FunctionApp, list[int]]:
+def contended_app(state: MemoryStateStore, blob_store: MemoryBlobStore) -> tuple[FunctionApp, list[int]]:
     """An app whose handler does a read-modify-write that a rival wins on its first deliveries."""
     app = FunctionApp("contended", dead_letters=blob_store, max_attempts=5)
     tries: list[int] = []
@@ -61,7 +60,7 @@ def deliver_until_acknowledged(app: FunctionApp, binding: str, body: bytes, limi
 
 
 def test_contention_past_the_retry_budget_is_redelivered_then_handled_never_dead_lettered(
-    blob_store: FakeBlobStore,
+    blob_store: MemoryBlobStore,
 ) -> None:
     """Every try of deliveries 1 and 2 loses its ETag race; delivery 3 wins; no dead letter is written."""
     state = MemoryStateStore()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bindings.dev.paths import project_root
+from tooling.paths import project_root
 
 # Blob binding operations and metadata in components-contrib 1.18.3 that 1.16.5 does not have: on ACA an
 # unknown operation is refused and `signTTL` is silently stored as blob metadata instead of signing.

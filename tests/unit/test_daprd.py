@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bindings.dev import components, daprd
-from bindings.dev.daprd_builds import BUILDS
-from bindings.dev.paths import project_root
+from tooling import components, daprd
+from tooling.daprd_builds import BUILDS
+from tooling.paths import project_root
 
 BUILD_NAMES = [build.name for build in BUILDS]
 COMPONENT_FOLDERS = [project_root() / "components" / name for name in ("local", "azure")]

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bindings.dev import cli, daprd
-from bindings.dev.daprd_builds import DaprdError, select
+from tooling import cli, daprd
+from tooling.daprd_builds import DaprdError, select
 
 
 def test_nothing_selected_means_the_default_build(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -74,9 +74,9 @@ def test_status_codes_map_to_our_errors(
 
 
 def _project_modules() -> list[str]:
-    """Every module of the framework and the functions (the `__main__` entry points excepted)."""
+    """Every module of the framework, the functions and the tooling (the `__main__` entry points excepted)."""
     names: list[str] = []
-    for package in ("bindings", "functions"):
+    for package in ("bindings", "functions", "tooling"):
         root = importlib.import_module(package)
         walked = pkgutil.walk_packages(root.__path__, f"{package}.")
         names.extend(info.name for info in walked if not info.name.endswith("__main__"))
@@ -84,14 +84,18 @@ def _project_modules() -> list[str]:
 
 
 def test_every_exception_class_of_the_project_derives_from_bindery_error() -> None:
-    """Walks bindings/ and functions/: each exception class defined there is a BinderyError."""
+    """Walks bindings/, functions/ and tooling/: each exception class defined there is a BinderyError."""
     found: dict[str, type[BaseException]] = {}
     for name in _project_modules():
         module = importlib.import_module(name)
         for value in vars(module).values():
             if isinstance(value, type) and issubclass(value, BaseException) and value.__module__ == name:
                 found[f"{name}.{value.__qualname__}"] = value
-    assert {"bindings.payload.PayloadError", "bindings.links.LinkConfigError"} <= set(found)
+    assert {
+        "bindings.payload.PayloadError",
+        "functions.common.links.LinkConfigError",
+        "tooling.daprd_builds.DaprdError",
+    } <= set(found)
     outside = sorted(name for name, cls in found.items() if not issubclass(cls, BinderyError))
     assert outside == []
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from bindings.dev.paths import project_root
+from tooling.paths import project_root
 
 ROOT = project_root()
 APPS = sorted(path.parent.name for path in (ROOT / "functions").glob("*/app.py"))
@@ -36,4 +36,4 @@ def test_importing_an_app_loads_no_pdf_font_or_client_library(app: str) -> None:
 def test_the_render_and_link_modules_do_load_them() -> None:
     """The check above would notice: the receipt pipeline imports fpdf, the link signer the storage SDK."""
     assert "fpdf" in loaded_after_import("functions.receipt_render.receipt")
-    assert "azure" in loaded_after_import("bindings.links")
+    assert "azure" in loaded_after_import("functions.common.links")

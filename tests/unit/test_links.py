@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from azure.storage.blob import BlobServiceClient, UserDelegationKey
 
-from bindings.dev.azurite import ACCOUNT_KEY
-from bindings.links import LinkConfigError, SasLinks
+from functions.common.links import LinkConfigError, SasLinks
+from tooling.azurite import ACCOUNT_KEY
 
 CONNECTION = (
     "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"

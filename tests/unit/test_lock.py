@@ -17,8 +17,8 @@ from packaging.markers import Marker
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from bindings.dev import azurite, tools
-from bindings.dev.paths import project_root
+from tooling import azurite, tools
+from tooling.paths import project_root
 
 ROOT = project_root()
 LOCK = ROOT / "requirements.lock"
@@ -104,7 +104,10 @@ def test_comments_and_formatting_do_not_invalidate_the_lock(checkout: Path) -> N
     """Only requirements count: a comment or a reordered list keeps the lock valid."""
     pyproject = checkout / "pyproject.toml"
     text = pyproject.read_text().replace('    "babel>=2.14",\n', "")
-    text = text.replace('    "pyyaml>=6",\n', '    "pyyaml>=6",\n    # a comment\n    "babel>=2.14",\n')
+    text = text.replace(
+        '    "sendgrid>=6.11",\n', '    "sendgrid>=6.11",\n    # a comment\n    "babel>=2.14",\n'
+    )
+    assert "# a comment" in text
     pyproject.write_text(text)
     assert run_check(checkout).returncode == 0
 
@@ -136,7 +139,12 @@ def test_the_virtualenv_holds_exactly_the_locked_versions() -> None:
         canonicalize_name(dist.metadata["Name"]): dist.version for dist in metadata.distributions()
     }
     expected = {name: version for name, entries in pins().items() if (version := applicable(entries))}
-    extra = {"pip", "uv", "bindery"}  # the venv's installer, uv (tools/uv.txt), and the project itself
+    extra = {
+        "pip",
+        "uv",
+        "bindery",
+        "bindery-tooling",
+    }  # the installers (pip, tools/uv.txt), the two projects
     assert {name: installed.get(name) for name in expected} == expected
     assert sorted(set(installed) - set(expected) - extra) == []
 

@@ -9,7 +9,8 @@ from typing import Literal
 import pytest
 from pydantic import ValidationError
 
-from bindings.messages import DeadLetter, Heartbeat, Message, encode_message
+from bindings.messages import DeadLetter, Message, encode_message
+from functions.common.messages import Heartbeat
 
 
 class Greeting(Message):

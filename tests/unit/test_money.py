@@ -12,7 +12,7 @@ import pytest
 from babel.core import get_global
 from babel.numbers import format_currency, get_currency_precision
 
-from bindings import money
+from functions.common import money
 
 ROOT = Path(__file__).resolve().parents[2]
 # Written from ISO 4217 list one, independently of the shipped table: the codes this issue is about.

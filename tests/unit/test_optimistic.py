@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from bindings.errors import ConflictError
-from bindings.memory_ports import MemoryStateStore
 from bindings.optimistic import retry_conflicts, write_back
+from bindings.testing import MemoryStateStore
 
 
 def test_write_back_inserts_new_keys_and_guards_existing_ones() -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bindings.dev.processor_sandbox import RunningSandbox, start_sandbox
+from tooling.sandboxes.processor import RunningSandbox, start_sandbox
 
 _SLEEP = 0.2
 _DECLINES = {

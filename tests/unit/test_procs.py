@@ -6,7 +6,7 @@ from typing import ClassVar, Self
 
 import pytest
 
-from bindings.dev import procs
+from tooling import procs
 
 
 class _Probe:
@@ -34,7 +34,7 @@ def test_a_port_the_kernel_offers_again_is_skipped(monkeypatch: pytest.MonkeyPat
     """The same free port offered twice in a row is handed out once: a sidecar never shares its app's port."""
     monkeypatch.setattr(procs, "_ISSUED", set())
     monkeypatch.setattr(_Probe, "script", [50001, 50001, 50001, 50002])
-    monkeypatch.setattr("bindings.dev.procs.socket.socket", _Probe)
+    monkeypatch.setattr("tooling.procs.socket.socket", _Probe)
     assert [procs.free_port(), procs.free_port()] == [50001, 50002]
 
 

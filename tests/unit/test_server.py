@@ -12,9 +12,9 @@ from dapr.proto.runtime.v1 import appcallback_pb2, appcallback_pb2_grpc
 from google.protobuf import empty_pb2
 
 from bindings import server
-from bindings.dev.paths import project_root
 from bindings.errors import RedeliverError
 from bindings.guard import Guard
+from tooling.paths import project_root
 
 TOKEN = "s3cret"
 AUTH = (("dapr-api-token", TOKEN),)

@@ -9,11 +9,12 @@ from datetime import timedelta
 
 import pytest
 
-from bindings import names, server
-from bindings.dev.paths import project_root
+from bindings import server
 from bindings.errors import SettingsError
 from bindings.settings import Setting
+from functions.common import names
 from tests.unit.test_aca import DEPLOYED, apps
+from tooling.paths import project_root
 
 DOCS = project_root() / "docs" / "architecture.md"
 EVERY_FUNCTION_APP = "every function app"

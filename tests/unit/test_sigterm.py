@@ -9,8 +9,8 @@ import sys
 import time
 from typing import TYPE_CHECKING
 
-from bindings.dev.paths import project_root
-from bindings.dev.procs import free_port, port_open
+from tooling.paths import project_root
+from tooling.procs import free_port, port_open
 
 if TYPE_CHECKING:
     from pathlib import Path

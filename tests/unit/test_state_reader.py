@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
-from bindings.dev import state_reader
-from bindings.dev.procs import free_port
+from tooling import state_reader
+from tooling.procs import free_port
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bindings.dev.paths import project_root
+from tooling.paths import project_root
 
 SCRIPT = project_root() / "tools" / "system-packages"
 # What the script itself runs, from the real system; the programs it looks for are left out on purpose.

@@ -10,8 +10,8 @@ from importlib import metadata
 import babel
 import babel.core
 
-from bindings.dev import azurite, tools
-from bindings.dev.paths import project_root
+from tooling import azurite, tools
+from tooling.paths import project_root
 
 ROOT = project_root()
 DOC = (ROOT / "docs" / "versions.md").read_text()

@@ -1,5 +1,5 @@
 // Package components replaces github.com/dapr/dapr/cmd/daprd/components/zz_notag.go in the
-// copy of the pinned dapr module that bindings/dev/daprd.py builds from.
+// copy of the pinned dapr module that tooling/daprd.py builds from.
 //
 // Upstream, that file panics unless the build sets the stablecomponents or allcomponents
 // tag; with either tag the runtime registers its whole component catalogue. Bindery builds

@@ -10,9 +10,8 @@ import json
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from bindings import names
-from bindings.dapr_mail import DaprMailer
-from bindings.ports import OutgoingMail
+from functions.common import names
+from functions.common.mail import DaprMailer, OutgoingMail
 
 
 def main() -> None:

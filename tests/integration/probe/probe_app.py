@@ -12,11 +12,12 @@ import time
 from typing import Literal
 
 from bindings.app import CronTick, FunctionApp, current_delivery
-from bindings.dapr_ports import DaprBlobStore, DaprPaymentGateway, DaprStateStore
+from bindings.dapr_ports import DaprBlobStore, DaprStateStore
 from bindings.errors import ConflictError, PermanentError, TransientError
 from bindings.events import BlobEvent
 from bindings.messages import Message
 from bindings.optimistic import retry_conflicts, write_back
+from functions.common.payments import DaprPaymentGateway
 
 app = FunctionApp(os.environ.get("PROBE_APP_ID", "probe"), max_attempts=3)
 documents = DaprBlobStore("documents")

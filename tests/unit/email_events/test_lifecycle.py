@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bindings.memory_ports import MemoryStateStore
-from bindings.suppression import SuppressionList
+from bindings.testing import MemoryStateStore
+from functions.common.suppression import SuppressionList
 from functions.email_events.lifecycle import EVENTS, Lifecycle, SendGridEvent
 
 T0 = 1772452800

@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import dsa, ec, ed25519, rsa
 from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
-from bindings.dev import webhook_keys
 from functions.email_webhook.verify import RefusedError, Verifier
+from tooling import webhook_keys
 
 NOW = datetime(2026, 3, 2, 12, tzinfo=UTC)
 STAMP = str(int(NOW.timestamp()))

@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from bindings import names
 from bindings.clock import SystemClock
-from bindings.dev import webhook_keys
-from bindings.memory_ports import MemoryQueue
-from bindings.messages import EmailEventBatch
+from bindings.testing import MemoryQueue
+from functions.common import names
+from functions.common.messages import EmailEventBatch
 from functions.email_webhook.app import PATH, WebhookServer
 from functions.email_webhook.framing import MAX_BODY
 from functions.email_webhook.verify import Verifier
+from tooling import webhook_keys
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -8,11 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import AfterValidator, BaseModel, ValidationError
 
-from bindings.addresses import check_address
-from bindings.dapr_mail import smtp_request
 from bindings.errors import PermanentError
-from bindings.messages import EMAIL_ADDRESS, EmailRequested, ReceiptRequested, ReceiptRequestedV2
-from bindings.ports import OutgoingMail
+from functions.common.addresses import check_address
+from functions.common.mail import OutgoingMail, smtp_request
+from functions.common.messages import EMAIL_ADDRESS, EmailRequested, ReceiptRequested, ReceiptRequestedV2
 from functions.payment_retry.model import PaymentFailed
 from functions.receipt_render.invoice import Order
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from bindings.errors import PermanentError
-from bindings.messages import EmailRequested
+from functions.common.messages import EmailRequested
 from functions.email_send.templates import Brand, TemplateError, Templates
 
 BRAND = Brand(name="Acme", sender="billing@acme.example", portal_url="https://acme.example/billing")

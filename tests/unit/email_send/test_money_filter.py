@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 from babel.numbers import format_currency
 
-from bindings import money
-from bindings.messages import EmailRequested
+from functions.common import money
+from functions.common.messages import EmailRequested
 from functions.email_send import templates
 from functions.email_send.templates import Brand, TemplateError, Templates
 

@@ -11,9 +11,9 @@ import pytest
 from babel.numbers import format_currency
 
 from bindings.errors import InDoubtError, PermanentError, TransientError
-from bindings.memory_ports import MemoryStateStore
-from bindings.messages import EmailRequested
-from bindings.ports import OutgoingMail
+from bindings.testing import MemoryStateStore
+from functions.common.mail import OutgoingMail
+from functions.common.messages import EmailRequested
 from functions.email_send.sends import SendRecord, Sends
 from functions.email_send.templates import Brand, Templates
 

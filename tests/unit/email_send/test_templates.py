@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from babel.numbers import format_currency
 
-from bindings.messages import EmailRequested
+from functions.common.messages import EmailRequested
 from functions.email_send.templates import Brand, TemplateError, Templates
 
 BRAND = Brand(

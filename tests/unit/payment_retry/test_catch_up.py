@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bindings import names
-from bindings.ports import ChargeResult
+from functions.common import names
+from functions.common.payments import ChargeResult
 from functions.payment_retry.declines import Decline, classify
 from functions.payment_retry.handlers import handle_event
 from functions.payment_retry.policy import latest

@@ -17,18 +17,18 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter
 
-from bindings import names
-from bindings.dev import cli
 from bindings.errors import PermanentError
-from bindings.messages import SubscriptionAction
-from bindings.ports import ChargeResult
-from bindings.subscription_actions import SubscriptionActions, SubscriptionActionV2
+from functions.common import names
+from functions.common.messages import SubscriptionAction
+from functions.common.payments import ChargeResult
+from functions.common.subscription_actions import SubscriptionActions, SubscriptionActionV2
 from functions.payment_retry.cases import CaseStore
 from functions.payment_retry.handlers import handle_event
 from functions.payment_retry.model import Case
 from functions.payment_retry.report import table, timeline
 from tests.unit.payment_retry.test_event_order import HARD, SOFT, failed, succeeded
 from tests.unit.payment_retry.test_processor_errors import NOON, OK, Processor, World, _error
+from tooling import cli
 
 DAY1 = NOON + timedelta(days=1, seconds=5)  # the first retry's tick
 LATER = (2, 3, 5, 7, 10, 11)

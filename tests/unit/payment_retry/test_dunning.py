@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from bindings import names
-from bindings.dev.processor_sandbox import RunningSandbox, start_sandbox
-from bindings.dev.sandbox_client import SandboxGateway
-from bindings.memory_ports import MemoryQueue, MemoryStateStore
+from bindings.testing import MemoryQueue, MemoryStateStore
+from functions.common import names
 from functions.payment_retry.cases import CaseStore
 from functions.payment_retry.dunning import RETRY_AFTER_ERROR, Dunning
 from functions.payment_retry.model import Case, PaymentFailed, PaymentMethodUpdated, PaymentSucceeded
 from functions.payment_retry.tick import run_tick
+from tooling.sandboxes.processor import RunningSandbox, start_sandbox
+from tooling.sandboxes.processor_client import SandboxGateway
 
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 _QUEUES = (names.EMAIL_REQUESTS_OUT, names.RECEIPT_REQUESTS_OUT, names.SUBSCRIPTION_ACTIONS_OUT)

@@ -13,8 +13,8 @@ from datetime import timedelta
 
 import pytest
 
-from bindings import names
 from bindings.errors import PermanentError
+from functions.common import names
 from functions.payment_retry.cases import CaseStore
 from functions.payment_retry.handlers import handle_event
 from functions.payment_retry.model import PaymentFailed, PaymentMethodUpdated, PaymentSucceeded

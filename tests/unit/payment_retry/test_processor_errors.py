@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from bindings import names
-from bindings.memory_ports import MemoryQueue, MemoryStateStore
-from bindings.ports import ChargeResult
+from bindings.testing import MemoryQueue, MemoryStateStore
+from functions.common import names
+from functions.common.payments import ChargeResult
 from functions.payment_retry.cases import CaseStore
 from functions.payment_retry.dunning import RETRY_AFTER_ERROR, Dunning
 from functions.payment_retry.handlers import handle_event, handle_tick

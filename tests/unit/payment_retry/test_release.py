@@ -14,17 +14,17 @@ from typing import Any
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from bindings import names
-from bindings.dev import cli, release_cli
 from bindings.errors import PermanentError
-from bindings.messages import EmailRequested
-from bindings.ports import ChargeResult
+from functions.common import names
+from functions.common.messages import EmailRequested
+from functions.common.payments import ChargeResult
 from functions.payment_retry.cases import CaseStore
 from functions.payment_retry.handlers import handle_event
 from functions.payment_retry.model import PaymentEvent, PaymentFailed
 from functions.payment_retry.operator_events import CaseRelease
 from tests.unit.payment_retry.test_event_order import SOFT, failed
 from tests.unit.payment_retry.test_processor_errors import NOON, OK, Processor, World
+from tooling import cli, release_cli
 
 DAY = timedelta(days=1, seconds=5)  # the first retry's tick
 DEADLINE = (timedelta(days=d, seconds=5) for d in (2, 3, 5, 7, 10, 11))

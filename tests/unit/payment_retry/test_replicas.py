@@ -7,14 +7,14 @@ from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
-from bindings import names
-from bindings.dev.processor_sandbox import start_sandbox
-from bindings.dev.sandbox_client import SandboxGateway
-from bindings.memory_ports import MemoryQueue, MemoryStateStore
+from bindings.testing import MemoryQueue, MemoryStateStore
+from functions.common import names
 from functions.payment_retry.cases import CaseStore
 from functions.payment_retry.dunning import Dunning
 from functions.payment_retry.tick import run_tick
 from tests.unit.payment_retry.test_dunning import NOON, failed
+from tooling.sandboxes.processor import start_sandbox
+from tooling.sandboxes.processor_client import SandboxGateway
 
 CASES = 300
 

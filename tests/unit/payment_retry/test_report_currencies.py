@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from bindings import money
+from functions.common import money
 from functions.payment_retry.report import money as shown
 
 

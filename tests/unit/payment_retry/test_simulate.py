@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bindings.clock import VirtualClock
-from bindings.dev import cli, simulation
-from functions.payment_retry import campaign
+from tooling import cli
+from tooling.simulation import command as simulation
+from tooling.simulation import customers as campaign
 
 # Each profile's only possible end once its case has had time to finish (arrivals + 10-day deadline).
 _ENDS = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from bindings import money
+from functions.common import money
 from functions.receipt_render import invoice, receipt
 from tests.unit.receipt_render.test_invoice import event, order, stored
 from tests.unit.receipt_render.test_receipt import details, store_with, v2

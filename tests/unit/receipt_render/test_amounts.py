@@ -11,13 +11,13 @@ import pytest
 from babel.numbers import format_currency
 from pypdf import PdfReader
 
-from bindings import money, names
 from bindings.errors import PermanentError
-from bindings.memory_ports import MemoryQueue, MemoryStateStore
-from bindings.messages import EmailRequested, ReceiptRequested
+from bindings.testing import MemoryBlobStore, MemoryQueue, MemoryStateStore
+from functions.common import money, names
+from functions.common.messages import EmailRequested, ReceiptRequested
+from functions.common.testing import UnsignedLinks
 from functions.receipt_render import receipt
 from functions.receipt_render.words import Words
-from tests.fakes import FakeBlobStore, FakeLinks
 
 PAID = datetime(2026, 3, 4, 5, 6, tzinfo=UTC)
 DISAGREEING = [("HUF", "hu", 500000, "5000.00"), ("IDR", "id", 15000000, "150000.00"),
@@ -50,7 +50,7 @@ def test_the_receipt_shows_the_amount_charged(currency: str, locale: str, minor:
     assert expected in content
     mail = MemoryQueue(names.EMAIL_REQUESTS_OUT)
     now = datetime(2026, 3, 4, 6, tzinfo=UTC)
-    receipt.deliver(loaded, pdf, documents=FakeBlobStore(), mail=mail, links=FakeLinks(), now=now)
+    receipt.deliver(loaded, pdf, documents=MemoryBlobStore(), mail=mail, links=UnsignedLinks(), now=now)
     [sent] = mail.sent
     assert isinstance(sent, EmailRequested)
     assert (sent.data["amount"], sent.data["currency"]) == (minor, currency)

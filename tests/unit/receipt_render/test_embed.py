@@ -17,7 +17,7 @@ from fpdf.output import OutputProducer, _build_cmap_blocks, _cid_font_widths, _t
 from pypdf import PdfReader
 
 from functions.receipt_render import embed, fonts, slices, truetype
-from tests.unit.receipt_render.test_golden import receipt_sample
+from tests.unit.receipt_render.samples import receipt_sample
 
 REGULAR = slices.FONT_DIR / "NotoSans-Regular.ttf"
 FILES = {  # embedded font name (after the subset tag): its file

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from bindings import money
+from functions.common import money
 from functions.receipt_render import invoice, receipt
 from functions.receipt_render.layout import Meta, Sheet
 from functions.receipt_render.words import Words

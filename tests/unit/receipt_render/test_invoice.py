@@ -13,14 +13,14 @@ import pytest
 from babel.numbers import format_currency
 from pypdf import PdfReader
 
-from bindings import names
 from bindings.errors import PermanentError
 from bindings.events import parse_blob_event
-from bindings.memory_ports import MemoryQueue
-from bindings.messages import EmailRequested
+from bindings.testing import MemoryBlobStore, MemoryQueue
+from functions.common import names
+from functions.common.messages import EmailRequested
+from functions.common.testing import UnsignedLinks
 from functions.receipt_render import invoice
 from functions.receipt_render.fields import MAX_LINES
-from tests.fakes import FakeBlobStore, FakeLinks
 
 NOW = datetime(2026, 3, 4, 11, 0, tzinfo=UTC)
 
@@ -53,9 +53,9 @@ def event(blob: str = "orders/ord-1.json", length: int | None = 100) -> Any:
     )  # fmt: skip
 
 
-def stored(document: dict[str, Any] | bytes, blob: str = "orders/ord-1.json") -> FakeBlobStore:
+def stored(document: dict[str, Any] | bytes, blob: str = "orders/ord-1.json") -> MemoryBlobStore:
     """A documents container holding one order."""
-    documents = FakeBlobStore()
+    documents = MemoryBlobStore()
     body = document if isinstance(document, bytes) else json.dumps(document).encode()
     documents.put(blob, body, content_type="application/json")
     return documents
@@ -149,7 +149,7 @@ def test_bad_orders_are_permanent_errors_with_the_reason(change: dict[str, Any],
 def test_events_for_missing_or_oversized_blobs_are_permanent_errors() -> None:
     """A blob deleted before the event arrived, or too large to be an order, is not retried."""
     with pytest.raises(PermanentError, match="does not exist"):
-        invoice.load(event(), FakeBlobStore())
+        invoice.load(event(), MemoryBlobStore())
     with pytest.raises(PermanentError, match="at most 2000000"):
         invoice.load(event(length=50_000_000), stored(order()))
     with pytest.raises(PermanentError, match="not a valid order document"):
@@ -180,7 +180,7 @@ def test_delivery_names_the_pdf_by_invoice_and_requests_the_invoice_email() -> N
     loaded = invoice.load(event(), documents)
     assert loaded is not None
     pdf = invoice.render(loaded)
-    name = invoice.deliver(loaded, pdf, documents=documents, mail=mail, links=FakeLinks(), now=NOW)
+    name = invoice.deliver(loaded, pdf, documents=documents, mail=mail, links=UnsignedLinks(), now=NOW)
     assert name == "invoices/2026/03/INV-2026-001-v1.pdf"
     assert documents.blobs[name][0] == pdf
     (request,) = mail.sent

@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from bindings import names
 from bindings.clock import VirtualClock
 from bindings.errors import PermanentError, TransientError
 from bindings.events import parse_blob_event
-from bindings.memory_ports import MemoryQueue, MemoryStateStore
-from bindings.messages import EmailRequested, ReceiptRequested, ReceiptRequestedV2
+from bindings.testing import MemoryBlobStore, MemoryQueue, MemoryStateStore
+from functions.common import names
+from functions.common.messages import EmailRequested, ReceiptRequested, ReceiptRequestedV2
+from functions.common.testing import UnsignedLinks
 from functions.receipt_render import invoice, issuance, receipt
-from tests.fakes import FakeBlobStore, FakeLinks
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 START = datetime(2026, 3, 4, 11, 0, tzinfo=UTC)
 
 
-class CountingBlobStore(FakeBlobStore):
-    """A `FakeBlobStore` that counts the writes of each blob."""
+class CountingBlobStore(MemoryBlobStore):
+    """A `MemoryBlobStore` that counts the writes of each blob."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -86,7 +86,7 @@ def run_receipt(desk: Desk, request: ReceiptRequested | ReceiptRequestedV2) -> i
         documents=desk.documents,
         render=lambda: receipt.render(wanted),
         deliver=lambda pdf: receipt.deliver(
-            wanted, pdf, documents=desk.documents, mail=desk.mail, links=FakeLinks(), now=desk.clock.now()
+            wanted, pdf, documents=desk.documents, mail=desk.mail, links=UnsignedLinks(), now=desk.clock.now()
         ),
     )
 
@@ -112,7 +112,7 @@ def run_invoice(desk: Desk, order: dict[str, Any], blob: str = "orders/ord-1.jso
         documents=desk.documents,
         render=lambda: invoice.render(loaded),
         deliver=lambda pdf: invoice.deliver(
-            loaded, pdf, documents=desk.documents, mail=desk.mail, links=FakeLinks(), now=desk.clock.now()
+            loaded, pdf, documents=desk.documents, mail=desk.mail, links=UnsignedLinks(), now=desk.clock.now()
         ),
     )
 

@@ -14,12 +14,12 @@ from babel.numbers import format_currency, format_percent
 from pydantic import ValidationError
 from pypdf import PdfReader
 
-from bindings import names
 from bindings.errors import PermanentError
-from bindings.memory_ports import MemoryQueue, MemoryStateStore
-from bindings.messages import EmailRequested, ReceiptRequested, ReceiptRequestedV2
+from bindings.testing import MemoryBlobStore, MemoryQueue, MemoryStateStore
+from functions.common import names
+from functions.common.messages import EmailRequested, ReceiptRequested, ReceiptRequestedV2
+from functions.common.testing import UnsignedLinks
 from functions.receipt_render import receipt
-from tests.fakes import FakeBlobStore, FakeLinks
 
 PAID = datetime(2026, 3, 4, 5, 6, tzinfo=UTC)
 NOW = datetime(2026, 3, 4, 6, 0, tzinfo=UTC)
@@ -169,11 +169,11 @@ def test_the_pdf_records_its_template_version_and_is_pdf_a() -> None:
 
 def test_delivery_stores_under_the_final_name_then_requests_the_email_with_the_link() -> None:
     """The blob name depends on the request only; the email carries the link and the total in minor units."""
-    documents, mail = FakeBlobStore(), MemoryQueue(names.EMAIL_REQUESTS_OUT)
+    documents, mail = MemoryBlobStore(), MemoryQueue(names.EMAIL_REQUESTS_OUT)
     loaded = receipt.load(v2(), store_with("receipt:rcpt-7", details()))
     pdf = receipt.render(loaded)
     for _ in range(2):  # a redelivery overwrites the same blob with the same bytes
-        receipt.deliver(loaded, pdf, documents=documents, mail=mail, links=FakeLinks(), now=NOW)
+        receipt.deliver(loaded, pdf, documents=documents, mail=mail, links=UnsignedLinks(), now=NOW)
     assert list(documents.blobs) == ["receipts/2026/03/rcpt-7-v1.pdf"]
     stored, content_type, metadata = documents.blobs["receipts/2026/03/rcpt-7-v1.pdf"]
     assert (stored, content_type) == (pdf, "application/pdf")
@@ -209,11 +209,11 @@ def test_v1_requests_that_cannot_be_receipts_are_permanent_errors_and_naive_time
 
 def test_the_email_request_id_stays_within_its_limit_for_long_ids() -> None:
     """A 120-character receipt id still gives a valid, stable email request id."""
-    documents, mail = FakeBlobStore(), MemoryQueue(names.EMAIL_REQUESTS_OUT)
+    documents, mail = MemoryBlobStore(), MemoryQueue(names.EMAIL_REQUESTS_OUT)
     long_id = "r" * 120
     loaded = receipt.load(v2(receipt_id=long_id), store_with("receipt:rcpt-7", details()))
     for _ in range(2):
-        receipt.deliver(loaded, b"%PDF-", documents=documents, mail=mail, links=FakeLinks(), now=NOW)
+        receipt.deliver(loaded, b"%PDF-", documents=documents, mail=mail, links=UnsignedLinks(), now=NOW)
     ids = {m.request_id for m in mail.sent if isinstance(m, EmailRequested)}
     assert len(ids) == 1
     (only,) = ids

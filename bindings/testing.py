@@ -1,0 +1,98 @@
+"""In-memory implementations of the framework's ports, for users' unit tests and simulations (no sidecar).
+
+`functions.common.testing` holds those of the ports shared between functions.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from typing import TYPE_CHECKING
+
+from bindings.errors import ConflictError, NotFoundError
+from bindings.ports import StateItem
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from pydantic import BaseModel
+
+
+class MemoryStateStore:
+    """A thread-safe `StateStore` with the sidecar's ETag semantics: insert-only create, guarded saves."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, tuple[bytes, str]] = {}
+        self._lock = threading.Lock()
+        self._versions = itertools.count(1)
+
+    def get(self, key: str) -> StateItem:
+        """Read `key`."""
+        with self._lock:
+            value, etag = self._items.get(key, (None, None))
+        return StateItem(key=key, value=value, etag=etag)
+
+    def save(self, key: str, value: bytes, *, etag: str | None = None) -> None:
+        """Write, guarded by `etag` when given."""
+        with self._lock:
+            if etag is not None and self._items.get(key, (b"", None))[1] != etag:
+                raise ConflictError(f"etag mismatch on {key}")
+            self._items[key] = (value, str(next(self._versions)))
+
+    def create(self, key: str, value: bytes) -> None:
+        """Write only if absent."""
+        with self._lock:
+            if key in self._items:
+                raise ConflictError(f"{key} exists")
+            self._items[key] = (value, str(next(self._versions)))
+
+    def delete(self, key: str, *, etag: str | None = None) -> None:
+        """Delete, guarded by `etag` when given."""
+        with self._lock:
+            if etag is not None and self._items.get(key, (b"", None))[1] != etag:
+                raise ConflictError(f"etag mismatch on {key}")
+            self._items.pop(key, None)
+
+    def keys(self, prefix: str = "") -> list[str]:
+        """The keys stored, for assertions."""
+        with self._lock:
+            return sorted(key for key in self._items if key.startswith(prefix))
+
+
+class MemoryQueue:
+    """A `Queue` in memory that keeps what was sent; `fail` makes sends raise (for tests)."""
+
+    def __init__(self, binding: str) -> None:
+        self.binding = binding
+        self.sent: list[BaseModel] = []
+        self.fail: Exception | None = None
+        self._lock = threading.Lock()
+
+    def send(self, message: BaseModel) -> None:
+        """Record or raise `fail`."""
+        if self.fail is not None:
+            raise self.fail
+        with self._lock:
+            self.sent.append(message)
+
+
+class MemoryBlobStore:
+    """A `BlobStore` in memory: `blobs` maps names to (data, content type, metadata); `fail` fails puts."""
+
+    def __init__(self) -> None:
+        self.blobs: dict[str, tuple[bytes, str, dict[str, str]]] = {}
+        self.fail: Exception | None = None
+
+    def put(
+        self, name: str, data: bytes, *, content_type: str, metadata: Mapping[str, str] | None = None
+    ) -> None:
+        """Store or raise `fail`."""
+        if self.fail is not None:
+            raise self.fail
+        self.blobs[name] = (data, content_type, dict(metadata or {}))
+
+    def get(self, name: str) -> bytes:
+        """Return a stored blob; `NotFoundError` when there is none, as the Dapr store raises."""
+        if name not in self.blobs:
+            raise NotFoundError(f"blob {name!r} does not exist")
+        return self.blobs[name][0]

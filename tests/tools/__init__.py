@@ -1,0 +1,1 @@
+"""Checks that run external tools: veraPDF (Java), checkov, hadolint, actionlint (Go), pdftoppm (poppler)."""

@@ -1,0 +1,1 @@
+"""`bindery simulate`: a dunning campaign over a simulated customer base, on a virtual clock."""

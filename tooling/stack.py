@@ -1,0 +1,177 @@
+"""The local stack: Azurite, SMTP capture, rendered components, and every app with its daprd.
+
+Used by `bindery run`, `make demo` and the integration-test fixtures alike:
+
+    with Stack(StackConfig(root=var_dir())) as stack:
+        ...
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Self
+
+from azure.storage.blob import BlobServiceClient
+from azure.storage.queue import QueueServiceClient
+
+from functions.common import names
+from tooling import azurite, components, daprd, procs, sidecar, webhook_keys
+from tooling.paths import project_root
+from tooling.services import Services
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from pathlib import Path
+
+_log = logging.getLogger(__name__)
+
+DEMO_APPS: tuple[sidecar.AppSpec, ...] = (
+    sidecar.AppSpec(names.DEMO_TICKER, "functions.demo_ticker.app"),
+    sidecar.AppSpec(names.DEMO_ARCHIVER, "functions.demo_archiver.app"),
+    # The local tick fires every 5 s, so each tick's budget is shorter than that.
+    sidecar.AppSpec(
+        names.PAYMENT_RETRY, "functions.payment_retry.app", env={"RETRY_TICK_BUDGET_SECONDS": "4"}
+    ),
+    # Locally email goes through the SendGrid sandbox, which delivers into the SMTP capture and posts
+    # signed events back to the webhook; the SMTP binding path is covered by the integration tests.
+    sidecar.AppSpec(names.EMAIL_SEND, "functions.email_send.app", env={"EMAIL_PROVIDER": "sendgrid"}),
+    sidecar.AppSpec(names.EMAIL_EVENTS, "functions.email_events.app"),
+    sidecar.AppSpec(names.EMAIL_WEBHOOK, "functions.email_webhook.app", protocol="http"),
+    sidecar.AppSpec(names.RECEIPT_RENDER, "functions.receipt_render.app"),
+)
+DEFAULTS: Mapping[str, str] = {
+    "DEMO_TICK_SCHEDULE": "@every 2s",
+    "RETRY_TICK_SCHEDULE": "@every 5s",
+    "QUEUE_POLLING_INTERVAL": "200ms",
+    "QUEUE_VISIBILITY_TIMEOUT": "60s",  # as deployed (deploy/aca/main.bicep)
+}
+
+
+# Filled from the running stack; DEFAULTS (or StackConfig.values) fill the rest.
+RUNTIME_PLACEHOLDERS = frozenset(
+    {"AZURITE_BLOB", "AZURITE_QUEUE", "STATE_DIR", "SMTP_PORT", "PAYMENT_GATEWAY_URL", "SENDGRID_API_URL"}
+)
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Where the stack keeps its files, which apps it runs, and placeholder overrides."""
+
+    root: Path
+    apps: Sequence[sidecar.AppSpec] = DEMO_APPS
+    components: Path = field(default_factory=lambda: project_root() / "components" / "local")
+    values: Mapping[str, str] = field(default_factory=dict)
+    api_tokens: bool = True
+
+
+class Stack(Services):
+    """Start everything on enter, stop everything (in reverse) on exit; no process outlives it."""
+
+    def __init__(self, config: StackConfig) -> None:
+        super().__init__(config.root)
+        self.config = config
+        self.apps: dict[str, sidecar.RunningApp] = {}
+        self.started_in = 0.0
+        self.app_token = secrets.token_urlsafe(24) if config.api_tokens else None
+        self.dapr_token = secrets.token_urlsafe(24) if config.api_tokens else None
+
+    @property
+    def resources(self) -> Path:
+        """The rendered components folder every sidecar loads."""
+        return self.config.root / "run" / "components"
+
+    def __enter__(self) -> Self:
+        started = time.monotonic()
+        try:
+            self._start_services()
+            self.render()
+            self._create_storage()
+            binary = daprd.find_or_build()
+            for spec in self.config.apps:
+                self.start_app(spec, binary=binary)
+        except BaseException:
+            self.stop()
+            raise
+        self.started_in = time.monotonic() - started
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+
+    def values(self) -> dict[str, str]:
+        """The placeholder values for `components/local`."""
+        if self.azurite is None:
+            raise procs.StackError("Azurite is not running")
+        runtime = {
+            "AZURITE_BLOB": self.azurite.blob_endpoint,
+            "AZURITE_QUEUE": self.azurite.queue_endpoint,
+            "STATE_DIR": str(self.config.root / "state"),
+            **self.endpoints(),
+        }
+        assert set(runtime) == RUNTIME_PLACEHOLDERS  # noqa: S101 - keeps the constant honest
+        return {**DEFAULTS, **runtime, **self.config.values}
+
+    def render(self) -> None:
+        """Render the components with this stack's ports and folders."""
+        (self.config.root / "state").mkdir(parents=True, exist_ok=True)
+        components.render(self.config.components, self.resources, self.values())
+
+    def start_app(
+        self, spec: sidecar.AppSpec, *, binary: Path | None = None, **overrides: str | None
+    ) -> sidecar.RunningApp:
+        """Start one more app with its sidecar (tests start their own probe apps this way)."""
+        if spec.app_id == names.EMAIL_WEBHOOK and "SENDGRID_WEBHOOK_PUBLIC_KEY" not in spec.env:
+            key = webhook_keys.public_key(webhook_keys.load_or_create(self.webhook_key))
+            spec = dataclasses.replace(spec, env={**spec.env, "SENDGRID_WEBHOOK_PUBLIC_KEY": key})
+        if spec.app_id == names.RECEIPT_RENDER and "DOCUMENTS_CONNECTION_STRING" not in spec.env:
+            connection = self._azurite().connection_string  # Azurite's well-known key signs the links
+            spec = dataclasses.replace(spec, env={**spec.env, "DOCUMENTS_CONNECTION_STRING": connection})
+        running = sidecar.start(
+            spec,
+            daprd=binary or daprd.find_or_build(),
+            resources=self.resources,
+            log_dir=self.log_dir,
+            app_token=self.app_token,
+            dapr_token=self.dapr_token,
+            daprd_app_token=overrides.get("daprd_app_token"),
+        )
+        self.apps[spec.name] = running
+        if spec.app_id == names.EMAIL_WEBHOOK:  # the SendGrid sandbox posts its events there
+            self.set_webhook(f"http://127.0.0.1:{running.ports.app}/sendgrid/events")
+        return running
+
+    def blob_service(self) -> BlobServiceClient:
+        """An Azure SDK client for Azurite's blob service."""
+        return BlobServiceClient.from_connection_string(self._azurite().connection_string)
+
+    def queue_service(self) -> QueueServiceClient:
+        """An Azure SDK client for Azurite's queue service."""
+        return QueueServiceClient.from_connection_string(self._azurite().connection_string)
+
+    def stop(self) -> None:
+        """Stop every app and sidecar, then the services."""
+        for running in reversed(list(self.apps.values())):
+            running.stop()
+        self.apps.clear()
+        for proc in reversed(self._procs):
+            proc.stop()
+        self._procs.clear()
+
+    def _azurite(self) -> azurite.Azurite:
+        if self.azurite is None:
+            raise procs.StackError("Azurite is not running")
+        return self.azurite
+
+    def _create_storage(self) -> None:
+        queues, containers = components.storage_entities(self.resources)
+        queue_service, blob_service = self.queue_service(), self.blob_service()
+        existing_queues = {queue.name for queue in queue_service.list_queues()}
+        for queue in sorted(queues - existing_queues):
+            queue_service.create_queue(queue)
+        existing_containers = {container.name for container in blob_service.list_containers()}
+        for container in sorted(containers - existing_containers):
+            blob_service.create_container(container)
