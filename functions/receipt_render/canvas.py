@@ -6,16 +6,24 @@ fallback-font text, and the page count is filled in only where our footer asks f
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import operator
 from typing import TYPE_CHECKING
 
 from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
 from fpdf.fonts import TTFFont
+from fpdf.graphics_state import GraphicsState
 
 from functions.receipt_render import breaks, fonts
+from functions.receipt_render.shaped import Shaped
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from fpdf.line_break import Fragment
+
     from functions.receipt_render.layout import Meta
 
 GREY = (100, 100, 100)
@@ -24,6 +32,7 @@ GREY = (100, 100, 100)
 # shipped font has, so `layout.Sheet.clean` turns it into U+FFFD in anything else (an issuer line);
 # three characters long, like `{nb}` it reserves the width of "000".
 PAGES = "\ue000nb"
+_STATE = operator.attrgetter(*(field.name for field in dataclasses.fields(GraphicsState)))
 _FOOT_LINE, _FOOT_LINES, _FOOT_GAP, _FOOT_SMALLEST = 3.5, 3, 2.0, 5.0  # mm, lines, mm, pt
 
 
@@ -36,6 +45,7 @@ class PDF(FPDF):
         self._page_label = page_label
         self._widths: dict[tuple[str, str, float, str], float] = {}
         self._fallbacks: dict[tuple[str, str, int], str | None] = {}
+        self._shaped = Shaped(self)
         self.alias_nb_pages(PAGES)
 
     def file_id(self) -> str:
@@ -72,9 +82,12 @@ class PDF(FPDF):
         Without text shaping that is the sum of each character's advance in the font that draws it
         (the current font, else the fallback fpdf2 picks), summed here: fpdf2 builds a fragment, with
         a copy of the graphics state, at each change of font, which mixed CJK text makes at nearly
-        every character. With shaping (kerning, joining) and for the page-count alias, fpdf2 measures.
+        every character. With shaping (kerning, joining) each run of one font is shaped as fpdf2 shapes
+        it, once per document (`shaped.Shaped`); for the page-count alias, fpdf2 measures.
         """
         font = self.current_font
+        if self.text_shaping and self._shaped.applies(text):
+            return self._shaped.width(text)
         if not isinstance(font, TTFFont) or self.text_shaping or PAGES in text:
             return float(self.get_string_width(text))
         style = ("B" if "B" in self.font_style else "") + ("I" if "I" in self.font_style else "")
@@ -104,6 +117,21 @@ class PDF(FPDF):
         if known is None:
             known = self._widths[key] = self.width(text)
         return known
+
+    def _preload_bidirectional_text(self, text: str, markdown: bool) -> Sequence[Fragment]:  # noqa: FBT001 - fpdf2's
+        """fpdf2's fragments of `text`; those of plain shaped text take their widths from `shaped.Shaped`."""
+        fragments = super()._preload_bidirectional_text(text, markdown)
+        if not markdown and self._shaped.applies(text):
+            self._shaped.adopt(fragments)
+        return fragments
+
+    def _get_current_graphics_state(self) -> GraphicsState:
+        """fpdf2's copy of its graphics state, one per fragment drawn: the same, without `copy.copy`."""
+        state: GraphicsState = self.__dict__["_GraphicsStateMixin__statestack"][-1]
+        copied = GraphicsState(*_STATE(state))
+        if copied.text_shaping is not None:
+            copied.text_shaping = copied.text_shaping.copy()
+        return copied
 
     def get_fallback_font(self, char: str, style: str = "") -> str | None:
         """fpdf2's choice of fallback font for `char`, remembered per style (fpdf2 scans every font per call).
