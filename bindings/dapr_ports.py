@@ -11,7 +11,7 @@ from bindings.messages import encode_message
 from bindings.ports import StateItem
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from dapr.clients.grpc._state import StateOptions
     from pydantic import BaseModel
@@ -90,6 +90,22 @@ class DaprStateStore:
         if not response.data:
             return StateItem(key=key, value=None, etag=None)
         return StateItem(key=key, value=bytes(response.data), etag=response.etag or None)
+
+    def get_many(self, keys: Sequence[str]) -> list[StateItem]:
+        """Read `keys` with one bulk call; a key the store could not read fails the call (transient)."""
+        if not keys:
+            return []
+        what = f"get state {keys[0]!r} and {len(keys) - 1} more"
+        response = call(what, lambda c: c.get_bulk_state(self.store, list(keys), parallelism=len(keys)))
+        found = {item.key: item for item in response.items}
+        items = []
+        for key in keys:
+            item = found.get(key)
+            if item is None or item.error:
+                raise TransientError(f"{what}: {key!r}: {item.error if item else 'missing from the answer'}")
+            data = (item.data.encode() if isinstance(item.data, str) else bytes(item.data)) or None
+            items.append(StateItem(key=key, value=data, etag=(item.etag or None) if data else None))
+        return items
 
     def save(self, key: str, value: bytes, *, etag: str | None = None) -> None:
         """Write `key`, guarded by `etag` when given."""

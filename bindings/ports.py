@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
     from datetime import datetime
 
     from pydantic import BaseModel
@@ -49,6 +49,9 @@ class StateStore(Protocol):
 
     def get(self, key: str) -> StateItem:
         """Read `key`; `value` and `etag` are None when it does not exist."""
+
+    def get_many(self, keys: Sequence[str]) -> list[StateItem]:
+        """Read `keys` in one call: one item each, in the order of `keys`, as `get` would return it."""
 
     def save(self, key: str, value: bytes, *, etag: str | None = None) -> None:
         """Write `key`. With `etag`, only if unchanged since read; `ConflictError` otherwise."""

@@ -13,7 +13,7 @@ from bindings.errors import ConflictError, NotFoundError
 from bindings.ports import StateItem
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from pydantic import BaseModel
 
@@ -31,6 +31,12 @@ class MemoryStateStore:
         with self._lock:
             value, etag = self._items.get(key, (None, None))
         return StateItem(key=key, value=value, etag=etag)
+
+    def get_many(self, keys: Sequence[str]) -> list[StateItem]:
+        """Read `keys` at one moment, in their order."""
+        with self._lock:
+            found = [(key, *self._items.get(key, (None, None))) for key in keys]
+        return [StateItem(key=key, value=value, etag=etag) for key, value, etag in found]
 
     def save(self, key: str, value: bytes, *, etag: str | None = None) -> None:
         """Write, guarded by `etag` when given."""

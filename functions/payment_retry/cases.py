@@ -77,17 +77,21 @@ class CaseStore:
         if (due := case.next_due()) is not None:
             self.index(case.case_id, due, now)
 
-    def due_ids(self, minute: datetime) -> list[str]:
-        """The case ids indexed under `minute`, every shard."""
+    def due(self, minute: datetime) -> tuple[list[str], list[str]]:
+        """The case ids indexed under `minute` (every shard, one read), and the index keys holding them."""
+        stamp = f"{minute:%Y%m%d%H%M}"
         found: list[str] = []
-        for shard in range(SHARDS):
-            found.extend(_ids(self._state.get(f"due:{minute:%Y%m%d%H%M}:{shard}").value))
-        return list(dict.fromkeys(found))
+        held: list[str] = []
+        for item in self._state.get_many([f"due:{stamp}:{shard}" for shard in range(SHARDS)]):
+            if item.value:
+                found.extend(_ids(item.value))
+                held.append(item.key)
+        return list(dict.fromkeys(found)), held
 
-    def forget(self, minute: datetime) -> None:
-        """Drop a settled minute's index entries."""
-        for shard in range(SHARDS):
-            self._state.delete(f"due:{minute:%Y%m%d%H%M}:{shard}")
+    def forget(self, keys: list[str]) -> None:
+        """Drop the index entries of settled minutes: the keys `due` found holding ids."""
+        for key in keys:
+            self._state.delete(key)
 
     def cursor(self) -> datetime | None:
         """The last minute whose cases are all settled, if any tick or case has set it."""

@@ -53,13 +53,15 @@ def run_tick(
         cases.start_cursor(now)
         cursor = minute_of(now) - timedelta(minutes=1)
     settled_through, contiguous = cursor, True
+    held: dict[datetime, list[str]] = {}  # the index keys each minute read holds
     rng = random.Random(dunning.owner)  # noqa: S311 - spreads replicas over the list, not security
     for minute in minutes_after(cursor, now):
         if monotonic() >= deadline:
             report.out_of_budget = True
             break
         report.minutes += 1
-        ids = cases.due_ids(minute)
+        ids, keys = cases.due(minute)
+        held[minute] = keys
         rng.shuffle(ids)
         complete = True
         for case_id in ids:
@@ -73,8 +75,7 @@ def run_tick(
             settled_through = minute
     if settled_through > cursor:
         cases.advance_cursor(settled_through)
-        for minute in minutes_after(cursor, settled_through):
-            cases.forget(minute)
+        cases.forget([key for minute, keys in held.items() if minute <= settled_through for key in keys])
     report.cursor = max(settled_through, cursor)
     return report
 

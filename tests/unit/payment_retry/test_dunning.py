@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from bindings.ports import StateItem
 from bindings.testing import MemoryQueue, MemoryStateStore
 from functions.common import names
 from functions.payment_retry.cases import CaseStore
@@ -240,6 +242,47 @@ def test_a_tick_catches_up_minutes_missed_while_no_replica_ran(world: World) -> 
     assert len(world.ledger()) == 5
     assert report.cursor is not None
     assert report.cursor >= now - timedelta(minutes=3)
+
+
+class CountingStore(MemoryStateStore):
+    """A memory store that counts the calls a tick makes, as the sidecar would receive them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: Counter[str] = Counter()
+
+    def get_many(self, keys: Sequence[str]) -> list[StateItem]:
+        """Counted."""
+        self.calls["get_many"] += 1
+        return super().get_many(keys)
+
+    def get(self, key: str) -> StateItem:
+        """Counted."""
+        self.calls["get"] += 1
+        return super().get(key)
+
+    def delete(self, key: str, *, etag: str | None = None) -> None:
+        """Counted."""
+        self.calls["delete"] += 1
+        super().delete(key, etag=etag)
+
+
+def test_a_catch_up_reads_each_minute_once_and_deletes_only_index_keys_it_read(world: World) -> None:
+    """Two days of minutes: one bulk read each; deletes only of keys that held ids, which are then gone."""
+    world.state = CountingStore()
+    dunning = world.replica()
+    for index in range(3):
+        dunning.on_failed(failed(f"cus_ok_q{index}", at=NOON + timedelta(minutes=index)), NOON)
+    indexed = world.state.keys("due:")
+    assert indexed
+    world.state.calls.clear()
+    now = NOON + timedelta(days=2)
+    report = run_tick(dunning, now, budget=timedelta(seconds=30))
+    assert report.errors == 0, report.failures
+    assert report.minutes > 2 * 24 * 60
+    assert world.state.calls["get_many"] == report.minutes
+    assert not [key for key in indexed if world.state.get(key).value]  # settled minutes' entries deleted
+    assert 0 < world.state.calls["delete"] < 60  # one a key that held ids, not 8 a minute (23,040)
 
 
 def test_emails_to_suppressed_addresses_are_skipped_and_noted(world: World) -> None:
