@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bindings import logs
@@ -86,6 +86,7 @@ def test_context_ends_with_its_block() -> None:
     st.floats(min_value=0, max_value=4e9, allow_nan=False)
     | st.integers(0, 4 * 10**15).map(lambda us: us / 1e6)
 )
+@settings(deadline=None)  # a loaded machine must not fail it
 @example(1_765_000_000.9999996)  # rounds up into the next second
 @example(1_765_000_000.1229996)  # rounds up into the next millisecond
 def test_the_time_field_has_the_digits_datetime_gives(created: float) -> None:
@@ -106,6 +107,7 @@ _VALUES = (
 )  # fmt: skip
 
 
+@settings(deadline=None)
 @given(
     message=st.text(),
     context=st.dictionaries(_KEYS, st.text(), max_size=3),
