@@ -47,8 +47,11 @@ lint: $(STAMP)
 	$(BIN)/mypy .
 	$(BIN)/lint-imports --no-cache
 
+# tests/unit needs only the virtualenv (no Java, Go, Node or poppler) and runs on every core, a file to a worker.
+UNIT := $(BIN)/pytest -n auto --dist loadfile tests/unit
+
 unit: $(STAMP)
-	$(BIN)/pytest tests/unit
+	$(UNIT)
 
 integration: setup
 	$(BIN)/pytest tests/integration
@@ -61,7 +64,8 @@ integration-aca: setup
 
 # Everything on the default daprd, then the integration suite on ACA's (SKIP_ACA=1 leaves that out).
 test: setup lint
-	$(BIN)/pytest
+	$(UNIT)
+	$(BIN)/pytest tests/tools tests/integration tests/reliability
 ifneq ($(SKIP_ACA),1)
 	$(MAKE) --no-print-directory integration-aca
 endif

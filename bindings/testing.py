@@ -34,9 +34,10 @@ class MemoryStateStore:
 
     def get_many(self, keys: Sequence[str]) -> list[StateItem]:
         """Read `keys` at one moment, in their order."""
+        missing = (None, None)
         with self._lock:
-            found = [(key, *self._items.get(key, (None, None))) for key in keys]
-        return [StateItem(key=key, value=value, etag=etag) for key, value, etag in found]
+            found = [self._items.get(key, missing) for key in keys]
+        return [StateItem(key, value, etag) for key, (value, etag) in zip(keys, found, strict=True)]
 
     def save(self, key: str, value: bytes, *, etag: str | None = None) -> None:
         """Write, guarded by `etag` when given."""

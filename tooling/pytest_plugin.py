@@ -19,12 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tooling import daprd
-from tooling.stack import Stack, StackConfig
-
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
+
+    from tooling.stack import Stack
 
 _DAPRD_USED = pytest.StashKey[str]()
 
@@ -38,6 +37,8 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: p
 @pytest.fixture(scope="session")
 def daprd_binary(pytestconfig: pytest.Config) -> Path:
     """The daprd every sidecar runs: the build $BINDERY_DAPR selects, found or built once a session."""
+    from tooling import daprd  # noqa: PLC0415 - loaded when a test needs the stack, not for every run
+
     selected = daprd.select()
     binary = daprd.find_or_build(selected.name)
     version = subprocess.run(
@@ -59,6 +60,8 @@ def stack_factory(
     tmp_path_factory: pytest.TempPathFactory, daprd_binary: Path, stack_values: dict[str, str]
 ) -> Iterator[Callable[..., Stack]]:
     """Start stacks, stopped at the end of the module: `stack_factory(apps=..., components=...)`."""
+    from tooling.stack import Stack, StackConfig  # noqa: PLC0415 - the Azure SDKs: only for stack tests
+
     started: list[Stack] = []
 
     def start(**config: Any) -> Stack:  # noqa: ANN401 - StackConfig's fields, passed through

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from functions.payment_retry.model import PaymentMethodUpdated, PaymentSucceeded
 
 SHARDS = 8
+_SHARDS = tuple(f":{shard}" for shard in range(SHARDS))  # each index key's end
 _CURSOR = "due-cursor"
 _MINUTE = timedelta(minutes=1)
 _WRITE_TRIES = 25
@@ -82,7 +83,7 @@ class CaseStore:
         stamp = f"{minute:%Y%m%d%H%M}"
         found: list[str] = []
         held: list[str] = []
-        for item in self._state.get_many([f"due:{stamp}:{shard}" for shard in range(SHARDS)]):
+        for item in self._state.get_many([f"due:{stamp}{shard}" for shard in _SHARDS]):
             if item.value:
                 found.extend(_ids(item.value))
                 held.append(item.key)

@@ -54,6 +54,7 @@ def run_tick(
         cursor = minute_of(now) - timedelta(minutes=1)
     settled_through, contiguous = cursor, True
     held: dict[datetime, list[str]] = {}  # the index keys each minute read holds
+    settle_limit = minute_of(now) - SETTLE_LAG  # the newest minute the cursor may pass
     rng = random.Random(dunning.owner)  # noqa: S311 - spreads replicas over the list, not security
     for minute in minutes_after(cursor, now):
         if monotonic() >= deadline:
@@ -71,7 +72,7 @@ def run_tick(
             report.seen += 1
             complete = _settle(dunning, case_id, now, report) and complete
         contiguous = contiguous and complete
-        if contiguous and minute <= minute_of(now) - SETTLE_LAG:
+        if contiguous and minute <= settle_limit:
             settled_through = minute
     if settled_through > cursor:
         cases.advance_cursor(settled_through)

@@ -1,1 +1,1 @@
-"""Checks that run external tools: veraPDF (Java), checkov, hadolint, actionlint (Go), pdftoppm (poppler)."""
+"""Checks that run other programs: veraPDF, checkov, hadolint, actionlint, pdftoppm, the bench harness."""
