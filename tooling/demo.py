@@ -23,15 +23,16 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 _RUN_STATE = ("azurite", "mail", "state", "log", "run", "demo", "sandbox")
-# (customer, days since the failure, decline): the sandbox's customer prefixes script the outcomes.
+# (customer, days since the failure, decline): the sandbox's customer prefixes script the outcomes. Each
+# failed a day ago, so its first retry is due now; the policy spaces later retries a day apart.
 _CUSTOMERS = (
     ("cus_ok_demo", 1, {"code": "card_declined", "decline_code": "insufficient_funds"}),
-    ("cus_recover1_demo", 3, {"code": "card_declined", "decline_code": "insufficient_funds"}),
+    ("cus_recover1_demo", 1, {"code": "card_declined", "decline_code": "insufficient_funds"}),
     ("cus_hard_demo", 1, {"code": "expired_card"}),
 )
 _ZONES = ("Europe/Paris", "America/New_York", "Asia/Tokyo", "Pacific/Auckland", "America/Los_Angeles")
 _DAY_START, _DAY_END = 9, 20
-_DEMO_MAILS = 6
+_DEMO_MAILS = 5
 _GOOD_ID = "20000101T000000Z"
 _HEARTBEATS = 3
 
@@ -99,10 +100,22 @@ def _dunning(stack: Stack, say: Callable[[str], None]) -> None:
     def statuses() -> dict[str, str]:
         return {case.customer_id: case.status for case in _cases(stack)}
 
+    def declined_once() -> bool:
+        cases = {case.customer_id: case for case in _cases(stack)}
+        soft = cases.get("cus_recover1_demo")
+        return soft is not None and [a.outcome for a in soft.attempts] == ["declined"]
+
+    eventually(declined_once, "the soft decline of cus_recover1_demo's first retry", 90)
+    say("   cus_recover1_demo's retry is declined (soft); it adds a new card, and the case retries at once")
+    update = {
+        "type": "payment_method.updated", "version": 1, "event_id": "evt_card_cus_recover1_demo",
+        "customer_id": "cus_recover1_demo", "updated_at": datetime.now(UTC).isoformat(),
+    }  # fmt: skip
+    payments.send_message(json.dumps(update))
     expected = {"cus_ok_demo": "recovered", "cus_recover1_demo": "recovered", "cus_hard_demo": "open"}
-    eventually(lambda: statuses() == expected, "the dunning cases to settle", timeout=90)
+    eventually(lambda: statuses() == expected, "the dunning cases to settle", 90)
     say("3. email: each dunning email sent through the SendGrid sandbox, its lifecycle followed to delivered")
-    # payment_failed x3, a reminder after the soft decline, recovered x2: email-send mails each once
+    # payment_failed x3 and recovered x2 (no reminder: emails are spaced 20 h): email-send mails each once
     eventually(
         lambda: len(list(stack.mail_dir.glob("*.eml"))) >= _DEMO_MAILS, "the dunning emails", timeout=60
     )
