@@ -82,7 +82,7 @@ $(UV): tools/uv.txt | system
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r tools/uv.txt
 
-# Writes BENCHMARKS.md and var/bench/results.json (about 15 minutes on 2 cores; 1M open cases take ~2 GB of disk).
+# Writes BENCHMARKS.md and var/bench/results.json (about 25 minutes on 2 cores; 1M open cases take ~2 GB of disk).
 bench: setup
 	$(BIN)/python bench/run.py
 

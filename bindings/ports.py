@@ -1,7 +1,7 @@
 """Typed output ports: what function logic may do to the outside world.
 
 Logic modules depend on these protocols only; `bindings.dapr_ports` implements each one
-over the Dapr sidecar, and unit tests pass small fakes.
+over the Dapr sidecar, and `bindings.testing` in memory, for unit tests and simulations.
 """
 
 from __future__ import annotations
