@@ -14,16 +14,11 @@ drifts from what stripe-mock describes fails the contract tests.
 
 from __future__ import annotations
 
-import fcntl
-import os
-import shutil
-import subprocess
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Self
 
 from tooling import procs
-from tooling.paths import cache_dir
-from tooling.tools import ToolError
+from tooling.tools import go_install
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -33,26 +28,7 @@ MODULE, VERSION = "github.com/stripe/stripe-mock", "v0.203.0"  # its spec: API v
 
 def binary() -> Path:
     """The path of stripe-mock at the pinned version, built with `go install` on first use."""
-    folder = cache_dir() / "tools" / f"stripe-mock-{VERSION}"
-    built = folder / "stripe-mock"
-    if built.is_file():
-        return built
-    go = shutil.which("go")
-    if go is None:
-        raise ToolError("stripe-mock is built with Go, and `go` is not on the PATH")
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / ".lock").open("w") as lock:  # concurrent test sessions build it once
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if built.is_file():
-            return built
-        done = subprocess.run(
-            [go, "install", "-ldflags", f"-s -w -X main.version={VERSION}", f"{MODULE}@{VERSION}"],
-            env={**os.environ, "GOBIN": str(folder), "CGO_ENABLED": "0"},
-            capture_output=True, text=True, check=False, timeout=900,
-        )  # fmt: skip
-        if done.returncode != 0 or not built.is_file():
-            raise ToolError(f"go install {MODULE}@{VERSION} failed:\n{done.stderr[-2000:]}")
-    return built
+    return go_install("stripe-mock", MODULE, VERSION, ldflags=f"-s -w -X main.version={VERSION}")
 
 
 @dataclass

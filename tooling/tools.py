@@ -10,6 +10,7 @@ with the machine's Java.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -55,21 +56,31 @@ class ToolError(BinderyError, RuntimeError):
 def actionlint() -> Path:
     """The path of actionlint at the pinned version, built with `go install` on first use."""
     module, version = ACTIONLINT
-    folder = cache_dir() / "tools" / f"actionlint-{version}"
-    binary = folder / "actionlint"
+    return go_install("actionlint", module, version)
+
+
+def go_install(name: str, module: str, version: str, *, ldflags: str = "") -> Path:
+    """`name` built from `module@version` into the user cache on first use (once, across concurrent runs)."""
+    folder = cache_dir() / "tools" / f"{name}-{version}"
+    binary = folder / name
     if binary.is_file():
         return binary
     go = shutil.which("go")
     if go is None:
-        raise ToolError("actionlint is built with Go, and `go` is not on the PATH")
+        raise ToolError(f"{name} is built with Go, and `go` is not on the PATH")
     folder.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(
-        [go, "install", f"{module}@{version}"],
-        env={**os.environ, "GOBIN": str(folder), "CGO_ENABLED": "0"},
-        capture_output=True, text=True, check=False, timeout=600,
-    )  # fmt: skip
-    if done.returncode != 0 or not binary.is_file():
-        raise ToolError(f"go install {module}@{version} failed:\n{done.stderr[-2000:]}")
+    with (folder / ".lock").open("w") as lock:  # concurrent test sessions build it once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if binary.is_file():
+            return binary
+        flags = ["-ldflags", ldflags] if ldflags else []
+        done = subprocess.run(
+            [go, "install", *flags, f"{module}@{version}"],
+            env={**os.environ, "GOBIN": str(folder), "CGO_ENABLED": "0"},
+            capture_output=True, text=True, check=False, timeout=900,
+        )  # fmt: skip
+        if done.returncode != 0 or not binary.is_file():
+            raise ToolError(f"go install {module}@{version} failed:\n{done.stderr[-2000:]}")
     return binary
 
 
