@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import json
+import shutil
 import urllib.error
 import urllib.request
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import yaml
+
 from functions.common import names
 from functions.email_webhook.app import PATH
+from tooling.paths import project_root
 from tooling.sidecar import AppSpec
 
 if TYPE_CHECKING:
     from tooling.stack import Stack
 
 HERE = Path(__file__).parent
+# The state stores a PostgreSQL run renders as state.postgresql (Azure deploys them so).
+STORES = (names.STATESTORE, names.EMAIL_STATE, names.BILLING_STATE)
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -59,3 +65,23 @@ def midday_zone(now: datetime) -> str:
     offset = 12 - now.hour
     offset = offset + 24 if offset < -12 else offset - 24 if offset > 14 else offset
     return f"Etc/GMT{-offset:+d}"  # POSIX sign: Etc/GMT-5 is UTC+5
+
+
+def postgres_components(folder: Path, connection: str) -> Path:
+    """components/local copied into `folder`, every state store as state.postgresql v2 (azure's tables)."""
+    for path in (project_root() / "components" / "local").glob("*.yaml"):
+        doc: dict[str, Any] = yaml.safe_load(path.read_text())
+        if doc["metadata"]["name"] not in STORES:
+            shutil.copy(path, folder / path.name)  # as it is: its placeholders are rendered later
+            continue
+        # The key prefix of the local component, the table prefix of the deployed one (as in Azure).
+        deployed = yaml.safe_load((project_root() / "components" / "azure" / path.name).read_text())
+        kept = [item for item in doc["spec"]["metadata"] if item["name"] == "keyPrefix"]
+        kept += [item for item in deployed["spec"]["metadata"] if item["name"] == "tablePrefix"]
+        doc["spec"] = {
+            "type": "state.postgresql",
+            "version": "v2",
+            "metadata": [{"name": "connectionString", "value": connection}, *kept],
+        }
+        (folder / path.name).write_text(yaml.safe_dump(doc, sort_keys=False))
+    return folder

@@ -10,7 +10,6 @@ The lease is far longer than the stall, so no other replica replays the charge m
 
 from __future__ import annotations
 
-import shutil
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,26 +20,12 @@ import pytest
 
 from functions.common import names
 from functions.payment_retry.model import Case
-from tests.integration.helpers import read_jsonl
+from tests.integration.helpers import postgres_components, read_jsonl
 from tests.integration.test_payment_retry import failed, queued, send
 from tooling import cli, postgres, state_reader
-from tooling.paths import project_root
 from tooling.sidecar import AppSpec
 from tooling.stack import Stack
 from tooling.waiting import eventually
-
-_STATESTORE = """apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: statestore
-spec:
-  type: state.postgresql
-  version: v2
-  metadata:
-    - {{name: connectionString, value: "{connection}"}}
-    - {{name: tablePrefix, value: bindery_}}
-scopes: [demo-ticker, demo-archiver, payment-retry]
-"""
 
 
 @pytest.fixture(scope="module")
@@ -51,9 +36,7 @@ def replicas(
     folder = tmp_path_factory.mktemp("pg-components")
     server = postgres.start(folder / "postgres.log")
     try:
-        for path in (project_root() / "components" / "local").glob("*.yaml"):
-            shutil.copy(path, folder / path.name)
-        (folder / "statestore.yaml").write_text(_STATESTORE.format(connection=server.connection_string))
+        postgres_components(folder, server.connection_string)
         stack = stack_factory(apps=[], components=folder, values={"RETRY_TICK_SCHEDULE": "@every 1s"})
         env = {"RETRY_TICK_BUDGET_SECONDS": "0.8", "RETRY_LEASE_SECONDS": "60"}
         for instance in ("r0", "r1"):

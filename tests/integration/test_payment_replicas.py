@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import uuid
 from collections import Counter
@@ -14,25 +13,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from functions.common import names
-from tests.integration.helpers import read_jsonl
+from tests.integration.helpers import postgres_components, read_jsonl
 from tooling import postgres
-from tooling.paths import project_root
 from tooling.sidecar import AppSpec
 from tooling.stack import Stack
 from tooling.waiting import eventually
 
 FIRST_BATCH, SECOND_BATCH = 510, 300
-_STATESTORE = """apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: statestore
-spec:
-  type: state.postgresql
-  version: v2
-  metadata:
-    - {{name: connectionString, value: "{connection}"}}
-scopes: [demo-ticker, demo-archiver, payment-retry]
-"""
 
 
 @pytest.fixture(scope="module")
@@ -43,9 +30,7 @@ def replicas(
     folder = tmp_path_factory.mktemp("pg-components")
     server = postgres.start(folder / "postgres.log")
     try:
-        for path in (project_root() / "components" / "local").glob("*.yaml"):
-            shutil.copy(path, folder / path.name)
-        (folder / "statestore.yaml").write_text(_STATESTORE.format(connection=server.connection_string))
+        postgres_components(folder, server.connection_string)
         stack = stack_factory(apps=[], components=folder, values={"RETRY_TICK_SCHEDULE": "@every 1s"})
         env = {"RETRY_TICK_BUDGET_SECONDS": "0.8", "RETRY_LEASE_SECONDS": "5"}
         instances = [f"r{n}" for n in range(3)]

@@ -9,25 +9,21 @@ the same ports and data.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
-
-import yaml
+from typing import Literal
 
 from functions.common import names
+from tests.integration.helpers import postgres_components
 from tooling import postgres, procs
-from tooling.paths import project_root
 from tooling.sidecar import AppSpec, RunningApp
 from tooling.stack import Stack
 
 REPLICAS = 3
-STORES = (names.STATESTORE, names.EMAIL_STATE, names.BILLING_STATE)
 Half = Literal["app", "daprd"]
 
 
@@ -43,26 +39,6 @@ def specs(env: dict[str, str]) -> dict[str, AppSpec]:
         names.RECEIPT_RENDER: AppSpec(names.RECEIPT_RENDER, "functions.receipt_render.app"),
         names.EMAIL_WEBHOOK: AppSpec(names.EMAIL_WEBHOOK, "functions.email_webhook.app", protocol="http"),
     }
-
-
-def postgres_components(folder: Path, connection: str) -> Path:
-    """components/local copied into `folder`, every state store as state.postgresql v2 (azure's tables)."""
-    for path in (project_root() / "components" / "local").glob("*.yaml"):
-        doc: dict[str, Any] = yaml.safe_load(path.read_text())
-        if doc["metadata"]["name"] not in STORES:
-            shutil.copy(path, folder / path.name)  # as it is: its placeholders are rendered later
-            continue
-        # The key prefix of the local component, the table prefix of the deployed one (as in Azure).
-        deployed = yaml.safe_load((project_root() / "components" / "azure" / path.name).read_text())
-        kept = [item for item in doc["spec"]["metadata"] if item["name"] == "keyPrefix"]
-        kept += [item for item in deployed["spec"]["metadata"] if item["name"] == "tablePrefix"]
-        doc["spec"] = {
-            "type": "state.postgresql",
-            "version": "v2",
-            "metadata": [{"name": "connectionString", "value": connection}, *kept],
-        }
-        (folder / path.name).write_text(yaml.safe_dump(doc, sort_keys=False))
-    return folder
 
 
 @dataclass

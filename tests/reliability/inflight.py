@@ -14,8 +14,9 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from functions.common import names
+from tests.integration.helpers import postgres_components
 from tests.reliability import effects
-from tests.reliability.fleet import Fleet, postgres_components, specs
+from tests.reliability.fleet import Fleet, specs
 from tooling import postgres, state_reader
 from tooling.sidecar import RunningApp
 from tooling.stack import Stack
