@@ -78,7 +78,8 @@ def _app_lines(apps: dict[str, Any]) -> list[str]:
         f"| the same at `BINDERY_LOG_LEVEL=WARNING` | {_ms(cpu['framework-quiet'], 1)} |",
         "",
         (
-            f"Ratio {ratio:.2f}× with a JSON log line per event, the default (goal ≤ 1.2×: "
+            f"Ratio {ratio:.2f}× (the median of the runs' own ratios) with a JSON log line per event, "
+            f"the default (goal ≤ 1.2×: "
             f"{_verdict(ratio <= _CPU_GOAL)}); {over['ratio_quiet']:.2f}× logging warnings only "
             f"({_verdict(over['ratio_quiet'] <= _CPU_GOAL)}); the log line is {_log_share(cpu):.0f}% of the "
             "difference in this run."
@@ -130,8 +131,10 @@ def _handle_lines(apps: dict[str, Any], cpu: dict[str, dict[str, float]]) -> lis
         "`FunctionApp.handle` alone (parse, validate, log context, dispatch; no gRPC, in-process,",
         f"`bench/apps/handle_probe.py`) costs {info:.0f} µs an event with its log line and {quiet:.0f} µs",
         f"without, of the {extra:.0f} µs the framework adds per event through daprd. The rest is outside",
-        "`handle` and not broken down here: the Python interceptor on every call (token check, drain",
-        "accounting) and writing the log line from a gRPC worker thread. In an experiment outside",
+        "`handle`: gRPC itself, the token check and drain accounting (wrapped around each servicer method,",
+        "no longer a gRPC interceptor) and the log line's write from a gRPC worker thread;",
+        "`bench/callback_probe.py` counts each app server's instructions per event without daprd, and",
+        "breaks the difference down. In an experiment outside",
         "`make bench`, flushing the log every 100 ms instead of per line",
         "removed about two thirds of the log line's cost; not adopted, since a kill -9 would then lose up",
         "to 100 ms of log lines, the ones that explain it. Whether each event keeps its INFO line is a",

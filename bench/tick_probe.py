@@ -22,7 +22,7 @@ from pathlib import Path
 from bindings.dapr_ports import DaprStateStore
 from bindings.testing import MemoryQueue
 from functions.common import names
-from functions.common.payments import DaprPaymentGateway
+from functions.common.stripe_gateway import DaprStripeTransport, StripeGateway
 from functions.payment_retry import outcomes
 from functions.payment_retry.cases import SHARDS, CaseStore, minute_of
 from functions.payment_retry.dunning import Dunning
@@ -90,7 +90,7 @@ def tick(db: Path, due: int, runs: int) -> list[dict[str, float]]:
     queues = {name: MemoryQueue(name) for name in (names.EMAIL_REQUESTS_OUT, names.RECEIPT_REQUESTS_OUT)}
     dunning = Dunning(
         cases=CaseStore(DaprStateStore(names.STATESTORE)),
-        gateway=DaprPaymentGateway(names.PAYMENT_GATEWAY),
+        gateway=StripeGateway(DaprStripeTransport(names.PAYMENT_GATEWAY)),
         queues=queues,
         owner="bench",
     )

@@ -12,6 +12,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from functions.common import names
 from tooling import components, daprd, deadletters, procs, release_cli, state_reader, storage_cli
 from tooling.paths import project_root, var_dir
 
@@ -188,6 +189,9 @@ def _where(stack: Stack) -> str:
     lines.append(f"  smtp capture    127.0.0.1:{stack.smtp_port} -> {stack.mail_dir}")
     lines.append(f"  card sandbox    http://127.0.0.1:{stack.sandbox_port} (ledger {stack.ledger})")
     lines.append(f"  sendgrid        http://127.0.0.1:{stack.sendgrid_port} (sends {stack.sendgrid_log})")
+    if names.STRIPE_WEBHOOK in stack.apps:
+        secret = stack.stripe_webhook_secret_file
+        lines.append(f"  stripe events   POST {stack.stripe_webhook_url} (signing secret in {secret})")
     lines += [
         f"  {app_id:15} app :{r.ports.app}  daprd grpc :{r.ports.grpc} http :{r.ports.http}"
         for app_id, r in stack.apps.items()

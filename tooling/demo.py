@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from functions.common import names
 from functions.payment_retry.model import Case
 from tooling import deadletters, demo_documents, state_reader
+from tooling.sandboxes.processor_client import SandboxTransport
 from tooling.simulation import command as simulation
 from tooling.stack import Stack, StackConfig
 from tooling.waiting import eventually
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
 
 _RUN_STATE = ("azurite", "mail", "state", "log", "run", "demo", "sandbox")
 # (customer, days since the failure, decline): the sandbox's customer prefixes script the outcomes. Each
-# failed a day ago, so its first retry is due now; the policy spaces later retries a day apart.
+# failed a day ago, so its first retry is due now; the policy spaces later retries a day apart. The first
+# failed payment was a Stripe invoice, which its retry pays; the others are charged with a new PaymentIntent.
 _CUSTOMERS = (
     ("cus_ok_demo", 1, {"code": "card_declined", "decline_code": "insufficient_funds"}),
     ("cus_recover1_demo", 1, {"code": "card_declined", "decline_code": "insufficient_funds"}),
@@ -60,7 +62,7 @@ def run(root: Path, *, say: Callable[[str], None] = print) -> dict[str, Any]:
         eventually(
             lambda: any(True for _ in deadletters.records(letters, stack.resources)), "the dead letter"
         )
-        say("2. dunning: three failed payments; the retry tick charges them through the card sandbox")
+        say("2. dunning: three failed payments; the retry tick charges them through the Stripe adapter")
         _dunning(stack, say)
         recovered = sum(1 for case in _cases(stack) if case.status == "recovered")
         documents_made = demo_documents.run(stack, recovered, say=say)
@@ -87,14 +89,18 @@ def _dunning(stack: Stack, say: Callable[[str], None]) -> None:
     now = datetime.now(UTC)
     zone = _daytime_zone(now)
     payments = stack.queue_service().get_queue_client(names.PAYMENT_EVENTS)
-    for customer, days, decline in _CUSTOMERS:
+    stripe = SandboxTransport(stack.sandbox_port)
+    for number, (customer, days, decline) in enumerate(_CUSTOMERS):
         event = {
-            "type": "payment.failed", "version": 1, "event_id": f"evt_{customer}",
+            "type": "payment.failed", "version": 2, "event_id": f"evt_{customer}",
             "payment_id": f"pay_{customer}", "customer_id": customer, "subscription_id": f"sub_{customer}",
             "email": f"{customer}@example.com",
             "amount": 2900, "currency": "EUR", "timezone": zone,
             "failed_at": (now - timedelta(days=days, minutes=1)).isoformat(), "decline": decline,
+            "payment_method": "pm_card_visa",
         }  # fmt: skip
+        if number == 0:
+            event["invoice"] = stripe.create_invoice(customer, 2900, "eur")
         payments.send_message(json.dumps(event))
 
     def statuses() -> dict[str, str]:
@@ -108,8 +114,9 @@ def _dunning(stack: Stack, say: Callable[[str], None]) -> None:
     eventually(declined_once, "the soft decline of cus_recover1_demo's first retry", 90)
     say("   cus_recover1_demo's retry is declined (soft); it adds a new card, and the case retries at once")
     update = {
-        "type": "payment_method.updated", "version": 1, "event_id": "evt_card_cus_recover1_demo",
+        "type": "payment_method.updated", "version": 2, "event_id": "evt_card_cus_recover1_demo",
         "customer_id": "cus_recover1_demo", "updated_at": datetime.now(UTC).isoformat(),
+        "payment_method": "pm_card_mastercard",
     }  # fmt: skip
     payments.send_message(json.dumps(update))
     expected = {"cus_ok_demo": "recovered", "cus_recover1_demo": "recovered", "cus_hard_demo": "open"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import sys
 import urllib.request
 from typing import TYPE_CHECKING
@@ -36,6 +37,16 @@ class Services:
     def webhook_key(self) -> Path:
         """The private key the local SendGrid stand-in signs webhook events with (PEM)."""
         return self.root / "run" / "webhook-key.pem"
+
+    @property
+    def stripe_webhook_secret_file(self) -> Path:
+        """Where the local Stripe webhook endpoint's signing secret is kept (one line, `whsec_…`)."""
+        return self.root / "run" / "stripe-webhook-secret"
+
+    @property
+    def stripe_webhook_secret(self) -> str:
+        """The signing secret stripe-webhook verifies with: made on first use, then kept under `root`."""
+        return stripe_secret(self.stripe_webhook_secret_file)
 
     @property
     def sendgrid_log(self) -> Path:
@@ -89,3 +100,15 @@ class Services:
             method="POST", headers={"Content-Type": "application/json"},
         )  # fmt: skip
         urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
+
+
+def stripe_secret(path: Path) -> str:
+    """The webhook signing secret stored at `path`, created (`whsec_` and 32 random bytes) on first use."""
+    if path.is_file() and (secret := path.read_text().strip()).startswith("whsec_"):
+        return secret
+    secret = "whsec_" + secrets.token_hex(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    path.write_text(secret + "\n")
+    return secret

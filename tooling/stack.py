@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 _log = logging.getLogger(__name__)
+STRIPE_WEBHOOK_PATH = "/stripe/events"  # functions.stripe_webhook.app.PATH (not imported: it loads Dapr)
 
 DEMO_APPS: tuple[sidecar.AppSpec, ...] = (
     sidecar.AppSpec(names.DEMO_TICKER, "functions.demo_ticker.app"),
@@ -41,6 +42,8 @@ DEMO_APPS: tuple[sidecar.AppSpec, ...] = (
     sidecar.AppSpec(names.EMAIL_SEND, "functions.email_send.app", env={"EMAIL_PROVIDER": "sendgrid"}),
     sidecar.AppSpec(names.EMAIL_EVENTS, "functions.email_events.app"),
     sidecar.AppSpec(names.EMAIL_WEBHOOK, "functions.email_webhook.app", protocol="http"),
+    # Stripe's events in: the tests and the demo post Stripe-signed events to `Stack.stripe_webhook_url`.
+    sidecar.AppSpec(names.STRIPE_WEBHOOK, "functions.stripe_webhook.app", protocol="http"),
     sidecar.AppSpec(names.RECEIPT_RENDER, "functions.receipt_render.app"),
 )
 DEFAULTS: Mapping[str, str] = {
@@ -127,6 +130,9 @@ class Stack(Services):
         if spec.app_id == names.EMAIL_WEBHOOK and "SENDGRID_WEBHOOK_PUBLIC_KEY" not in spec.env:
             key = webhook_keys.public_key(webhook_keys.load_or_create(self.webhook_key))
             spec = dataclasses.replace(spec, env={**spec.env, "SENDGRID_WEBHOOK_PUBLIC_KEY": key})
+        if spec.app_id == names.STRIPE_WEBHOOK and "STRIPE_WEBHOOK_SECRET" not in spec.env:
+            secret = self.stripe_webhook_secret  # one per stack root, kept in stripe_webhook_secret_file
+            spec = dataclasses.replace(spec, env={**spec.env, "STRIPE_WEBHOOK_SECRET": secret})
         if spec.app_id == names.RECEIPT_RENDER and "DOCUMENTS_CONNECTION_STRING" not in spec.env:
             connection = self._azurite().connection_string  # Azurite's well-known key signs the links
             spec = dataclasses.replace(spec, env={**spec.env, "DOCUMENTS_CONNECTION_STRING": connection})
@@ -143,6 +149,14 @@ class Stack(Services):
         if spec.app_id == names.EMAIL_WEBHOOK:  # the SendGrid sandbox posts its events there
             self.set_webhook(f"http://127.0.0.1:{running.ports.app}/sendgrid/events")
         return running
+
+    @property
+    def stripe_webhook_url(self) -> str:
+        """Where the running stripe-webhook takes Stripe's events (`POST`, signed with the stack's secret)."""
+        running = self.apps.get(names.STRIPE_WEBHOOK)
+        if running is None:
+            raise procs.StackError(f"{names.STRIPE_WEBHOOK} is not running in this stack")
+        return f"http://127.0.0.1:{running.ports.app}{STRIPE_WEBHOOK_PATH}"
 
     def blob_service(self) -> BlobServiceClient:
         """An Azure SDK client for Azurite's blob service."""

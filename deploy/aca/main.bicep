@@ -36,8 +36,8 @@ param operatorPrincipalId string = ''
 @allowed(['User', 'Group', 'ServicePrincipal'])
 param operatorPrincipalType string = 'User'
 
-@description('Base URL of the card processor\'s API (the payment-gateway binding posts /v1/charges there).')
-param paymentProcessorUrl string
+@description('Base URL of Stripe\'s API, or of a proxy in front of it (the payment-gateway binding creates PaymentIntents and pays invoices there).')
+param paymentProcessorUrl string = 'https://api.stripe.com'
 
 @description('Cron schedule of the dunning tick (the tick\'s 40 s budget must fit in it).')
 param retryTickSchedule string = '@every 1m'
@@ -110,6 +110,11 @@ var apps = [
     name: 'email-webhook', function: 'email_webhook', appProtocol: 'http', external: true
     minReplicas: 0, maxReplicas: 3, queues: [], secrets: ['sendgrid-webhook-public-key']
     env: [{ name: 'SENDGRID_WEBHOOK_PUBLIC_KEY', secretRef: 'sendgrid-webhook-public-key' }]
+  }
+  {
+    name: 'stripe-webhook', function: 'stripe_webhook', appProtocol: 'http', external: true
+    minReplicas: 0, maxReplicas: 3, queues: [], secrets: ['stripe-webhook-secret']
+    env: [{ name: 'STRIPE_WEBHOOK_SECRET', secretRef: 'stripe-webhook-secret' }]
   }
 ]
 

@@ -24,11 +24,13 @@ DEMO_ARCHIVER: Final = "demo-archiver"
 PAYMENT_RETRY: Final = "payment-retry"
 EMAIL_SEND: Final = "email-send"
 EMAIL_WEBHOOK: Final = "email-webhook"
+STRIPE_WEBHOOK: Final = "stripe-webhook"
 EMAIL_EVENTS: Final = "email-events"
 RECEIPT_RENDER: Final = "receipt-render"
-# Apps built on FunctionApp (binding triggers over gRPC); the webhook is a plain HTTP app.
+# Apps built on FunctionApp (binding triggers over gRPC); the webhooks are plain HTTP apps, public.
 FUNCTION_APPS: Final = (DEMO_TICKER, DEMO_ARCHIVER, PAYMENT_RETRY, EMAIL_SEND, EMAIL_EVENTS, RECEIPT_RENDER)
-APPS: Final = (*FUNCTION_APPS, EMAIL_WEBHOOK)
+WEBHOOK_APPS: Final = (EMAIL_WEBHOOK, STRIPE_WEBHOOK)
+APPS: Final = (*FUNCTION_APPS, *WEBHOOK_APPS)
 
 # Bindings and stores.
 STATESTORE: Final = "statestore"
@@ -44,6 +46,7 @@ DEMO_EVENTS: Final = "demo-events"
 DEMO_EVENTS_OUT: Final = "demo-events-out"
 RETRY_TICK: Final = "retry-tick"
 PAYMENT_EVENTS: Final = "payment-events"
+PAYMENT_EVENTS_OUT: Final = "payment-events-out"
 PAYMENT_GATEWAY: Final = "payment-gateway"
 EMAIL_REQUESTS: Final = "email-requests"
 EMAIL_REQUESTS_OUT: Final = "email-requests-out"
@@ -70,6 +73,7 @@ COMPONENTS: Final = (
     Component(DOCUMENTS, "bindings.azure.blobstorage", "output", (DEMO_ARCHIVER, RECEIPT_RENDER)),
     Component(RETRY_TICK, "bindings.cron", "input", (PAYMENT_RETRY,)),
     Component(PAYMENT_EVENTS, "bindings.azure.storagequeues", "input", (PAYMENT_RETRY,)),
+    Component(PAYMENT_EVENTS_OUT, "bindings.azure.storagequeues", "output", (STRIPE_WEBHOOK,)),
     Component(PAYMENT_GATEWAY, "bindings.http", "output", (PAYMENT_RETRY,)),
     Component(EMAIL_REQUESTS_OUT, "bindings.azure.storagequeues", "output", (PAYMENT_RETRY, RECEIPT_RENDER)),
     Component(RECEIPT_REQUESTS_OUT, "bindings.azure.storagequeues", "output", (PAYMENT_RETRY,)),

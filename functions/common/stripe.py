@@ -73,6 +73,14 @@ class StripeRequest:
         return {"path": self.path, "errorIfNot2XX": "false", **dict(self.headers)}
 
 
+@dataclass(frozen=True, slots=True)
+class StripeAnswer:
+    """What Stripe answered a `StripeRequest`: its HTTP status and raw body (any status, 2xx to 5xx)."""
+
+    status: int
+    body: bytes
+
+
 def form_encode(params: Mapping[str, Param]) -> bytes:
     """`params` as Stripe reads a form: `metadata[case_id]=…`, `expand[0]=…`, booleans `true`/`false`.
 

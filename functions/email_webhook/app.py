@@ -3,9 +3,10 @@
 `POST /sendgrid/events` answers 204 once the batch is on `email-events` (SendGrid retries anything
 else for 24 hours), 400/401/403 for malformed, unsigned, forged or stale requests (logged; nothing
 is enqueued), 411 without a Content-Length (a chunked body included), 400 for one that is not
-plain ASCII digits, given twice or sent with Transfer-Encoding, 413 for bodies over 5 MB, 408 when
-the body does not arrive within the read timeout, 503 when the queue cannot be reached, and 500 for
-anything unexpected: every request that arrives whole gets an answer. `GET /healthz` answers 204.
+plain ASCII digits, given twice or sent with Transfer-Encoding, 413 for bodies over 5 MB (the framing
+and the `RefusedError` of `functions.common.framing`, shared with stripe-webhook), 408 when the body
+does not arrive within the read timeout, 503 when the queue cannot be reached, and 500 for anything
+unexpected: every request that arrives whole gets an answer. `GET /healthz` answers 204.
 Settings (`WebhookSettings`, read at start): `SENDGRID_WEBHOOK_PUBLIC_KEY` (required; an EC P-256
 key, else the app exits at start), `APP_PORT`, `WEBHOOK_HOST` (127.0.0.1; 0.0.0.0 in a container),
 `WEBHOOK_REPLAY_WINDOW_SECONDS` (300).
@@ -29,9 +30,9 @@ from bindings.dapr_ports import DaprQueue
 from bindings.errors import BinderyError, SettingsError
 from bindings.settings import Setting
 from functions.common import names
+from functions.common.framing import RefusedError, body_size, drain
 from functions.common.messages import EmailEventBatch
-from functions.email_webhook.framing import body_size, drain
-from functions.email_webhook.verify import SIGNATURE_HEADER, TIMESTAMP_HEADER, RefusedError, Verifier
+from functions.email_webhook.verify import SIGNATURE_HEADER, TIMESTAMP_HEADER, Verifier
 
 if TYPE_CHECKING:
     from collections.abc import Mapping

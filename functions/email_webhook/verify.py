@@ -7,6 +7,8 @@ any other key is refused when the verifier is built, since the helper would load
 on every request. The signature is base64 DER. The helper checks no freshness:
 a request whose timestamp is further than `window` from now is refused here, so a captured request
 cannot be replayed later (one replayed within the window is caught by the consumer's dedupe).
+A request that is not a fresh, genuine SendGrid delivery is refused with `RefusedError`
+(`functions/common/framing.py`, the webhooks' one refusal type), carrying the HTTP status to answer.
 """
 
 from __future__ import annotations
@@ -19,18 +21,12 @@ from datetime import UTC, datetime, timedelta
 from cryptography.hazmat.primitives.asymmetric import ec
 from sendgrid.helpers.eventwebhook import EventWebhook
 
-from bindings.errors import BinderyError
+from functions.common.framing import RefusedError
 
 SIGNATURE_HEADER = "X-Twilio-Email-Event-Webhook-Signature"
 TIMESTAMP_HEADER = "X-Twilio-Email-Event-Webhook-Timestamp"
 
-
-class RefusedError(BinderyError):
-    """The request is not a fresh, genuine SendGrid delivery; `status` is the HTTP answer."""
-
-    def __init__(self, status: int, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
+__all__ = ["SIGNATURE_HEADER", "TIMESTAMP_HEADER", "RefusedError", "Verifier"]
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from bindings.clock import SystemClock
 from bindings.dapr_ports import DaprQueue, DaprStateStore
 from bindings.settings import Setting
 from functions.common import names
-from functions.common.payments import DaprPaymentGateway
+from functions.common.stripe_gateway import DaprStripeTransport, StripeGateway
 from functions.common.suppression import SuppressionList
 from functions.payment_retry.cases import CaseStore
 from functions.payment_retry.dunning import Dunning
@@ -50,7 +50,7 @@ class RetrySettings:
 app = FunctionApp(names.PAYMENT_RETRY)
 clock = SystemClock()
 state = DaprStateStore(names.STATESTORE)
-gateway = DaprPaymentGateway(names.PAYMENT_GATEWAY)
+gateway = StripeGateway(DaprStripeTransport(names.PAYMENT_GATEWAY))
 email_requests = DaprQueue(names.EMAIL_REQUESTS_OUT)
 receipt_requests = DaprQueue(names.RECEIPT_REQUESTS_OUT)
 subscription_actions = DaprQueue(names.SUBSCRIPTION_ACTIONS_OUT)

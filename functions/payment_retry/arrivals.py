@@ -54,6 +54,7 @@ class CardUpdate(_Record):
     event_id: str
     updated_at: datetime
     recorded_at: datetime
+    payment_method: str | None = None  # from payment_method.updated version 2
 
     @classmethod
     def of(cls, event: PaymentMethodUpdated, now: datetime) -> CardUpdate:
@@ -63,6 +64,7 @@ class CardUpdate(_Record):
             event_id=event.event_id,
             updated_at=event.updated_at,
             recorded_at=now,
+            payment_method=event.payment_method,
         )
 
 
@@ -112,15 +114,25 @@ def card_is_new(case: Case, updated_at: datetime) -> bool:
     return updated_at > case.failed_at
 
 
-def card_updated(case: Case, event_id: str, updated_at: datetime, now: datetime) -> Case:
-    """The customer has a new payment method: retry at once."""
+def card_updated(
+    case: Case, event_id: str, updated_at: datetime, now: datetime, payment_method: str | None = None
+) -> Case:
+    """The customer has a new payment method: retry at once, with it when the update names it."""
     detail = f"{event_id} at {updated_at:%Y-%m-%d %H:%M:%S}: retrying now"
     return case.model_copy(
         update={
+            "payment_method": payment_method or case.payment_method,
             "waiting_for_update": False,
             "next_charge_at": now,
             "timeline": case.noted(now, "payment method updated", detail, event_id),
         }
+    )
+
+
+def invoice_paid_by_us(case: Case, event_id: str, now: datetime) -> Case:
+    """Stripe reports the invoice our retry paid as paid: noted, nothing else (an invoice is paid once)."""
+    return case.model_copy(
+        update={"timeline": case.noted(now, "invoice paid", f"{case.invoice}: our retry's payment", event_id)}
     )
 
 

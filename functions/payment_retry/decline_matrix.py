@@ -11,11 +11,14 @@ code no class lists takes the `unlisted` row and is marked `known=False`. A clas
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from functions.payment_retry.declines import GENERIC_DECLINE, Decline, DeclineClass
+from functions.payment_retry.declines import GENERIC_DECLINE, DeclineClass
+
+if TYPE_CHECKING:
+    from functions.common.payments import Decline
 
 Action = Literal["retry", "wait"]
 Shown = Literal["code", "generic_decline"]

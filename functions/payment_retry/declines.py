@@ -24,9 +24,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
 if TYPE_CHECKING:
+    from functions.common.payments import Decline
     from functions.payment_retry.policy import Policy
 
 GENERIC_DECLINE = "generic_decline"
@@ -97,16 +98,6 @@ class DeclineTable(_Frozen):
             known=listed is not None,
             advice_code=decline.advice_code if override else None,
         )
-
-
-class Decline(BaseModel):
-    """The processor's error object for a declined charge; its other fields (message, type...) are ignored."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    code: str = Field(min_length=1)
-    decline_code: str | None = None
-    advice_code: str | None = None
 
 
 class DeclineClass(_Frozen):

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 
 from bindings.errors import ConflictError, TransientError
 from functions.common.messages import EmailRequested
+from functions.common.payments import Declined, Later, NeedsCustomer, Paid, Refused
 from functions.payment_retry import arrivals, doubles, inbox, outcomes
-from functions.payment_retry.answers import Declined, Later, Paid, Refused, read_answer
 from functions.payment_retry.model import (
     Attempt,
     Case,
@@ -101,11 +101,10 @@ class Dunning:
 
     def _charge(self, case: Case, attempt: Attempt, policy: Policy, now: datetime) -> bool:
         try:
-            result = self.gateway.charge(outcomes.charge_body(case, attempt), idempotency_key=attempt.key)
+            answer = self.gateway.charge(outcomes.charge_order(case, attempt))
         except TransientError as error:
             _log.warning("attempt %s failed at the processor, retrying later: %s", attempt.key, error)
             return self._release(case.case_id, now, deferred=now + RETRY_AFTER_ERROR)
-        answer = read_answer(result.status, result.body)
         if isinstance(answer, Later):
             _log.warning("attempt %s: %s; retrying later with the same key", attempt.key, answer.reason)
             return self._release(case.case_id, now, deferred=now + RETRY_AFTER_ERROR)
@@ -118,6 +117,8 @@ class Dunning:
             after = outcomes.succeeded(current, attempt, answer.charge_id, policy, now)
         elif isinstance(answer, Declined):
             after = outcomes.declined(current, attempt, answer.decline, policy, now)
+        elif isinstance(answer, NeedsCustomer):
+            after = outcomes.needs_customer(current, attempt, answer, policy, now)
         else:  # refused or in doubt: an operator decides; the customer hears nothing of it
             _log.error("case %s held for an operator: %s: %s", case.case_id, attempt.key, answer.reason)
             refused = isinstance(answer, Refused)
@@ -126,8 +127,8 @@ class Dunning:
             other = self.cases.settlement(case.case_id)
             after = doubles.answered_after_close(current, after, attempt.key, other, now)
             level = logging.ERROR if after.status == doubles.STATUS or after.held else logging.INFO
-            _log.log(level, "attempt %s answered %d after case %s closed: %s", attempt.key, result.status,
-                     case.case_id, after.status)  # fmt: skip
+            _log.log(level, "attempt %s answered %s after case %s closed: %s", attempt.key,
+                     type(answer).__name__, case.case_id, after.status)  # fmt: skip
         return self._write(after, now, etag)
 
     def _flush(self, case_id: str, now: datetime) -> bool:

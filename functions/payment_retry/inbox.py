@@ -8,7 +8,9 @@
 - `payment.succeeded` is remembered as a settlement, then closes the open case, if any (held for an
   operator if our charge is in flight: see `doubles`). After our recovery it is a double collection:
   the case becomes `double_collected` and a refund review is owed (`doubles`); the event is
-  acknowledged. After dunning gave up (abandoned) it is noted and refused for an operator.
+  acknowledged; but an invoice is paid once, so after our recovery of one its `payment.succeeded` is
+  our own payment reported back: noted and acknowledged. After dunning gave up (abandoned) it is noted
+  and refused for an operator.
 - `payment_method.updated` is remembered as the customer's latest, then wakes their open cases that
   failed before it.
 
@@ -30,7 +32,13 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from functions.payment_retry.dunning import Dunning
-    from functions.payment_retry.model import Case, PaymentFailed, PaymentMethodUpdated, PaymentSucceeded
+    from functions.payment_retry.model import (
+        Attempt,
+        Case,
+        PaymentFailed,
+        PaymentMethodUpdated,
+        PaymentSucceeded,
+    )
 
 _log = logging.getLogger(__name__)
 _TRIES = 25
@@ -51,7 +59,7 @@ def on_failed(dunning: Dunning, event: PaymentFailed, now: datetime) -> None:
         )
         case = arrivals.already_paid(case, settlement, now)
     elif update is not None and arrivals.card_is_new(case, update.updated_at):
-        case = arrivals.card_updated(case, update.event_id, update.updated_at, now)
+        case = arrivals.card_updated(case, update.event_id, update.updated_at, now, update.payment_method)
     cases.start_cursor(now)
     cases.add_customer_case(case.customer_id, case.case_id)
     cases.index_next_due(case, now)
@@ -95,11 +103,7 @@ def on_succeeded(dunning: Dunning, event: PaymentSucceeded, now: datetime) -> No
             dunning.cases.replace(arrivals.paid_elsewhere(case, event.event_id, now), etag)
             return None, False
         if case.status == "recovered" and (charge := doubles.our_charge(case)) is not None:
-            flagged = doubles.flagged(case, charge, arrivals.Settlement.of(event, now), now)
-            dunning.cases.index_next_due(flagged, now)
-            dunning.cases.replace(flagged, etag)
-            _log.error("case %s collected twice: %s", case.case_id, flagged.timeline[-1].detail)
-            return None, True
+            return None, _after_recovery(dunning, case, charge, etag, event=event, now=now)
         if case.status in {"canceled", doubles.STATUS}:
             _log.info("payment.succeeded %s: case %s already %s", event.event_id, case.case_id, case.status)
             return None, False
@@ -116,6 +120,24 @@ def on_succeeded(dunning: Dunning, event: PaymentSucceeded, now: datetime) -> No
         raise PermanentError(reason)
 
 
+def _after_recovery(
+    dunning: Dunning, case: Case, charge: Attempt, etag: str | None, *, event: PaymentSucceeded, now: datetime
+) -> bool:
+    """A settlement of a case we recovered: flag the double collection (True: a refund review is owed).
+
+    An invoice is paid once: a settlement of an invoice we paid is our payment, reported back.
+    """
+    if case.invoice is not None:
+        if not case.has_seen(event.event_id):
+            dunning.cases.replace(arrivals.invoice_paid_by_us(case, event.event_id, now), etag)
+        return False
+    flagged = doubles.flagged(case, charge, arrivals.Settlement.of(event, now), now)
+    dunning.cases.index_next_due(flagged, now)
+    dunning.cases.replace(flagged, etag)
+    _log.error("case %s collected twice: %s", case.case_id, flagged.timeline[-1].detail)
+    return True
+
+
 def on_method_updated(dunning: Dunning, event: PaymentMethodUpdated, now: datetime) -> None:
     """Remember the update, then retry at once the customer's open cases that failed before it."""
     dunning.cases.remember_card_update(event, now)
@@ -130,6 +152,6 @@ def _wake(dunning: Dunning, case_id: str, event: PaymentMethodUpdated, now: date
     if not arrivals.card_is_new(case, event.updated_at):
         _log.info("payment_method.updated %s is not newer than case %s's failure", event.event_id, case_id)
         return
-    retry = arrivals.card_updated(case, event.event_id, event.updated_at, now)
+    retry = arrivals.card_updated(case, event.event_id, event.updated_at, now, event.payment_method)
     dunning.cases.index_next_due(retry, now)
     dunning.cases.replace(retry, etag)

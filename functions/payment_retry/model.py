@@ -12,8 +12,8 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 from bindings.messages import Message
 from functions.common import money
 from functions.common.messages import EmailAddress, EmailRequested, ReceiptRequested, SubscriptionAction
+from functions.common.payments import Decline
 from functions.common.subscription_actions import SubscriptionActionV2
-from functions.payment_retry.declines import Decline
 from functions.payment_retry.operator_events import CaseRelease
 
 # double_collected: our charge and another payment both collected it (see `doubles`); added in the
@@ -37,7 +37,7 @@ class PaymentFailed(Message):
     """A charge failed at the processor: opens a dunning case (or is a duplicate of one)."""
 
     type: Literal["payment.failed"]
-    version: Literal[1] = 1
+    version: Literal[1, 2] = 1
     event_id: str = Field(pattern=_ID)
     payment_id: str = Field(pattern=_ID, description="the dunning case id")
     customer_id: str = Field(pattern=_ID)
@@ -50,6 +50,10 @@ class PaymentFailed(Message):
     failed_at: AwareDatetime
     decline: Decline
     policy: str = Field(default="default", pattern=r"^[a-z][a-z0-9_]{0,40}$")
+    # Version 2: what the processor knows the payment by. With `invoice`, a retry pays that open
+    # invoice; without, it charges `amount` anew, from `payment_method` when given.
+    invoice: str | None = Field(default=None, pattern=_ID)
+    payment_method: str | None = Field(default=None, pattern=_ID)
 
     @field_validator("currency")
     @classmethod
@@ -71,6 +75,7 @@ class PaymentFailed(Message):
     @model_validator(mode="after")
     def _payable_amount(self) -> PaymentFailed:
         money.check_minor(self.amount, self.currency)  # the limits every receipt and email take too
+        _versioned(self, "invoice", "payment_method")
         return self
 
 
@@ -88,10 +93,23 @@ class PaymentMethodUpdated(Message):
     """The customer has a new payment method: cases waiting on one are retried at once."""
 
     type: Literal["payment_method.updated"]
-    version: Literal[1] = 1
+    version: Literal[1, 2] = 1
     event_id: str = Field(pattern=_ID)
     customer_id: str = Field(pattern=_ID)
     updated_at: AwareDatetime
+    payment_method: str | None = Field(default=None, pattern=_ID, description="version 2: the new method")
+
+    @model_validator(mode="after")
+    def _fields_of_version(self) -> PaymentMethodUpdated:
+        _versioned(self, "payment_method")
+        return self
+
+
+def _versioned(event: PaymentFailed | PaymentMethodUpdated, *fields: str) -> None:
+    """Refuse version 2's `fields` in a version 1 event: a version 1 reader would not know them."""
+    given = [name for name in fields if getattr(event, name) is not None]
+    if event.version == 1 and given:
+        raise ValueError(f"{', '.join(given)}: fields of version 2, in a version 1 event")
 
 
 # What payment-events carries: the payment events and, from the release after version 1, an operator's
@@ -157,6 +175,10 @@ class Case(_Record):
     policy: str
     policy_version: int
     failed_at: datetime
+    # From payment.failed version 2 and payment_method.updated version 2 (added without a new record
+    # version): the processor's invoice to pay, and the payment method to charge.
+    invoice: str | None = None
+    payment_method: str | None = None
     status: CaseStatus = "open"
     waiting_for_update: bool = False
     # Why the case waits for an operator (a refused request, an answer in doubt): meanwhile nothing is

@@ -7,12 +7,12 @@ consumer can deduplicate on the key.
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING
 
 from functions.common import names
 from functions.common.messages import EmailRequested, ReceiptRequested, SubscriptionAction
-from functions.payment_retry.declines import Decline, classify
+from functions.common.payments import ChargeOrder, Decline, NeedsCustomer
+from functions.payment_retry.declines import classify
 from functions.payment_retry.model import Attempt, Case, Outgoing, PaymentFailed
 from functions.payment_retry.schedule import GiveUp, deadline, email_time, next_step
 
@@ -37,6 +37,8 @@ def opened(event: PaymentFailed, policy: Policy, now: datetime) -> Case:
         policy=policy.name,
         policy_version=policy.version,
         failed_at=event.failed_at,
+        invoice=event.invoice,
+        payment_method=event.payment_method,
         give_up_at=deadline(policy, event.failed_at, event.timezone),
         waiting_for_update=not kind.retry,
     )
@@ -47,16 +49,18 @@ def opened(event: PaymentFailed, policy: Policy, now: datetime) -> Case:
     return _email(case, policy, (policy.emails.on_failure, 0), now, {"decline": kind.customer_code})
 
 
-def charge_body(case: Case, attempt: Attempt) -> bytes:
-    """The processor request for `attempt`: the same bytes every time, so a replay matches."""
-    body = {
-        "customer": case.customer_id,
-        "amount": case.amount,
-        "currency": case.currency.lower(),
-        "case_id": case.case_id,
-        "attempt": attempt.number,
-    }
-    return json.dumps(body, sort_keys=True).encode()
+def charge_order(case: Case, attempt: Attempt) -> ChargeOrder:
+    """What `attempt` asks the processor for: the same order every time, so a replay matches."""
+    return ChargeOrder(
+        case_id=case.case_id,
+        attempt=attempt.number,
+        key=attempt.key,
+        amount=case.amount,
+        currency=case.currency,
+        customer=case.customer_id,
+        payment_method=case.payment_method,
+        invoice=case.invoice,
+    )
 
 
 def succeeded(case: Case, attempt: Attempt, charge_id: str, policy: Policy, now: datetime) -> Case:
@@ -106,6 +110,21 @@ def declined(case: Case, attempt: Attempt, decline: Decline, policy: Policy, now
     template = policy.emails.attempts[min(attempt.number, len(policy.emails.attempts)) - 1]
     data: dict[str, str | int] = {"attempt": attempt.number, "decline": kind.customer_code}
     return _email(case, policy, (template, attempt.number), now, data)
+
+
+def needs_customer(
+    case: Case, attempt: Attempt, answer: NeedsCustomer, policy: Policy, now: datetime
+) -> Case:
+    """The issuer wants the cardholder: declined as its code says, then waiting for them, whatever the advice.
+
+    An off-session retry can never authenticate, so none is made until the customer acts (a new or
+    confirmed payment method); the ladder's email for the attempt asks them to.
+    """
+    case = declined(case, attempt, answer.decline, policy, now)
+    detail = answer.reason + (f"; the processor's page: {answer.link}" if answer.link else "")
+    return case.model_copy(
+        update={"waiting_for_update": True, "timeline": case.noted(now, "waiting for the customer", detail)}
+    )
 
 
 def gave_up(case: Case, policy: Policy, now: datetime) -> Case:

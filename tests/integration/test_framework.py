@@ -286,5 +286,5 @@ def test_processor_errors_are_transient_and_retried_with_the_same_key(probe: tup
     send(stack, "probe-in", text)
     record = eventually(lambda: dead_letter_for(stack, text), "the dead letter", timeout=45)
     assert (record.kind, record.dequeue_count) == ("exhausted", 3)
-    assert "processor answered 500" in record.reason
+    assert "Stripe answered 500" in record.reason
     assert not [line for line in ledger(stack) if line["case_id"] == probe_id]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -12,9 +11,10 @@ from typing import Any
 
 import pytest
 
-from functions.common import names
+from functions.common import names, stripe
 from tests.integration.helpers import midday_zone, read_jsonl
 from tooling import deadletters, state_reader
+from tooling.sandboxes.processor_client import SandboxTransport
 from tooling.sidecar import AppSpec
 from tooling.stack import Stack
 from tooling.waiting import eventually
@@ -103,15 +103,13 @@ def test_bindery_cases_reads_the_sidecars_state_store(stack: Stack) -> None:
 
 
 def test_a_charge_the_processor_refuses_as_our_fault_neither_declines_nor_mails(stack: Stack) -> None:
-    """A 409 idempotency_error (key used with another body) holds the case: no decline, no email for it."""
+    """A 400 idempotency_error (the key used with other parameters) holds the case: no decline, no email."""
     event = failed("cus_ok_refused")
     case_id = event["payment_id"]
-    other = {"customer": "cus_ok_refused", "amount": 1, "currency": "usd", "case_id": case_id, "attempt": 1}
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{stack.sandbox_port}/v1/charges", data=json.dumps(other).encode(), method="POST",
-        headers={"Idempotency-Key": f"{case_id}:1", "Content-Type": "application/json"},
-    )  # fmt: skip
-    urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
+    other = stripe.create_payment_intent(
+        case_id=case_id, attempt=1, amount=1, currency="usd", customer="cus_ok_refused"
+    )
+    assert SandboxTransport(stack.sandbox_port).send(other).status == 200
     send(stack, event)
     database = stack.config.root / "state" / "state.db"
 
@@ -123,7 +121,8 @@ def test_a_charge_the_processor_refuses_as_our_fault_neither_declines_nor_mails(
         return text if "held for an operator" in text else None
 
     text = eventually(held, "the case held for an operator")
-    assert "409 idempotency_error" in text
+    assert "400 idempotency_error" in text
+    assert "a bug in Bindery" in text
     assert f"attempt 1 key {case_id}:1: refused" in text
     assert "declined" not in text
 
@@ -143,7 +142,8 @@ def test_a_charge_the_processor_refuses_as_our_fault_neither_declines_nor_mails(
         ({"amount": -5}, "greater than 0"),
         ({"currency": "XYZ"}, "not a current ISO 4217 currency"),
         ({"timezone": "Mars/Olympus"}, "not an IANA time zone"),
-        ({"version": 2}, "version"),
+        ({"version": 3}, "version"),
+        ({"invoice": "in_1"}, "fields of version 2"),
         ({"policy": "nope"}, "no dunning policy"),
     ],
 )

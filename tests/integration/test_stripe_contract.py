@@ -20,7 +20,9 @@ import pytest
 from dapr.proto import api_service_v1, api_v1
 
 from functions.common import stripe
+from functions.common.payments import ChargeOrder, InDoubt, Paid, Refused
 from functions.common.stripe import StripeRequest
+from functions.common.stripe_gateway import StripeGateway
 from tests.integration.helpers import HERE
 from tooling import components, sidecar, stripe_mock
 
@@ -184,3 +186,54 @@ def test_a_stripe_version_other_than_the_pinned_one_is_refused(
     status, body, _ = send(dapr, replace(request, headers=headers))
     assert status == 400
     assert stripe.STRIPE_VERSION in body["error"]["message"]
+
+
+class _Daprd:
+    """A `StripeTransport` over the test's daprd, as `DaprStripeTransport` sends through the app's."""
+
+    def __init__(self, dapr: tuple[api_service_v1.DaprStub, Path], binding: str = GATEWAY) -> None:
+        self.dapr, self.binding, self.sent = dapr, binding, 0
+
+    def send(self, request: StripeRequest) -> stripe.StripeAnswer:
+        """Send through the binding; the answer's status and raw body."""
+        self.sent += 1
+        status, body, _ = send(self.dapr, request, binding=self.binding)
+        return stripe.StripeAnswer(status, json.dumps(body).encode())
+
+
+ORDERS = {
+    "payment-intent": ChargeOrder(
+        case_id="pay_contract", attempt=3, key="pay_contract:3", amount=1250, currency="EUR",
+        customer="cus_Contract", payment_method="pm_Contract",
+    ),
+    "invoice": ChargeOrder(
+        case_id="pay_contract", attempt=3, key="pay_contract:3", amount=1250, currency="EUR",
+        customer="cus_Contract", invoice="in_Contract",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("order", ORDERS)
+def test_every_order_the_adapter_sends_is_accepted_and_read(
+    dapr: tuple[api_service_v1.DaprStub, Path], order: str
+) -> None:
+    """The adapter's own requests pass the spec; stripe-mock's fixture objects are read, never as declines.
+
+    stripe-mock answers a fixture (an intent `requires_payment_method`, an invoice of the fixture's status),
+    which the adapter must read as what it is: paid only when the object says so, otherwise in doubt.
+    """
+    transport = _Daprd(dapr)
+    answer = StripeGateway(transport).charge(ORDERS[order])
+    assert transport.sent == 1
+    assert isinstance(answer, Paid | InDoubt), answer
+    if isinstance(answer, InDoubt):
+        assert "200" in answer.reason
+
+
+def test_a_refused_key_never_reaches_a_reason(dapr: tuple[api_service_v1.DaprStub, Path]) -> None:
+    """stripe-mock's 401 names the key it got; the adapter's reason keeps only its last four characters."""
+    transport = _Daprd(dapr, binding="stripe-gateway-publishable")
+    answer = StripeGateway(transport).charge(ORDERS["payment-intent"])
+    assert isinstance(answer, Refused)
+    assert "401" in answer.reason
+    assert "binderycontract" not in answer.reason

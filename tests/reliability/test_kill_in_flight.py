@@ -122,7 +122,7 @@ def test_payment_app_killed_between_charge_and_record_charges_once(
     case: dict[str, Any] = waiting.poll(settled, 60) or inflight.case(fleet, charge.case_id)
     pending = [attempt["outcome"] for attempt in charge.at_kill["attempts"]]
     lines = effects.charges(fleet.stack, [charge.case_id])
-    calls = (fleet.stack.log_dir / "processor-sandbox.log").read_text().count("POST /v1/charges")
+    calls = (fleet.stack.log_dir / "processor-sandbox.log").read_text().count("POST /v1/payment_intents")
     ids = [attempt.get("charge_id") for attempt in case.get("attempts", [])]
     receipts = inflight.queued_mentioning(fleet.stack, names.RECEIPT_REQUESTS, charge.case_id)
     got = rig.smtp.handler.received[charge.address]

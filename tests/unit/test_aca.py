@@ -134,7 +134,7 @@ def test_main_passes_every_parameter_the_components_need() -> None:
 
 
 def test_every_app_is_deployed_with_its_protocol_port_and_module() -> None:
-    """Each non-local app runs its module: gRPC for FunctionApps, HTTP with ingress for the webhook."""
+    """Each non-local app runs its module: gRPC for FunctionApps, HTTP with ingress for the webhooks."""
     assert sorted(apps()) == DEPLOYED
     port = variable("appPort")
     dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
@@ -146,7 +146,7 @@ def test_every_app_is_deployed_with_its_protocol_port_and_module() -> None:
         module = importlib.import_module(f"functions.{app['function']}.app")
         assert getattr(getattr(module, "app", None), "name", getattr(module, "APP_ID", None)) == name
         assert app["appProtocol"] == ("grpc" if name in names.FUNCTION_APPS else "http"), name
-        assert app["external"] is (name == names.EMAIL_WEBHOOK), name
+        assert app["external"] is (name in names.WEBHOOK_APPS), name
 
 
 def test_cron_apps_keep_a_replica_and_queue_apps_scale_on_their_input_queues() -> None:

@@ -15,7 +15,7 @@ from bindings.app import FunctionApp
 from bindings.dapr_ports import DaprBlobStore, DaprQueue
 from functions.common import names
 from functions.common.mail import DaprMailer, SendGridMailer
-from functions.common.payments import DaprPaymentGateway
+from functions.common.stripe_gateway import DaprStripeTransport
 from tooling import cli, components, daprd
 from tooling.paths import project_root
 from tooling.stack import DEFAULTS, RUNTIME_PLACEHOLDERS
@@ -23,7 +23,7 @@ from tooling.stack import DEFAULTS, RUNTIME_PLACEHOLDERS
 ROOT = project_root()
 FOLDERS = {"local": ROOT / "components" / "local", "azure": ROOT / "components" / "azure"}
 DECLARED = {component.name: component for component in names.COMPONENTS}
-_OUTPUT_PORTS = (DaprBlobStore, DaprQueue, DaprMailer, SendGridMailer, DaprPaymentGateway)
+_OUTPUT_PORTS = (DaprBlobStore, DaprQueue, DaprMailer, SendGridMailer, DaprStripeTransport)
 
 
 def app_id(module: ModuleType) -> str:
@@ -91,7 +91,10 @@ def test_apps_use_only_declared_bindings_in_the_right_direction() -> None:
         for binding in module.app.bindings if name in names.FUNCTION_APPS else ():
             assert DECLARED[binding].direction == "input", binding
             assert name in DECLARED[binding].apps, binding
-        for port in (value for value in vars(module).values() if isinstance(value, _OUTPUT_PORTS)):
+        values = [*vars(module).values(), *(getattr(v, "transport", None) for v in vars(module).values())]
+        for port in (
+            value for value in values if isinstance(value, _OUTPUT_PORTS)
+        ):  # adapters: their transport
             assert DECLARED[port.binding].direction == "output", port.binding
             assert name in DECLARED[port.binding].apps, port.binding
 
@@ -129,7 +132,7 @@ def test_dapr_yaml_runs_every_app_over_the_rendered_components(
     assert template["common"]["appProtocol"] == "grpc"
     apps = {app["appID"]: app for app in template["apps"]}
     assert sorted(apps) == sorted(names.APPS)
-    assert [a for a, app in apps.items() if app.get("appProtocol") == "http"] == [names.EMAIL_WEBHOOK]
+    assert [a for a, app in apps.items() if app.get("appProtocol") == "http"] == list(names.WEBHOOK_APPS)
     for app in apps.values():
         module = app["command"][app["command"].index("-m") + 1]
         assert importlib.util.find_spec(module) is not None, module

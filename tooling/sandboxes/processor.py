@@ -1,24 +1,36 @@
-"""A local card-processor sandbox: Stripe-like charges, idempotency keys and scripted outcomes.
+"""A local card-processor sandbox speaking Stripe's v1 wire format, with scripted outcomes.
 
 Run as `python -m tooling.sandboxes.processor --port P --ledger FILE [--timeout-seconds S]`, or
-in-process with `start_sandbox`. It binds 127.0.0.1 only. Endpoints:
-- `POST /v1/charges`, body `{"customer", "amount", "currency", "case_id", "attempt"}`, header
-  `Idempotency-Key`. A new key decides an outcome, appends a ledger line holding the response and
-  answers. The same key and body (canonical-JSON SHA-256) replays that response byte for byte with
-  `Idempotent-Replayed: true`; another body is a 409 `idempotency_error`. One lock covers
-  check-decide-record, so concurrent requests with a key create one charge. 400s (no key, bad JSON
-  or fields) and scripted 500s are not stored: a retry with the same key executes anew.
-- `POST /v1/script`, body `{"customer": ID, "outcomes": [OUTCOME, ...]}`, replaces ID's queue.
+in-process with `start_sandbox`. It binds 127.0.0.1 only. Stripe endpoints (form bodies, nested keys
+such as `metadata[case_id]`; `Authorization: Bearer sk_test_…` with any test secret key, else 401):
+- `POST /v1/payment_intents`: create and confirm off-session. Params: amount, currency, customer,
+  payment_method (optional), confirm=true, off_session=true, error_on_requires_action,
+  automatic_payment_methods[enabled|allow_redirects], metadata[case_id], metadata[attempt] (both
+  required here: the ledger needs them). 200 a succeeded PaymentIntent, or a 402 card_error whose
+  `payment_intent` requires_payment_method and holds the `last_payment_error`.
+- `POST /v1/invoices/{in_…}/pay`, params off_session, payment_method: 200 the paid Invoice, or the
+  402 card_error (the invoice stays open, one more attempt); 404 for an unknown invoice, 400 if paid.
+Both need an `Idempotency-Key` (optional at Stripe, required here). A new key validates (4xx, not
+stored), decides an outcome, appends a ledger line holding the answer and answers. The same key,
+path and form pairs (sorted) replay that answer byte for byte with `Idempotent-Replayed: true`;
+another path or other pairs are a 400 `idempotency_error`. One lock covers check-decide-record, so
+concurrent requests with a key execute once. Every answer has `Request-Id` and `Stripe-Version`
+(the request's, else the pinned `functions.common.stripe.STRIPE_VERSION`). Sandbox controls, no key:
+- `POST /v1/sandbox/invoices`, JSON `{"customer", "amount", "currency"}`: 200 a new open Invoice
+  (kept in `<ledger stem>.invoices.jsonl` next to the ledger, so a restart still knows it);
+  `GET /i/{in_…}` is its hosted page.
+- `POST /v1/script`, JSON `{"customer": ID, "outcomes": [OUTCOME, ...]}`, replaces ID's queue.
 - `GET /v1/ledger[?customer=ID]`: the ledger lines as a JSON array. `GET /healthz`: 204.
 
-Script language. OUTCOME is `ok` (200 succeeded), `soft` (402 card_declined, decline_code
+Script language. OUTCOME is `ok` (200), `soft` (402 card_declined, decline_code
 insufficient_funds), `hard` (402 code expired_card, no decline_code), `fraud` (402 card_declined,
-stolen_card), `advice` (402 card_declined, do_not_honor, advice_code try_again_later), `timeout`
-(records a success, then stalls `timeout_seconds` before answering; a client that gives up first,
-as the gateway component does after its 10 s `responseTimeout` when the stall is longer, leaves the
-charge standing, so a retry with the key replays it; the default 5 s stall only makes it slow) or
-`5xx` (500 api_error, nothing recorded). A
-key not yet in the ledger takes the next outcome queued for its customer, else the id decides:
+stolen_card), `advice` (402 card_declined, do_not_honor, advice_code try_again_later), `auth` (402
+authentication_required, decline_code authentication_required), `timeout` (records a success, then
+stalls `timeout_seconds` before answering; a client that gives up first, as the gateway component
+does after its 10 s `responseTimeout` when the stall is longer, leaves the payment standing, so a
+retry with the key replays it; the default 5 s stall only makes it slow) or `5xx` (500 api_error,
+nothing recorded, so a retry with the key executes anew). A key not yet in the ledger takes the next
+outcome queued for its customer (an invoice's customer for /pay), else the id decides:
 `cus_<OUTCOME>_...` (e.g. `cus_soft_7`) gives that outcome, `cus_recover<N>_...` gives soft while
 the customer has fewer than N ledger lines, then ok; any other id gives ok.
 """
@@ -29,90 +41,44 @@ import argparse
 import json
 import logging
 import re
-import secrets
 import signal
 import threading
-import time
-from collections import deque
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, NamedTuple
-from urllib.parse import parse_qs, urlsplit
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, parse_qsl, urlsplit
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from functions.common.stripe import FORM, MAX_IDEMPOTENCY_KEY, STRIPE_VERSION
 from tooling.sandboxes import processor_ledger as records
+from tooling.sandboxes import processor_stripe as stripe
+from tooling.sandboxes.processor_engine import INTENTS, PAY, Call, Sandbox
+from tooling.sandboxes.processor_stripe import Answer, Refusal
 
 _log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
-_PREFIX = re.compile(r"^cus_(?:recover(?P<recover>\d+)|(?P<outcome>ok|soft|hard|fraud|advice|timeout|5xx))_")
+_PAGE = re.compile(r"^/i/(?P<invoice>in_[A-Za-z0-9_]+)$")
+_Body = TypeVar("_Body", bound=BaseModel)
 
 
-class _Answer(NamedTuple):
-    status: int
-    body: bytes
-    replayed: bool = False
+def _fail(refusal: Refusal) -> Answer:
+    return Answer(refusal.status, records.encode(refusal.body))
 
 
-def _fail(status: int, message: str, kind: str = "invalid_request_error") -> _Answer:
-    return _Answer(status, records.encode(records.error_body(kind, message)))
-
-
-class _Sandbox:
-    def __init__(self, ledger: records.Ledger, timeout_seconds: float) -> None:
-        self.ledger = ledger
-        self.timeout_seconds = timeout_seconds
-        self._lock = threading.Lock()
-        self._scripts: dict[str, deque[str]] = {}
-
-    def script(self, request: records.ScriptRequest) -> None:
-        with self._lock:
-            self._scripts[request.customer] = deque(request.outcomes)
-
-    def charge(self, key: str, body: dict[str, Any], request: records.ChargeRequest) -> _Answer:
-        digest = records.fingerprint(body)
-        with self._lock:
-            seen = self.ledger.find(key)
-            if seen is not None and seen.fingerprint != digest:
-                message = f"Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '{key}' if you meant to execute a different request."  # noqa: E501
-                return _fail(409, message, "idempotency_error")
-            if seen is not None:
-                return _Answer(seen.status, records.encode(seen.response), replayed=True)
-            outcome = self._decide(request.customer)
-            if outcome == "5xx":
-                return _fail(500, "Scripted processor failure; nothing was charged.", "api_error")
-            charge_id = f"ch_{secrets.token_hex(12)}"
-            status, response = records.charge_answer(outcome, charge_id, request)
-            stamp = datetime.now(UTC).isoformat()
-            line = records.LedgerLine(
-                key=key, fingerprint=digest, outcome=outcome, status=status, charge=charge_id, time=stamp,
-                response=response, **request.model_dump(),
-            )  # fmt: skip
-            self.ledger.append(line)
-        if outcome == "timeout":
-            time.sleep(self.timeout_seconds)
-        return _Answer(status, records.encode(response))
-
-    def _decide(self, customer: str) -> str:
-        queue = self._scripts.get(customer)
-        if queue:
-            return queue.popleft()
-        match = _PREFIX.match(customer)
-        if match is None:
-            return "ok"
-        if match["recover"] is not None:
-            return "soft" if len(self.ledger.lines(customer)) < int(match["recover"]) else "ok"
-        return match["outcome"]
+def _unrecognized(method: str, path: str) -> Refusal:
+    message = f"Unrecognized request URL ({method}: {path}). Please see https://stripe.com/docs or we can help at https://support.stripe.com/."  # noqa: E501
+    return Refusal(404, message)
 
 
 class _Server(ThreadingHTTPServer):
     request_queue_size = 128  # a burst of retries must not overflow the listen backlog
 
-    def __init__(self, port: int, sandbox: _Sandbox) -> None:
+    def __init__(self, port: int, sandbox: Sandbox) -> None:
         self.sandbox = sandbox
         super().__init__(("127.0.0.1", port), _Handler)
+        sandbox.base_url = f"http://127.0.0.1:{self.server_address[1]}"
 
     def handle_error(self, request: object, client_address: object) -> None:  # noqa: ARG002 - socketserver's hook
         _log.exception("request from %s failed", client_address)
@@ -123,45 +89,62 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
+        page = _PAGE.match(url.path)
+        invoice = None if page is None else self.server.sandbox.invoice(page["invoice"])
         if url.path == "/healthz":
-            self._send(_Answer(204, b""))
+            self._send(Answer(204, b""))
         elif url.path == "/v1/ledger":
             customer = parse_qs(url.query).get("customer", [None])[0]
             lines = self.server.sandbox.ledger.lines(customer)
-            self._send(_Answer(200, records.encode([line.model_dump(mode="json") for line in lines])))
+            self._send(Answer(200, records.encode([line.model_dump(mode="json") for line in lines])))
+        elif invoice is not None:
+            text = f"<!doctype html><title>{invoice['id']}</title><h1>Invoice {invoice['id']}</h1><p>{invoice['status']}: {invoice['amount_remaining']} {invoice['currency']} due</p>"  # noqa: E501
+            self._send(Answer(200, text.encode(), content_type="text/html"))  # validated ids and amounts only
         else:
-            self._send(_fail(404, f"Unrecognized request URL ({url.path})."))
+            self._send(_fail(_unrecognized("GET", url.path)))
 
     def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self._send(self._post(urlsplit(self.path).path, raw))
+        try:
+            answer = self._post(urlsplit(self.path).path, raw)
+        except Refusal as refusal:
+            answer = _fail(refusal)
+        self._send(answer)
 
-    def _post(self, path: str, raw: bytes) -> _Answer:
-        if path not in {"/v1/charges", "/v1/script"}:
-            return _fail(404, f"Unrecognized request URL ({path}).")
+    def _post(self, path: str, raw: bytes) -> Answer:
+        sandbox = self.server.sandbox
+        if path == "/v1/script":
+            script = _parse(raw, records.ScriptRequest)
+            sandbox.script(script)
+            return Answer(200, records.encode(script.model_dump()))
+        if path == "/v1/sandbox/invoices":
+            return Answer(200, records.encode(sandbox.create_invoice(_parse(raw, records.InvoiceRequest))))
+        if path != INTENTS and not PAY.match(path):
+            raise _unrecognized("POST", path)
+        stripe.check_key(self.headers.get("Authorization"))
         key = self.headers.get("Idempotency-Key")
-        if path == "/v1/charges" and not key:
-            return _fail(400, "An Idempotency-Key header is required.")
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            return _fail(400, "The request body is not valid JSON.")
-        try:
-            if path == "/v1/script":
-                script = records.ScriptRequest.model_validate(body)
-                self.server.sandbox.script(script)
-                return _Answer(200, records.encode(script.model_dump()))
-            return self.server.sandbox.charge(str(key), body, records.ChargeRequest.model_validate(body))
-        except ValidationError as error:
-            first = error.errors()[0]
-            where = ".".join(str(part) for part in first["loc"])
-            return _fail(400, f"{where}: {first['msg']}" if where else first["msg"])
+        if not key:
+            raise Refusal(400, "This sandbox requires an Idempotency-Key header on every Stripe request "
+                          "(Stripe makes it optional): the key is what makes a retry safe.")  # fmt: skip
+        if len(key) > MAX_IDEMPOTENCY_KEY:
+            raise Refusal(400, "Keys for idempotent requests can be no longer than 255 characters.")
+        return sandbox.execute(Call(path, key, self._form(path, raw)))
 
-    def _send(self, answer: _Answer) -> None:
+    def _form(self, path: str, raw: bytes) -> list[tuple[str, str]]:
+        content_type = (self.headers.get("Content-Type") or FORM).split(";")[0].strip().lower()
+        if content_type == FORM:
+            return parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
+        if raw.strip() and path != INTENTS:  # /pay has no required param that would catch it
+            raise Refusal(400, f"Invalid request (check that your POST content type is {FORM}).")
+        return []  # Stripe reads only forms: a JSON body carries no parameters
+
+    def _send(self, answer: Answer) -> None:
         try:
             self.send_response(answer.status)
+            self.send_header("Request-Id", stripe.new_id("req"))
+            self.send_header("Stripe-Version", self.headers.get("Stripe-Version") or STRIPE_VERSION)
             if answer.body:
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", answer.content_type)
                 self.send_header("Content-Length", str(len(answer.body)))
             if answer.replayed:
                 self.send_header("Idempotent-Replayed", "true")
@@ -172,6 +155,17 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002, ANN401 - http.server's signature
         _log.info("%s " + format, self.address_string(), *args)
+
+
+def _parse(raw: bytes, model: type[_Body]) -> _Body:
+    try:
+        return model.model_validate(json.loads(raw))
+    except ValueError as error:  # pydantic's ValidationError is a ValueError too
+        if not isinstance(error, ValidationError):
+            raise Refusal(400, "The request body is not valid JSON.") from error
+        first = error.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise Refusal(400, f"{where}: {first['msg']}" if where else first["msg"]) from error
 
 
 class RunningSandbox:
@@ -195,8 +189,9 @@ class RunningSandbox:
 def start_sandbox(
     ledger_path: Path, *, port: int = 0, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
 ) -> RunningSandbox:
-    """Start a sandbox on 127.0.0.1:port (0 picks a free port), reloading the ledger file if it exists."""
-    return RunningSandbox(_Server(port, _Sandbox(records.Ledger(ledger_path), timeout_seconds)))
+    """Start a sandbox on 127.0.0.1:port (0 picks a free port), reloading its ledger and invoices."""
+    invoices = records.Invoices(records.invoices_path(ledger_path))
+    return RunningSandbox(_Server(port, Sandbox(records.Ledger(ledger_path), invoices, timeout_seconds)))
 
 
 def main() -> None:

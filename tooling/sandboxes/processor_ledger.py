@@ -1,8 +1,11 @@
-"""The card-processor sandbox's records: request bodies, Stripe-shaped answers, the ledger.
+"""The card-processor sandbox's records: control bodies, the ledger and the invoices, as JSON-lines files.
 
-The ledger is a file of one JSON `LedgerLine` a created charge. Each line carries the body of
-the first response given for its idempotency key, so a restarted sandbox still replays a key it
-answered before. Lines that do not parse (say, half-written by a crash) are skipped with a warning.
+The ledger holds one JSON `LedgerLine` per executed Stripe request (a PaymentIntent or an invoice
+payment, declined or not). Each line carries the body of the first answer given for its idempotency
+key, so a restarted sandbox still replays a key it answered before. The invoices file, next to the
+ledger (`ledger.jsonl` → `ledger.invoices.jsonl`), holds one `InvoiceRecord` per invoice created;
+an invoice's state (open or paid, attempts) is derived from its ledger lines, so the two files never
+disagree. Lines that do not parse (say, half-written by a crash) are skipped with a warning.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import hashlib
 import json
 import logging
 import threading
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -20,13 +23,7 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 
-_DECLINES: dict[str, dict[str, str]] = {
-    "soft": {"code": "card_declined", "decline_code": "insufficient_funds"},
-    "hard": {"code": "expired_card"},
-    "fraud": {"code": "card_declined", "decline_code": "stolen_card"},
-    "advice": {"code": "card_declined", "decline_code": "do_not_honor", "advice_code": "try_again_later"},
-}
-Outcome = Literal["ok", "soft", "hard", "fraud", "advice", "timeout", "5xx"]
+Outcome = Literal["ok", "soft", "hard", "fraud", "advice", "auth", "timeout", "5xx"]
 
 
 class ScriptRequest(BaseModel):
@@ -37,15 +34,21 @@ class ScriptRequest(BaseModel):
     outcomes: list[Outcome]
 
 
-class ChargeRequest(BaseModel):
-    """The body of `POST /v1/charges`; strict, and unknown fields are refused as Stripe does."""
+class InvoiceRequest(BaseModel):
+    """The body of `POST /v1/sandbox/invoices`: an open invoice to create for a customer."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
-    customer: str = Field(min_length=1)
+    customer: str = Field(pattern=r"^cus_[A-Za-z0-9_]{1,240}$")
     amount: int = Field(gt=0)
     currency: str = Field(pattern=r"^[a-z]{3}$")
-    case_id: str = Field(min_length=1)
-    attempt: int = Field(ge=0)
+
+
+class InvoiceRecord(InvoiceRequest):
+    """A created invoice, as the invoices file keeps it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    id: str
+    time: str
 
 
 def encode(body: object) -> bytes:
@@ -53,31 +56,17 @@ def encode(body: object) -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def fingerprint(body: object) -> str:
-    """Return the SHA-256 of the body's canonical JSON (sorted keys, no whitespace)."""
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"))
+def fingerprint(method: str, path: str, pairs: list[tuple[str, str]]) -> str:
+    """The SHA-256 of a request's method, path and sorted form pairs: what a key may be reused with."""
+    canonical = json.dumps([method, path, sorted(pairs)], separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def error_body(kind: str, message: str, **fields: str) -> dict[str, Any]:
-    """Return a Stripe error object: `{"error": {"type": kind, **fields, "message": message}}`."""
-    return {"error": {"type": kind, **fields, "message": message}}
-
-
-def charge_answer(outcome: str, charge_id: str, request: ChargeRequest) -> tuple[int, dict[str, Any]]:
-    """Return the status and body for a created charge: 402 for a decline outcome, else 200."""
-    if outcome in _DECLINES:
-        message = "Your card has expired." if outcome == "hard" else "Your card was declined."
-        return 402, error_body("card_error", message, **_DECLINES[outcome], charge=charge_id)
-    metadata = {"case_id": request.case_id, "attempt": request.attempt}
-    return 200, {
-        "id": charge_id, "object": "charge", "status": "succeeded", "amount": request.amount,
-        "currency": request.currency, "customer": request.customer, "metadata": metadata,
-    }  # fmt: skip
-
-
 class LedgerLine(BaseModel):
-    """One created charge: the request, the outcome and the response stored under its key."""
+    """One executed request: what it charged, the outcome and the answer stored under its key.
+
+    `charge` is the reference the engine records: the PaymentIntent id, or the invoice id in invoice mode.
+    """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     key: str
@@ -92,21 +81,25 @@ class LedgerLine(BaseModel):
     charge: str
     time: str
     response: dict[str, Any]
+    mode: Literal["payment_intent", "invoice"] = "payment_intent"
+    invoice: str | None = None
 
 
-class Ledger:
-    """An append-only JSON-lines file, mirrored in memory and indexed by idempotency key."""
+Line = TypeVar("Line", bound=BaseModel)
 
-    def __init__(self, path: Path) -> None:
+
+class _Lines(Generic[Line]):
+    """An append-only JSON-lines file of one model, mirrored in memory."""
+
+    def __init__(self, path: Path, model: type[Line]) -> None:
         self._path = path
         self._lock = threading.Lock()
-        self._lines: list[LedgerLine] = []
-        self._by_key: dict[str, LedgerLine] = {}
+        self._lines: list[Line] = []
         path.parent.mkdir(parents=True, exist_ok=True)
         if path.exists():
-            self._reload()
+            self._reload(model)
 
-    def _reload(self) -> None:
+    def _reload(self, model: type[Line]) -> None:
         content = self._path.read_text(encoding="utf-8")
         if content and not content.endswith("\n"):  # a torn last line must not swallow the next append
             with self._path.open("a", encoding="utf-8") as file:
@@ -115,13 +108,35 @@ class Ledger:
             if not text.strip():
                 continue
             try:
-                self._remember(LedgerLine.model_validate_json(text))
+                self._remember(model.model_validate_json(text))
             except ValidationError:
-                _log.warning("ledger %s line %d is not a ledger line; skipped", self._path, number)
-        _log.info("ledger %s: reloaded %d charges", self._path, len(self._lines))
+                _log.warning("%s line %d is not a %s; skipped", self._path, number, model.__name__)
+        _log.info("%s: reloaded %d lines", self._path, len(self._lines))
+
+    def _remember(self, line: Line) -> None:
+        self._lines.append(line)
+
+    def append(self, line: Line) -> None:
+        """Write a line to the file, then remember it."""
+        with self._lock, self._path.open("a", encoding="utf-8") as file:
+            file.write(line.model_dump_json() + "\n")
+            self._remember(line)
+
+    def all(self) -> list[Line]:
+        """Every line, in the order written."""
+        with self._lock:
+            return list(self._lines)
+
+
+class Ledger(_Lines[LedgerLine]):
+    """The ledger file, indexed by idempotency key."""
+
+    def __init__(self, path: Path) -> None:
+        self._by_key: dict[str, LedgerLine] = {}
+        super().__init__(path, LedgerLine)
 
     def _remember(self, line: LedgerLine) -> None:
-        self._lines.append(line)
+        super()._remember(line)
         self._by_key.setdefault(line.key, line)
 
     def find(self, key: str) -> LedgerLine | None:
@@ -129,13 +144,28 @@ class Ledger:
         with self._lock:
             return self._by_key.get(key)
 
-    def append(self, line: LedgerLine) -> None:
-        """Write a line to the file, then remember it."""
-        with self._lock, self._path.open("a", encoding="utf-8") as file:
-            file.write(line.model_dump_json() + "\n")
-            self._remember(line)
-
     def lines(self, customer: str | None = None) -> list[LedgerLine]:
         """Return the lines in the order written, only the customer's if one is given."""
+        return [line for line in self.all() if customer is None or line.customer == customer]
+
+
+class Invoices(_Lines[InvoiceRecord]):
+    """The invoices file, indexed by invoice id."""
+
+    def __init__(self, path: Path) -> None:
+        self._by_id: dict[str, InvoiceRecord] = {}
+        super().__init__(path, InvoiceRecord)
+
+    def _remember(self, line: InvoiceRecord) -> None:
+        super()._remember(line)
+        self._by_id[line.id] = line
+
+    def find(self, invoice: str) -> InvoiceRecord | None:
+        """Return the invoice with this id, if it was created."""
         with self._lock:
-            return [line for line in self._lines if customer is None or line.customer == customer]
+            return self._by_id.get(invoice)
+
+
+def invoices_path(ledger_path: Path) -> Path:
+    """Where the invoices of the sandbox with this ledger live: `ledger.jsonl` → `ledger.invoices.jsonl`."""
+    return ledger_path.with_name(ledger_path.stem + ".invoices.jsonl")

@@ -12,9 +12,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from functions.common.stripe_gateway import StripeGateway
 from functions.payment_retry.report import money
 from tooling.sandboxes.processor import start_sandbox
-from tooling.sandboxes.processor_client import SandboxGateway
+from tooling.sandboxes.processor_client import SandboxTransport
 from tooling.simulation import customers as campaign
 from tooling.simulation import engine as simulate
 
@@ -49,13 +50,14 @@ def run(
     with _quiet(), tempfile.TemporaryDirectory(prefix="bindery-simulate-") as folder:
         sandbox = start_sandbox(Path(folder) / "ledger.jsonl")
         try:
-            gateway = SandboxGateway(sandbox.port)
+            transport = SandboxTransport(sandbox.port)
             for person in people:
-                gateway.script(person.customer_id, list(person.script))
+                transport.script(person.customer_id, list(person.script))
+            gateway = StripeGateway(transport)  # the very adapter a deployment points at Stripe
             outcome = simulate.run(
                 people, start=start, days=days, gateway=gateway, progress=_bar(progress, days)
             )
-            ledger = gateway.ledger()
+            ledger = transport.ledger()
         finally:
             sandbox.shutdown()
     attempts = Counter((line["case_id"], line["attempt"]) for line in ledger)

@@ -1,6 +1,6 @@
 // One Bindery function as a Dapr-enabled container app. Binding-triggered apps speak gRPC to their
-// sidecar and scale on the length of the queues they read; the webhook is a plain HTTP app with
-// external ingress.
+// sidecar and scale on the length of the queues they read; the webhooks (email-webhook, stripe-webhook)
+// are plain HTTP apps with external ingress, scaled on concurrent requests.
 //
 // No APP_API_TOKEN is set here: Container Apps generates one per revision and gives it to both the app
 // and its daprd, which sends it with every call to the app (bindings/guard.py checks it).
@@ -35,14 +35,14 @@ param vaultUri string
 @description('Port the app listens on (APP_PORT).')
 param appPort int
 
-@description('grpc for FunctionApps, http for the webhook.')
+@description('grpc for FunctionApps, http for the webhooks.')
 @allowed([
   'grpc'
   'http'
 ])
 param appProtocol string
 
-@description('Public HTTP ingress (the webhook only).')
+@description('Public HTTP ingress (the webhooks only).')
 param external bool = false
 
 @description('Replicas kept running: at least 1 for apps with a cron trigger (no replica, no sidecar, no tick).')

@@ -242,6 +242,25 @@ resource paymentEventsComponent 'Microsoft.App/managedEnvironments/daprComponent
   }
 }
 
+resource paymentEventsOutComponent 'Microsoft.App/managedEnvironments/daprComponents@2025-01-01' = {
+  parent: managedEnvironment
+  name: 'payment-events-out'
+  properties: {
+    componentType: 'bindings.azure.storagequeues'
+    version: 'v1'
+    metadata: [
+      { name: 'direction', value: 'output' }
+      { name: 'accountName', value: '${STORAGE_ACCOUNT}' }
+      { name: 'azureClientId', value: '${MANAGED_IDENTITY_CLIENT_ID}' }
+      { name: 'queue', value: 'payment-events' }
+      { name: 'decodeBase64', value: 'false' }
+      { name: 'ttlInSeconds', value: '604800' }
+    ]
+    secrets: []
+    scopes: ['stripe-webhook']
+  }
+}
+
 resource paymentGatewayComponent 'Microsoft.App/managedEnvironments/daprComponents@2025-01-01' = {
   parent: managedEnvironment
   name: 'payment-gateway'
@@ -384,6 +403,7 @@ output names array = [
   'email-requests-out'
   'email-state'
   'payment-events'
+  'payment-events-out'
   'payment-gateway'
   'receipt-requests'
   'receipt-requests-out'

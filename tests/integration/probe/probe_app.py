@@ -17,12 +17,14 @@ from bindings.errors import ConflictError, PermanentError, TransientError
 from bindings.events import BlobEvent
 from bindings.messages import Message
 from bindings.optimistic import retry_conflicts, write_back
-from functions.common.payments import DaprPaymentGateway
+from functions.common import stripe, stripe_answers
+from functions.common.payments import Later
+from functions.common.stripe_gateway import DaprStripeTransport
 
 app = FunctionApp(os.environ.get("PROBE_APP_ID", "probe"), max_attempts=3)
 documents = DaprBlobStore("documents")
 state = DaprStateStore("statestore")
-gateway = DaprPaymentGateway("probe-gateway")
+gateway = DaprStripeTransport("probe-gateway")
 _lock = threading.Lock()
 
 
@@ -58,15 +60,13 @@ def on_probe(probe: Probe) -> None:
     if probe.behaviour == "permanent":
         raise PermanentError(f"{probe.id}: asked to fail for good")
     if probe.behaviour == "charge":
-        body = {
-            "customer": probe.customer,
-            "amount": 1250,
-            "currency": "eur",
-            "case_id": probe.id,
-            "attempt": 1,
-        }
-        result = gateway.charge(json.dumps(body).encode(), idempotency_key=f"{probe.id}:1")
-        record(kind="charged", id=probe.id, status=result.status, body=json.loads(result.body))
+        request = stripe.create_payment_intent(
+            case_id=probe.id, attempt=1, amount=1250, currency="eur", customer=probe.customer
+        )
+        answer = gateway.send(request)
+        if isinstance(later := stripe_answers.read_answer(answer, "payment_intent"), Later):
+            raise TransientError(f"{probe.id}: {later.reason}")
+        record(kind="charged", id=probe.id, status=answer.status, body=json.loads(answer.body))
     if probe.behaviour == "slow":
         time.sleep(2)
         record(kind="done", id=probe.id)

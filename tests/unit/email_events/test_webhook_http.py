@@ -12,9 +12,9 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from bindings.clock import SystemClock
 from bindings.testing import MemoryQueue
 from functions.common import names
+from functions.common.framing import MAX_BODY
 from functions.common.messages import EmailEventBatch
 from functions.email_webhook.app import PATH, WebhookServer
-from functions.email_webhook.framing import MAX_BODY
 from functions.email_webhook.verify import Verifier
 from tooling import webhook_keys
 

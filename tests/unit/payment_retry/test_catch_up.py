@@ -17,8 +17,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from functions.common import names
-from functions.common.payments import ChargeResult
-from functions.payment_retry.declines import Decline, classify
+from functions.common.payments import Decline
+from functions.common.stripe import StripeAnswer
+from functions.payment_retry.declines import classify
 from functions.payment_retry.handlers import handle_event
 from functions.payment_retry.policy import latest
 from functions.payment_retry.schedule import deadline, next_email_time
@@ -45,11 +46,11 @@ LATENESS = [
 ]
 
 
-def _declined(code: str, decline_code: str | None = None) -> ChargeResult:
+def _declined(code: str, decline_code: str | None = None) -> StripeAnswer:
     """A 402 card error, as Stripe answers a declined charge."""
     extra = f', "decline_code": "{decline_code}"' if decline_code else ""
     body = f'{{"error": {{"type": "card_error", "code": "{code}"{extra}}}}}'
-    return ChargeResult(402, body.encode())
+    return StripeAnswer(402, body.encode())
 
 
 SOFT_ANSWER = _declined("card_declined", "insufficient_funds")
@@ -70,7 +71,7 @@ def _drive(late: timedelta, tz: str) -> Run:
     return _run(late, tz, SOFT, SOFT_ANSWER)
 
 
-def _run(late: timedelta, tz: str, decline: dict[str, str], answer: ChargeResult) -> Run:
+def _run(late: timedelta, tz: str, decline: dict[str, str], answer: StripeAnswer) -> Run:
     """Deliver a failure `late` after FAILED_AT, then tick every minute something is owed until done."""
     world = World(Processor([answer]))
     now = FAILED_AT + late

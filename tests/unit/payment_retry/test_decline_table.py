@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from functions.payment_retry.declines import Decline, classify
+from functions.common.payments import Decline
+from functions.payment_retry.declines import classify
 from functions.payment_retry.policy import Policy, latest, load_policy
 
 V2 = load_policy("default", 2)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from functions.payment_retry.declines import Decline, DeclineClass, classify
+from functions.common.payments import Decline
+from functions.payment_retry.declines import DeclineClass, classify
 from functions.payment_retry.policy import load_policy
 
 POLICY = load_policy("default", 1)

@@ -20,7 +20,7 @@ from pydantic import TypeAdapter
 from bindings.errors import PermanentError
 from functions.common import names
 from functions.common.messages import SubscriptionAction
-from functions.common.payments import ChargeResult
+from functions.common.stripe import StripeAnswer, StripeRequest
 from functions.common.subscription_actions import SubscriptionActions, SubscriptionActionV2
 from functions.payment_retry.cases import CaseStore
 from functions.payment_retry.handlers import handle_event
@@ -40,14 +40,14 @@ class InFlight(Processor):
 
     during: list[Callable[[], None]] = field(default_factory=list)
 
-    def charge(self, body: bytes, *, idempotency_key: str) -> ChargeResult:
+    def send(self, request: StripeRequest) -> StripeAnswer:
         """Run what happens meanwhile, then answer."""
         while self.during:
             self.during.pop(0)()
-        return super().charge(body, idempotency_key=idempotency_key)
+        return super().send(request)
 
 
-def _in_flight(answers: list[ChargeResult]) -> World:
+def _in_flight(answers: list[StripeAnswer]) -> World:
     """Case pay_1 opened; its first retry's charge meets a payment.succeeded while in flight."""
     processor = InFlight(answers)
     world = World(processor)
@@ -78,7 +78,7 @@ def _check_refund(world: World, succeeded_at: str) -> SubscriptionActionV2:
     refund = action.double_collection
     assert refund is not None
     assert (refund.payment_id, refund.amount, refund.currency) == ("pay_1", 1999, "EUR")
-    assert (refund.charge_id, refund.charge_key, refund.other_event_id) == ("ch_1", "pay_1:1", "evt_s1")
+    assert (refund.charge_id, refund.charge_key, refund.other_event_id) == ("pi_1", "pay_1:1", "evt_s1")
     assert refund.other_succeeded_at.isoformat() == succeeded_at
     return action
 
@@ -114,7 +114,7 @@ def test_a_success_while_our_charge_is_in_flight_and_declined_is_plain_paid_else
 
 def test_a_success_while_our_charge_is_in_flight_and_unanswered_holds_the_closed_case() -> None:
     """Path (a), answer lost (503): maybe charged; the case stays closed and held, never charged again."""
-    world = _in_flight([ChargeResult(503, b"{}"), OK])
+    world = _in_flight([StripeAnswer(503, b"{}"), OK])
     case = world.case()
     assert (case.status, [a.outcome for a in case.attempts]) == ("canceled", ["pending"])
     assert case.held is not None
@@ -169,11 +169,11 @@ def test_the_table_marks_a_double_collection_and_the_timeline_names_both_payment
     row = table([case]).splitlines()[1]
     assert row.split()[:2] == ["pay_1", "double_collected"]
     assert "DOUBLE COLLECTED" in row
-    assert "ch_1" in row
+    assert "pi_1" in row
     assert "evt_s1" in row
     text = timeline(case)
     assert "case pay_1: double_collected" in text
-    assert "ch_1" in text
+    assert "pi_1" in text
     assert "evt_s1" in text
 
 

@@ -16,12 +16,14 @@ import pytest
 from bindings.ports import StateItem
 from bindings.testing import MemoryQueue, MemoryStateStore
 from functions.common import names
+from functions.common.payments import ChargeOrder
+from functions.common.stripe_gateway import StripeGateway
 from functions.payment_retry.cases import CaseStore
 from functions.payment_retry.dunning import RETRY_AFTER_ERROR, Dunning
 from functions.payment_retry.model import Case, PaymentFailed, PaymentMethodUpdated, PaymentSucceeded
 from functions.payment_retry.tick import run_tick
 from tooling.sandboxes.processor import RunningSandbox, start_sandbox
-from tooling.sandboxes.processor_client import SandboxGateway
+from tooling.sandboxes.processor_client import SandboxTransport
 
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 _QUEUES = (names.EMAIL_REQUESTS_OUT, names.RECEIPT_REQUESTS_OUT, names.SUBSCRIPTION_ACTIONS_OUT)
@@ -40,7 +42,7 @@ class World:
         """A Dunning engine as one replica would run it."""
         return Dunning(
             cases=CaseStore(self.state),
-            gateway=gateway or SandboxGateway(self.sandbox.port),
+            gateway=gateway or StripeGateway(SandboxTransport(self.sandbox.port)),
             queues=self.queues,
             owner=owner,
         )
@@ -182,17 +184,17 @@ class _Crash(BaseException):
 
 
 class _CrashAfterCharging:
-    def __init__(self, inner: SandboxGateway) -> None:
+    def __init__(self, inner: StripeGateway) -> None:
         self.inner = inner
 
-    def charge(self, body: bytes, *, idempotency_key: str) -> Any:
-        self.inner.charge(body, idempotency_key=idempotency_key)
+    def charge(self, order: ChargeOrder) -> Any:
+        self.inner.charge(order)
         raise _Crash
 
 
 def test_a_crashed_replica_s_charge_is_taken_over_after_its_lease_and_replayed(world: World) -> None:
     """Replica A charges then dies; B waits out the lease, charges with the same key: one ledger line."""
-    a = world.replica("a", gateway=_CrashAfterCharging(SandboxGateway(world.sandbox.port)))
+    a = world.replica("a", gateway=_CrashAfterCharging(StripeGateway(SandboxTransport(world.sandbox.port))))
     b = world.replica("b")
     a.on_failed(failed("cus_ok_3"), NOON)
     due = NOON + timedelta(days=1, seconds=5)
@@ -289,7 +291,7 @@ def test_emails_to_suppressed_addresses_are_skipped_and_noted(world: World) -> N
     """A suppressed address gets no email request; the case notes the skip and still charges."""
     dunning = Dunning(
         cases=CaseStore(world.state),
-        gateway=SandboxGateway(world.sandbox.port),
+        gateway=StripeGateway(SandboxTransport(world.sandbox.port)),
         queues=world.queues,
         owner="r1",
         suppressed={"cus_ok_9@example.com"},

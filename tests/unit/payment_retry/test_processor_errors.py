@@ -15,7 +15,8 @@ import pytest
 
 from bindings.testing import MemoryQueue, MemoryStateStore
 from functions.common import names
-from functions.common.payments import ChargeResult
+from functions.common.stripe import StripeAnswer, StripeRequest
+from functions.common.stripe_gateway import StripeGateway
 from functions.payment_retry.cases import CaseStore
 from functions.payment_retry.dunning import RETRY_AFTER_ERROR, Dunning
 from functions.payment_retry.handlers import handle_event, handle_tick
@@ -23,24 +24,26 @@ from functions.payment_retry.model import Case, PaymentFailed, PaymentMethodUpda
 
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 _QUEUES = (names.EMAIL_REQUESTS_OUT, names.RECEIPT_REQUESTS_OUT, names.SUBSCRIPTION_ACTIONS_OUT)
-OK = ChargeResult(200, json.dumps({"id": "ch_1", "object": "charge", "status": "succeeded"}).encode())
+OK = StripeAnswer(200, json.dumps({"id": "pi_1", "object": "payment_intent", "status": "succeeded"}).encode())
 
 
-def _error(status: int, kind: str, code: str, **fields: str) -> ChargeResult:
+def _error(status: int, kind: str, code: str, **fields: str) -> StripeAnswer:
     """A Stripe-shaped error answer."""
-    return ChargeResult(status, json.dumps({"error": {"type": kind, "code": code, **fields}}).encode())
+    return StripeAnswer(status, json.dumps({"error": {"type": kind, "code": code, **fields}}).encode())
 
 
 @dataclass
 class Processor:
-    """Answers charges from a script, repeating the last answer; records each idempotency key."""
+    """Stripe answering from a script, repeating the last answer; records each idempotency key."""
 
-    answers: list[ChargeResult]
+    answers: list[StripeAnswer]
     keys: list[str] = field(default_factory=list)
+    requests: list[StripeRequest] = field(default_factory=list)
 
-    def charge(self, body: bytes, *, idempotency_key: str) -> ChargeResult:  # noqa: ARG002 - the port's signature
+    def send(self, request: StripeRequest) -> StripeAnswer:
         """The next scripted answer."""
-        self.keys.append(idempotency_key)
+        self.keys.append(request.header("Idempotency-Key") or "")
+        self.requests.append(request)
         return self.answers.pop(0) if len(self.answers) > 1 else self.answers[0]
 
 
@@ -57,7 +60,9 @@ class World:
     @property
     def dunning(self) -> Dunning:
         """The engine as a replica runs it."""
-        return Dunning(cases=CaseStore(self.state), gateway=self.processor, queues=self.queues, owner="r1")
+        return Dunning(
+            cases=CaseStore(self.state), gateway=StripeGateway(self.processor), queues=self.queues, owner="r1"
+        )
 
     def tick(self, now: datetime) -> None:
         """One tick through the handler, which must not fail."""
@@ -103,12 +108,12 @@ OUR_FAULTS = [
     _error(400, "invalid_request_error", "amount_too_small", param="amount"),
     _error(400, "invalid_request_error", "parameter_invalid_integer", param="amount"),
     _error(404, "invalid_request_error", "resource_missing", param="customer"),
-    _error(409, "idempotency_error", "idempotency_key_reused"),
+    _error(400, "idempotency_error", "idempotency_key_reused"),
 ]
 
 
 @pytest.mark.parametrize("answer", OUR_FAULTS, ids=lambda a: f"{a.status}")
-def test_our_own_request_s_fault_never_emails_or_cancels_the_customer(answer: ChargeResult) -> None:
+def test_our_own_request_s_fault_never_emails_or_cancels_the_customer(answer: StripeAnswer) -> None:
     """A 400/404/409 refusal holds the case for an operator: no decline, no email, no cancellation."""
     world = World(Processor([answer]))
     _run(world)
@@ -132,7 +137,7 @@ def test_our_own_request_s_fault_never_emails_or_cancels_the_customer(answer: Ch
     ],
     ids=lambda a: f"{a.status}",
 )
-def test_a_busy_processor_is_asked_again_with_the_same_key_and_is_no_decline(answer: ChargeResult) -> None:
+def test_a_busy_processor_is_asked_again_with_the_same_key_and_is_no_decline(answer: StripeAnswer) -> None:
     """A key in use, 429 or 5xx: the same attempt is retried five minutes later, nothing is mailed for it."""
     world = World(Processor([answer, OK]))
     handle_event(world.dunning, failed(SOFT), NOON)
@@ -152,13 +157,13 @@ def test_a_busy_processor_is_asked_again_with_the_same_key_and_is_no_decline(ans
 @pytest.mark.parametrize(
     "answer",
     [
-        ChargeResult(200, b"<html>gateway</html>"),
-        ChargeResult(200, json.dumps({"id": "ch_1", "status": "pending"}).encode()),
-        ChargeResult(402, b"not json"),
+        StripeAnswer(200, b"<html>gateway</html>"),
+        StripeAnswer(200, json.dumps({"id": "ch_1", "status": "pending"}).encode()),
+        StripeAnswer(402, b"not json"),
     ],
     ids=["garbled-2xx", "pending-2xx", "garbled-402"],
 )
-def test_an_answer_nobody_can_read_is_in_doubt_and_held(answer: ChargeResult) -> None:
+def test_an_answer_nobody_can_read_is_in_doubt_and_held(answer: StripeAnswer) -> None:
     """Money may have moved: the attempt stays pending under its key, and nobody is mailed or cancelled."""
     world = World(Processor([answer]))
     _run(world)

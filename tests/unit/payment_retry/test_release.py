@@ -17,7 +17,7 @@ from pydantic import TypeAdapter, ValidationError
 from bindings.errors import PermanentError
 from functions.common import names
 from functions.common.messages import EmailRequested
-from functions.common.payments import ChargeResult
+from functions.common.stripe import StripeAnswer
 from functions.payment_retry.cases import CaseStore
 from functions.payment_retry.handlers import handle_event
 from functions.payment_retry.model import PaymentEvent, PaymentFailed
@@ -141,7 +141,7 @@ def test_releasing_an_unknown_case_is_refused() -> None:
 
 def test_an_in_doubt_case_resumed_asks_again_with_the_same_key() -> None:
     """An answer nobody could read held the attempt pending; resume re-asks under its key, charged once."""
-    garbled = ChargeResult(200, b"<html>gateway</html>")
+    garbled = StripeAnswer(200, b"<html>gateway</html>")
     world = World(Processor([garbled, OK]))
     handle_event(world.dunning, failed(SOFT), NOON)
     world.tick(NOON + DAY)

@@ -9,12 +9,13 @@ from pathlib import Path
 
 from bindings.testing import MemoryQueue, MemoryStateStore
 from functions.common import names
+from functions.common.stripe_gateway import StripeGateway
 from functions.payment_retry.cases import CaseStore
 from functions.payment_retry.dunning import Dunning
 from functions.payment_retry.tick import run_tick
 from tests.unit.payment_retry.test_dunning import NOON, failed
 from tooling.sandboxes.processor import start_sandbox
-from tooling.sandboxes.processor_client import SandboxGateway
+from tooling.sandboxes.processor_client import SandboxTransport
 
 CASES = 300
 
@@ -27,7 +28,12 @@ def test_three_concurrent_replicas_charge_each_attempt_exactly_once(tmp_path: Pa
     queues = {name: MemoryQueue(name) for name in (names.EMAIL_REQUESTS_OUT, names.RECEIPT_REQUESTS_OUT,
                                                   names.SUBSCRIPTION_ACTIONS_OUT)}  # fmt: skip
     replicas = [
-        Dunning(cases=CaseStore(state), gateway=SandboxGateway(sandbox.port), queues=queues, owner=f"r{n}")
+        Dunning(
+            cases=CaseStore(state),
+            gateway=StripeGateway(SandboxTransport(sandbox.port)),
+            queues=queues,
+            owner=f"r{n}",
+        )
         for n in range(3)
     ]
     try:

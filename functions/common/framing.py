@@ -1,11 +1,13 @@
-"""HTTP framing for the webhook: the body's length from its headers, and closing after a refusal.
+"""HTTP framing for the webhooks: the body's length from its headers, and closing after a refusal.
 
 `Content-Length` is the only framing accepted: exactly one, of ASCII digits (`str.isdigit()` also
 takes '²' and '٣', which `int()` refuses; thousands of digits are refused before `int()` sees them),
-at most `MAX_BODY`, and never beside `Transfer-Encoding` (which of the two frames the body is how
-requests are smuggled). A refused request's body is left unread; `drain` reads and drops what the
-client still sends for a moment, because closing a socket with unread data resets the connection,
-and a reset can discard the answer before the client reads it.
+at most the app's limit (`MAX_BODY` unless it says less), and never beside `Transfer-Encoding`
+(which of the two frames the body is how requests are smuggled). A refused request's body is left
+unread; `drain` reads and drops what the client still sends for a moment, because closing a socket
+with unread data resets the connection, and a reset can discard the answer before the client reads
+it. Both webhooks (email_webhook, stripe_webhook) frame their bodies here, and refuse with `RefusedError`,
+their verifiers included.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import socket
 import time
 from typing import TYPE_CHECKING
 
-from functions.email_webhook.verify import RefusedError
+from bindings.errors import BinderyError
 
 if TYPE_CHECKING:
     from email.message import Message
@@ -25,8 +27,16 @@ MAX_BODY = 5_000_000
 _DIGITS = re.compile(r"[0-9]+")
 
 
-def body_size(headers: Message) -> int:
-    """The body's length by `Content-Length`, or `RefusedError` with the status to answer."""
+class RefusedError(BinderyError):
+    """A request answered without being acted on; `status` is the HTTP answer, the message why."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+
+
+def body_size(headers: Message, *, limit: int = MAX_BODY) -> int:
+    """The body's length by `Content-Length`, at most `limit`, or `RefusedError` with the status to answer."""
     values = headers.get_all("Content-Length") or []
     if headers.get("Transfer-Encoding") is not None:
         if values:  # which one frames the body is how requests are smuggled
@@ -39,8 +49,8 @@ def body_size(headers: Message) -> int:
     text = str(values[0]).strip(" \t")  # optional whitespace around a field value (RFC 9110 5.5)
     if not _DIGITS.fullmatch(text):
         raise RefusedError(400, f"Content-Length {text[:20]!r} is not a number in ASCII digits")
-    if len(text.lstrip("0")) > len(str(MAX_BODY)) or int(text) > MAX_BODY:
-        raise RefusedError(413, f"Content-Length {text[:20]} is over {MAX_BODY} bytes")
+    if len(text.lstrip("0")) > len(str(limit)) or int(text) > limit:
+        raise RefusedError(413, f"Content-Length {text[:20]} is over {limit} bytes")
     return int(text)
 
 

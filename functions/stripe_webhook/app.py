@@ -1,0 +1,212 @@
+"""stripe-webhook: the public HTTP endpoint Stripe posts v1 events to; payment events go to a queue.
+
+`POST /stripe/events` answers 200 once the mapped event is on `payment-events` (or when the event
+is one Bindery ignores: other types, Smart Retries, the engine's own charges; counted in `ignored`
+and logged), 400 for unsigned, forged, stale or unparsable deliveries and thin events (logged;
+nothing is enqueued), 422 for a genuine payment event Bindery cannot act on without guessing (no
+email: logged as an error; Stripe lists the failed delivery on the endpoint and retries it for three
+days, which changes nothing, since the body is a snapshot), 411/400/413 for framing the body as
+email-webhook does (`functions.common.framing`; at most `MAX_EVENT` bytes), 408 when the body does
+not arrive within the read timeout, 503 when the queue cannot be reached (Stripe retries), and 500
+for anything unexpected. `GET /healthz` answers 204.
+
+Duplicates: Stripe delivers an event at least once. A redelivery is mapped and enqueued again under
+the same `event_id` (`evt_…`), which the payment engine dedupes on its case timeline. The intake
+keeps no state and answers 200 only once the queue has taken the event, so none is lost.
+
+Settings (`StripeWebhookSettings`, read at start): `STRIPE_WEBHOOK_SECRET` (required, `whsec_…`),
+`STRIPE_WEBHOOK_TOLERANCE_SECONDS` (300), `APP_PORT`, `WEBHOOK_HOST` (127.0.0.1; 0.0.0.0 in a
+container).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import sys
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+from bindings import client, logs
+from bindings.dapr_ports import DaprQueue
+from bindings.errors import BinderyError, SettingsError
+from bindings.settings import Setting
+from functions.common import names
+from functions.common.framing import RefusedError, body_size, drain
+from functions.stripe_webhook.mapping import Ignored, UnmappableError, map_event
+from functions.stripe_webhook.verify import DEFAULT_TOLERANCE, SIGNATURE_HEADER, Verifier
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from bindings.ports import Queue
+
+_log = logging.getLogger(__name__)
+APP_ID = names.STRIPE_WEBHOOK
+PAYMENT_EVENTS_OUT = names.PAYMENT_EVENTS_OUT  # the output binding on payment-events, scoped to this app
+PATH = "/stripe/events"
+MAX_EVENT = 1_000_000  # bytes: Stripe's events are kilobytes (an invoice's `lines` is one page of a list)
+READ_TIMEOUT = 30.0  # seconds a client may take to send its body before it is answered 408
+events = DaprQueue(PAYMENT_EVENTS_OUT)
+SECRET = Setting("STRIPE_WEBHOOK_SECRET", None, "the webhook endpoint's signing secret (whsec_…)")
+TOLERANCE = Setting(
+    "STRIPE_WEBHOOK_TOLERANCE_SECONDS", str(DEFAULT_TOLERANCE), "oldest signature accepted (s)"
+)
+HOST = Setting("WEBHOOK_HOST", "127.0.0.1", "the address the HTTP server binds (0.0.0.0 in the image)")
+PORT = Setting("APP_PORT", "8080", "the port the HTTP server listens on")
+SETTINGS = (SECRET, TOLERANCE, HOST, PORT, logs.LEVEL, client.SIDECAR_WAIT)
+
+
+@dataclass(frozen=True)
+class StripeWebhookSettings:
+    """stripe-webhook's settings, read once at start."""
+
+    secret: str
+    tolerance: int
+    address: tuple[str, int]
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> StripeWebhookSettings:
+        """Read and check the settings; `SettingsError` names a bad one (an empty secret is not set)."""
+        secret = SECRET.text(environ)
+        if not secret or not secret.startswith("whsec_"):
+            raise SettingsError("set STRIPE_WEBHOOK_SECRET (the endpoint's signing secret, whsec_…)")
+        tolerance = TOLERANCE.integer(environ)
+        if tolerance <= 0:
+            raise TOLERANCE.refused(str(tolerance), "a positive number of seconds")
+        return cls(secret=secret, tolerance=tolerance, address=(HOST.string(environ), PORT.integer(environ)))
+
+
+class StripeWebhookServer(ThreadingHTTPServer):
+    """The webhook over a verifier and a queue; `ignored` counts the events ignored, by type."""
+
+    daemon_threads = True
+
+    def __init__(
+        self,
+        address: tuple[str, int],
+        verifier: Verifier,
+        queue: Queue,
+        *,
+        read_timeout: float = READ_TIMEOUT,
+    ) -> None:
+        self.verifier, self.queue, self.read_timeout = verifier, queue, read_timeout
+        self.ignored: Counter[str] = Counter()
+        self._lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def count_ignored(self, event_type: str) -> None:
+        """Count one ignored event of `event_type`."""
+        with self._lock:
+            self.ignored[event_type] += 1
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: StripeWebhookServer
+    _answered = False
+    _unread = False  # a body was announced and not read: drained before closing
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.read_timeout)  # a stalled client must not hold a thread
+
+    def do_GET(self) -> None:
+        self._answer(204 if self.path == "/healthz" else 404)
+
+    def finish(self) -> None:
+        super().finish()
+        if self._unread:
+            drain(self.connection)
+
+    def do_POST(self) -> None:
+        self._answered, self._unread = False, True
+        try:
+            self._post()
+        except Exception:  # noqa: BLE001 - whatever failed, the request still gets an answer
+            _log.exception("stripe webhook request failed unexpectedly")
+            if not self._answered:
+                with contextlib.suppress(OSError):
+                    self._answer(500)
+
+    def _post(self) -> None:
+        if self.path != PATH:
+            self._answer(404)
+            return
+        try:
+            body = self._read(body_size(self.headers, limit=MAX_EVENT))
+            event = self.server.verifier.verify(body, self.headers.get(SIGNATURE_HEADER))
+        except RefusedError as error:
+            _log.warning(
+                "stripe webhook refused (%d): %s", error.status, error, extra={"peer": self.client_address[0]}
+            )
+            self._answer(error.status)
+            return
+        self._deliver(event)
+
+    def _deliver(self, event: dict[str, Any]) -> None:
+        fields = {"event_id": event["id"], "stripe_type": event["type"]}
+        try:
+            mapped = map_event(event)
+        except UnmappableError as error:
+            _log.error("stripe event not taken (422): %s", error, extra=fields)
+            self._answer(422)
+            return
+        if isinstance(mapped, Ignored):
+            self.server.count_ignored(event["type"])
+            _log.info("stripe event ignored: %s", mapped.reason, extra=fields)
+            self._answer(200)
+            return
+        try:
+            self.server.queue.send(mapped)
+        except BinderyError:
+            _log.exception("stripe event %s not queued; Stripe will retry", event["id"], extra=fields)
+            self._answer(503)
+            return
+        _log.info("stripe event queued as %s", mapped.root["type"], extra=fields)
+        self._answer(200)
+
+    def _read(self, size: int) -> bytes:
+        try:
+            body = self.rfile.read(size)
+        except TimeoutError as error:
+            raise RefusedError(
+                408, f"the body did not arrive within {self.server.read_timeout:g}s"
+            ) from error
+        if len(body) != size:
+            raise RefusedError(400, f"the body ended after {len(body)} of {size} bytes")
+        self._unread = False
+        return body
+
+    def _answer(self, status: int) -> None:
+        self._answered = True
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002, ANN401 - http.server's signature
+        _log.debug("%s " + format, self.address_string(), *args)
+
+
+def serve() -> None:
+    """Serve until SIGTERM or SIGINT, then finish the requests in flight."""
+    try:
+        logs.configure(APP_ID)
+        settings = StripeWebhookSettings.from_env(os.environ)
+        verifier = Verifier(settings.secret, settings.tolerance)
+    except (SettingsError, ValueError) as error:
+        sys.exit(f"{APP_ID}: {error}")
+    server = StripeWebhookServer(settings.address, verifier, events)
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: threading.Thread(target=server.shutdown).start())
+    _log.info("%s listening on %s:%d%s", APP_ID, *settings.address, PATH)
+    server.serve_forever(poll_interval=0.2)
+    server.server_close()
+
+
+if __name__ == "__main__":
+    serve()

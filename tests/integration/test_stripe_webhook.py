@@ -1,0 +1,135 @@
+"""Stripe's signed events through the real sidecars: stripe-webhook → payment-events → payment-retry."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from functions.common import names
+from functions.stripe_webhook.app import PATH
+from functions.stripe_webhook.verify import SIGNATURE_HEADER
+from tests.unit.stripe_webhook.stripe_events import customer, event, invoice, raw, signature
+from tooling import state_reader
+from tooling.stack import Stack
+from tooling.waiting import eventually
+
+APPS = (names.PAYMENT_RETRY, names.STRIPE_WEBHOOK)
+
+
+@pytest.fixture(scope="module")
+def stack(stack_factory: Callable[..., Stack]) -> Stack:
+    """The intake and the payment engine, with their sidecars, as `bindery run` starts them."""
+    from tooling.stack import DEMO_APPS  # noqa: PLC0415 - the stack's own specs
+
+    return stack_factory(apps=[spec for spec in DEMO_APPS if spec.app_id in APPS])
+
+
+def post(stack: Stack, body: bytes, sign: str | None) -> int:
+    """POST `body` to the running intake with `sign` as `Stripe-Signature`; the HTTP status answered."""
+    headers = {"Content-Type": "application/json; charset=utf-8"}
+    if sign is not None:
+        headers[SIGNATURE_HEADER] = sign
+    url = stack.stripe_webhook_url  # http://127.0.0.1:<port>/stripe/events
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")  # noqa: S310 - loopback
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback
+            return int(answer.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def failed_invoice() -> tuple[str, str, bytes]:
+    """A fresh `invoice.payment_failed` of a subscription invoice: its invoice id, event id and body."""
+    tag = uuid.uuid4().hex[:12]
+    invoice_id, event_id = f"in_it{tag}", f"evt_it{tag}"
+    obj = invoice(id=invoice_id, customer=f"cus_it{tag}", customer_email=f"it-{tag}@example.com")
+    body = raw(event("invoice.payment_failed", obj, event_id=event_id, created=int(time.time())))
+    return invoice_id, event_id, body
+
+
+def case(stack: Stack, case_id: str) -> dict[str, Any] | None:
+    """payment-retry's stored case, as JSON, or None while there is none."""
+    database = stack.config.root / "state" / "state.db"
+    if not database.exists():
+        return None
+    rows = state_reader.values(database, names.PAYMENT_RETRY, f"case:{case_id}")
+    found = [json.loads(value) for key, value in rows if key == f"case:{case_id}"]
+    return found[0] if found else None
+
+
+def log_lines(stack: Stack, app: str) -> list[dict[str, Any]]:
+    """The JSON lines an app has logged so far (anything else it wrote to stderr left out)."""
+    path = stack.log_dir / f"{app}.log"
+    lines = []
+    for text in path.read_text(errors="replace").splitlines() if path.exists() else ():
+        try:
+            line = json.loads(text)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(line, dict):
+            lines.append(line)
+    return lines
+
+
+def test_the_intake_runs_in_the_stack_with_the_stacks_secret(stack: Stack) -> None:
+    """The stack serves the intake on loopback and verifies with a whsec_ secret it keeps under its root."""
+    assert stack.stripe_webhook_url.endswith(PATH)
+    assert stack.stripe_webhook_url.startswith("http://127.0.0.1:")
+    secret = stack.stripe_webhook_secret
+    assert secret.startswith("whsec_")
+    assert stack.stripe_webhook_secret_file.read_text().strip() == secret
+
+
+def test_a_signed_invoice_failure_delivered_twice_opens_one_case(stack: Stack) -> None:
+    """invoice.payment_failed → 200 → a case on the invoice id; the same delivery again → 200, same case."""
+    invoice_id, event_id, body = failed_invoice()
+    sign = signature(body, stack.stripe_webhook_secret)
+    assert post(stack, body, sign) == 200
+    opened = eventually(lambda: case(stack, invoice_id), "the case payment-retry opens")
+    assert (opened["invoice"], opened["amount"], opened["currency"]) == (invoice_id, 2900, "EUR")
+    assert opened["email"].startswith("it-")
+    assert post(stack, body, sign) == 200  # Stripe redelivering the event (same id, same signature)
+    duplicate = f"case {invoice_id} exists: duplicate payment.failed {event_id}"
+    eventually(
+        lambda: [line for line in log_lines(stack, names.PAYMENT_RETRY) if line["message"] == duplicate],
+        "payment-retry taking the redelivery as a duplicate",
+    )
+    final = case(stack, invoice_id)
+    assert final is not None
+    assert [entry["event_id"] for entry in final["timeline"]].count(event_id) == 1
+    queued = [line for line in log_lines(stack, names.STRIPE_WEBHOOK) if line.get("event_id") == event_id]
+    assert [line["message"] for line in queued] == ["stripe event queued as payment.failed"] * 2
+
+
+def test_a_forged_signature_is_refused_and_nothing_is_queued(stack: Stack) -> None:
+    """Signed with another secret → 400, no case; a genuine event sent after it is taken."""
+    invoice_id, event_id, body = failed_invoice()
+    assert post(stack, body, signature(body, "whsec_forged_" + uuid.uuid4().hex)) == 400
+    assert post(stack, body, None) == 400  # unsigned
+    stale = signature(body, stack.stripe_webhook_secret, at=int(time.time()) - 3600)
+    assert post(stack, body, stale) == 400
+    marker, _, genuine = failed_invoice()
+    assert post(stack, genuine, signature(genuine, stack.stripe_webhook_secret)) == 200
+    eventually(lambda: case(stack, marker), "the case of a genuine event sent after the refused ones")
+    assert case(stack, invoice_id) is None
+    assert not [line for line in log_lines(stack, names.STRIPE_WEBHOOK) if line.get("event_id") == event_id]
+    refused = [line for line in log_lines(stack, names.STRIPE_WEBHOOK) if "refused (400)" in line["message"]]
+    assert len(refused) >= 3
+
+
+def test_an_event_type_bindery_does_not_take_is_answered_200_and_ignored(stack: Stack) -> None:
+    """customer.created is genuine but not a payment event: 200 (so Stripe stops), logged, nothing queued."""
+    event_id = f"evt_it{uuid.uuid4().hex[:12]}"
+    body = raw(event("customer.created", customer(), event_id=event_id, created=int(time.time())))
+    assert post(stack, body, signature(body, stack.stripe_webhook_secret)) == 200
+    lines = [line for line in log_lines(stack, names.STRIPE_WEBHOOK) if line.get("event_id") == event_id]
+    assert [line["message"] for line in lines] == [
+        "stripe event ignored: customer.created is not an event Bindery takes"
+    ]
