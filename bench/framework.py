@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -69,7 +70,7 @@ def _drain(stack: Stack, queue: str, count: int, start: int = 0) -> None:
 def overhead(
     root: Path, *, events: int = 2000, runs: int = 3, growth_events: int = 10_000, warm: int = 1000
 ) -> dict[str, Any]:
-    """CPU per event of each app (medians of `runs`), their ratio, and the framework app's RSS growth."""
+    """CPU per event of each app (medians of `runs` rounds), their ratios, the framework app's RSS growth."""
     shutil.rmtree(root, ignore_errors=True)  # no Azurite store or app logs left by earlier runs
     path = f"{HERE / 'apps'}{os.pathsep}{project_root()}"
     specs = [
@@ -93,12 +94,17 @@ def overhead(
         _drain(stack, "bench-framework", growth_events - warm, start=2 * 10**6)
         late = _rss_mib(pid)
     cpu = {name: spread(values) for name, values in per_event.items()}
+    # Each ratio is the median of the rounds' own ratios: the apps of one round ran minutes apart at
+    # most, so a load that changes between rounds (other jobs on the machine) moves both sides.
+    rounds = {name: [app / bare for app, bare in zip(per_event[name], per_event["bare"], strict=True)]
+              for name in ("framework", "framework-quiet")}  # fmt: skip
     return {
         "events": events,
         "runs": runs,
         "cpu_ms_per_event": cpu,
-        "ratio": cpu["framework"]["median"] / cpu["bare"]["median"],
-        "ratio_quiet": cpu["framework-quiet"]["median"] / cpu["bare"]["median"],
+        "ratio": statistics.median(rounds["framework"]),
+        "ratio_quiet": statistics.median(rounds["framework-quiet"]),
+        "ratio_rounds": rounds,
         "rss_growth": {"events": growth_events, "warm": warm, "after_warm_mib": early, "after_all_mib": late,
                        "growth": late / early - 1},
     }  # fmt: skip

@@ -65,9 +65,11 @@ def _app_lines(apps: dict[str, Any]) -> list[str]:
     over, growth = apps["overhead"], apps["overhead"]["rss_growth"]
     cpu = over["cpu_ms_per_event"]
     ratio, grew = over["ratio"], growth["growth"] * 100
+    again = [f"Re-measured on {apps['generated']} by `bench/run.py --only framework`.", ""]
     lines = [
         "## Framework overhead, start-up and memory",
         "",
+        *(again if "generated" in apps else []),
         f"CPU of the app process per queue event ({over['events']:,} events a run, {over['runs']} runs, each",
         "app behind its own daprd of the same build, polling Azurite every 100 ms):",
         "",

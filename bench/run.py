@@ -3,8 +3,8 @@
 Sections: the retry tick against open cases, framework overhead, start-up and memory, email rates,
 receipt rendering against ReportLab, and `bindery simulate`'s run time (bench/README.md). `--quick`
 runs small sizes (a smoke run; its figures are not the published ones, and it writes
-var/bench/BENCHMARKS.md instead). `--only receipt` runs that section alone and keeps the other
-sections' figures from the last results.json of the same kind (full or quick).
+var/bench/BENCHMARKS.md instead). `--only receipt` (or `framework`) runs that section alone and keeps
+the other sections' figures from the last results.json of the same kind (full or quick).
 """
 
 from __future__ import annotations
@@ -69,25 +69,17 @@ def main() -> int:
     """Run every section (or `--only` one) and write the results."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, one run: a smoke run")
-    parser.add_argument("--only", choices=["receipt"], help="run this section alone, keep the others")
+    parser.add_argument(
+        "--only", choices=["receipt", "framework"], help="run this section alone, keep the others"
+    )
     args = parser.parse_args()
     if args.only:
-        return only_receipt(quick=args.quick)
+        return only(args.only, quick=args.quick)
     began = time.perf_counter()
     sizes = (1_000, 10_000) if args.quick else (1_000, 100_000, 1_000_000)
     print("tick cost against open cases…", flush=True)
     tick = tick_cost.measure(var_dir() / "bench" / "work", sizes, runs=2 if args.quick else 5)
-    print("framework overhead, ready time and memory…", flush=True)
-    apps = {
-        "overhead": framework.overhead(
-            var_dir() / "bench" / "framework",
-            events=300 if args.quick else 2000,
-            runs=1 if args.quick else 3,
-            growth_events=1500 if args.quick else 10_000,
-        ),
-        "ready": framework.ready(var_dir() / "bench" / "ready", runs=2 if args.quick else 5),
-        "handle_us": framework.handle_cost(runs=1 if args.quick else 3),
-    }
+    apps = _framework(quick=args.quick)
     print("email send rate and webhook throughput…", flush=True)
     work = var_dir() / "bench" / "email"
     email = {
@@ -115,21 +107,38 @@ def main() -> int:
     return 0
 
 
-def only_receipt(*, quick: bool) -> int:
-    """Re-measure the receipt section into the last results.json and rewrite the report from it."""
+def _framework(*, quick: bool) -> dict[str, Any]:
+    print("framework overhead, ready time and memory…", flush=True)
+    return {
+        "overhead": framework.overhead(
+            var_dir() / "bench" / "framework",
+            events=300 if quick else 2000,
+            runs=1 if quick else 5,
+            growth_events=1500 if quick else 10_000,
+        ),
+        "ready": framework.ready(var_dir() / "bench" / "ready", runs=2 if quick else 5),
+        "handle_us": framework.handle_cost(runs=1 if quick else 3),
+    }
+
+
+def only(section: str, *, quick: bool) -> int:
+    """Re-measure one section into the last results.json and rewrite the report from it."""
     path = var_dir() / "bench" / "results.json"
     results = json.loads(path.read_text()) if path.is_file() else None
     if results is None or results["quick"] != quick:
         kind = "quick" if quick else "full"
         print(f"--only needs a {kind} {path} from an earlier run of every section", file=sys.stderr)
         return 2
-    print("receipt rendering against ReportLab…", flush=True)
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    results["receipt"] = {
-        **receipt_render.section(quick=quick),
-        "pipeline": _pipeline(quick=quick),
-        "generated": generated,
-    }
+    if section == "framework":
+        results["apps"] = {**_framework(quick=quick), "generated": generated}
+    else:
+        print("receipt rendering against ReportLab…", flush=True)
+        results["receipt"] = {
+            **receipt_render.section(quick=quick),
+            "pipeline": _pipeline(quick=quick),
+            "generated": generated,
+        }
     write(results)
     return 0
 

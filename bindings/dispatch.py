@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel
 
 from bindings import logs
 from bindings.errors import RedeliverError
@@ -73,6 +76,7 @@ class Dispatcher:
         if route.parse is None:
             self._tick(route, binding_metadata)
             return
+        began = time.monotonic()
         attempt = dequeue_count(binding_metadata)
         message_id = binding_metadata.get("messageID")
         with logs.log_context(binding=route.binding, message_id=message_id):
@@ -96,15 +100,20 @@ class Dispatcher:
             except Exception as error:
                 failure = classify(error)
                 if decide(failure, attempt, route.max_attempts) is Verdict.RETRY:
+                    took = round(time.monotonic() - began, 3)
                     _log.warning(
-                        "attempt %d of %d failed, left for redelivery: %s", attempt, route.max_attempts, error
-                    )
+                        "attempt %d of %d failed, left for redelivery: %s",
+                        attempt, route.max_attempts, error, extra={"seconds": took},
+                    )  # fmt: skip
                     raise RedeliverError(f"attempt {attempt} failed: {error}") from error
                 self._dead_letter(route, data, message_id, attempt=attempt, failure=failure, error=error)
                 return
             finally:
                 _delivery.reset(token)
-            _log.info("handled", extra={"attempt": attempt})
+            took = round(time.monotonic() - began, 3)  # the attempt began `seconds` before its line
+            logs.log(
+                _log, logging.INFO, "handled", {"attempt": attempt, "seconds": took}
+            )  # `_log.info`'s, cheaper
 
     def _tick(self, route: Route, binding_metadata: Mapping[str, str]) -> None:
         tick = CronTick(binding=route.binding, fired_at=datetime.now(UTC))
@@ -121,7 +130,7 @@ class Dispatcher:
                     },
                 )
                 return
-            _log.info("tick handled")
+            logs.log(_log, logging.INFO, "tick handled", {})
 
     def _dead_letter(
         self,
@@ -156,5 +165,24 @@ class Dispatcher:
 
 
 def _correlation_id(payload: object) -> str | None:
-    value = getattr(payload, "correlation_id", None) or getattr(payload, "id", None)
+    value = _attribute(payload, "correlation_id") or _attribute(payload, "id")
     return str(value) if value is not None else None
+
+
+_absent: dict[tuple[type, str], bool] = {}  # (payload class, attribute) -> a model without it
+
+
+def _attribute(payload: object, name: str) -> Any:  # noqa: ANN401
+    """`getattr(payload, name, None)`; a model without that field skips pydantic's AttributeError (costly)."""
+    key = (payload.__class__, name)
+    absent = _absent.get(key)
+    if absent is None:
+        kind = payload.__class__
+        absent = _absent[key] = (
+            issubclass(kind, BaseModel)
+            and kind.model_config.get("extra") != "allow"  # extra fields are attributes of the instance
+            and name not in kind.model_fields
+            and not hasattr(kind, name)  # a property, a method…
+            and not name.startswith("_")  # private attributes
+        )
+    return None if absent else getattr(payload, name, None)

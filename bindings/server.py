@@ -93,8 +93,10 @@ def build(
     guard: Guard,
     workers: int,
 ) -> grpc.Server:
-    """A server (not started, no port yet) answering daprd's app callbacks through `guard`."""
-    server = grpc.server(ThreadPoolExecutor(max_workers=workers), interceptors=[guard])
-    appcallback_pb2_grpc.add_AppCallbackServicer_to_server(_Callback(bindings, handle), server)  # type: ignore[no-untyped-call]
-    appcallback_pb2_grpc.add_AppCallbackHealthCheckServicer_to_server(_Health(), server)  # type: ignore[no-untyped-call]
+    """A server (not started, no port yet) answering daprd's app callbacks, each method behind `guard`."""
+    server = grpc.server(ThreadPoolExecutor(max_workers=workers))
+    callback = guard.servicer(_Callback(bindings, handle), "dapr.proto.runtime.v1.AppCallback")
+    health = guard.servicer(_Health(), "dapr.proto.runtime.v1.AppCallbackHealthCheck")
+    appcallback_pb2_grpc.add_AppCallbackServicer_to_server(callback, server)  # type: ignore[no-untyped-call]
+    appcallback_pb2_grpc.add_AppCallbackHealthCheckServicer_to_server(health, server)  # type: ignore[no-untyped-call]
     return server

@@ -11,7 +11,7 @@ import binascii
 import json
 import urllib.request
 from collections import Counter, defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -116,8 +116,9 @@ def queued(stack: Stack) -> dict[str, int]:
 def attempts(log_dir: Path) -> tuple[list[str], dict[str, list[tuple[datetime, int]]]]:
     """Attempts as the apps logged them: reasons of those left for redelivery, and each message's runs.
 
-    The second value maps a queue message id to the (time, attempt) of every attempt that reached
-    a handler, failed or handled.
+    The second value maps a queue message id to the (start, attempt) of every attempt that reached
+    a handler, failed or handled: the line's time less the `seconds` the attempt took, so a handler
+    slowed by an outage does not shorten the gap to the next attempt.
     """
     reasons: list[str] = []
     seen: dict[str, list[tuple[datetime, int]]] = defaultdict(list)
@@ -139,5 +140,6 @@ def attempts(log_dir: Path) -> tuple[list[str], dict[str, list[tuple[datetime, i
                 attempt = int(entry.get("attempt", 0))
             else:
                 continue
-            seen[str(message_id)].append((datetime.fromisoformat(entry["time"]), attempt))
+            began = datetime.fromisoformat(entry["time"]) - timedelta(seconds=float(entry.get("seconds", 0)))
+            seen[str(message_id)].append((began, attempt))
     return reasons, seen

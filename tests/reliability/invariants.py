@@ -150,8 +150,8 @@ def _faults(fleet: Fleet, sent: Sent) -> list[Row]:
 def _redeliveries(fleet: Fleet, visibility: float) -> list[Row]:
     """The faults reached work in flight, which came back one visibility timeout later, short of dead letters.
 
-    Gaps are measured between log lines, so a handler's own run time (well under a second here)
-    may shorten one: the bound allows a second.
+    Gaps are measured between the attempts' starts (a log line's time less the `seconds` it reports),
+    to a second: the message is received a little before its handler starts.
     """
     reasons, seen = effects.attempts(fleet.stack.log_dir)
     smtp = sum(1 for reason in reasons if "smtp binding" in reason)

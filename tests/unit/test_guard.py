@@ -1,4 +1,4 @@
-"""The app API token check and drain, through a real in-process gRPC server."""
+"""The app API token check and drain around a method, through a real in-process gRPC server."""
 
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ _METHOD = "/test.Echo/Call"
 
 
 def _serve(guard: Guard, behaviour: object) -> tuple[grpc.Server, int]:
+    guarded = guard.wrap(behaviour, _METHOD)  # type: ignore[arg-type]
     handler = grpc.method_handlers_generic_handler(
-        "test.Echo", {"Call": grpc.unary_unary_rpc_method_handler(behaviour)}
+        "test.Echo", {"Call": grpc.unary_unary_rpc_method_handler(guarded)}
     )
-    server = grpc.server(ThreadPoolExecutor(max_workers=4), handlers=[handler], interceptors=[guard])
+    server = grpc.server(ThreadPoolExecutor(max_workers=4), handlers=[handler])
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     return server, port

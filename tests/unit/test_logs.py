@@ -14,9 +14,9 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bindings import logs
+from bindings import log_format, logs
 from bindings.app import FunctionApp
-from bindings.logs import JsonFormatter, log_context
+from bindings.log_format import JsonFormatter, log_context
 from bindings.messages import Message
 
 if TYPE_CHECKING:
@@ -111,7 +111,7 @@ _VALUES = (
 @given(
     message=st.text(),
     context=st.dictionaries(_KEYS, st.text(), max_size=3),
-    extra=st.dictionaries(_KEYS.filter(lambda key: key not in logs._RESERVED), _VALUES, max_size=3),  # noqa: SLF001
+    extra=st.dictionaries(_KEYS.filter(lambda key: key not in log_format.RESERVED), _VALUES, max_size=3),
 )
 def test_a_line_is_json_dumps_of_its_fields(
     message: str, context: dict[str, str], extra: dict[str, Any]
@@ -236,3 +236,70 @@ def test_a_handled_event_has_its_line_written_when_handle_returns(pipe: tuple[in
         assert (entry["app"], entry["binding"], entry["message_id"], entry["attempt"]) == (
             "orders-app", "orders", f"m-{n}", 1
         )  # fmt: skip
+
+
+@settings(deadline=None)
+@given(
+    message=st.text(),
+    context=st.dictionaries(_KEYS, st.text(), max_size=3),
+    extra=st.dictionaries(_KEYS.filter(lambda key: key not in log_format.RESERVED), _VALUES, max_size=3),
+)
+def test_log_writes_the_line_logger_log_writes(
+    message: str, context: dict[str, str], extra: dict[str, Any]
+) -> None:
+    """`logs.log`, making no `LogRecord`, writes `Logger.log`'s line: the same fields, in order."""
+    stream = io.StringIO()
+    logs.configure("app-é", {}, stream=stream)
+    logger = logging.getLogger("bindings.app")
+    with log_context(**context):
+        logger.log(logging.WARNING, "%s", message, extra=extra)
+        logs.log(logger, logging.WARNING, message, extra)
+    slow, fast = (json.loads(line) for line in stream.getvalue().removesuffix("\n").split("\n"))
+    assert list(fast) == list(slow)
+    assert {**fast, "time": slow["time"]} == slow
+
+
+def test_log_makes_a_record_for_other_handlers_and_keeps_the_level(caplog: pytest.LogCaptureFixture) -> None:
+    """With another handler (here pytest's) records are made as by `Logger.log`; below the level, nothing."""
+    stream = io.StringIO()
+    logs.configure("a", {"BINDERY_LOG_LEVEL": "WARNING"}, stream=stream)
+    logger = logging.getLogger("bindings.app")
+    logs.log(logger, logging.INFO, "handled", {"attempt": 1})
+    assert stream.getvalue() == ""
+    logging.getLogger().addHandler(caplog.handler)
+    with caplog.at_level(logging.INFO, logger="bindings.app"):
+        logs.log(logger, logging.INFO, "handled", {"attempt": 1})
+    assert [(record.getMessage(), record.attempt) for record in caplog.records] == [("handled", 1)]  # type: ignore[attr-defined]
+    assert json.loads(stream.getvalue())["attempt"] == 1
+    with pytest.raises(KeyError):  # as `Logger.log` refuses an `extra` that overwrites a record attribute
+        logs.log(logger, logging.WARNING, "m", {"name": "x"})
+
+
+class Traced(Message):
+    """An event that names the request it belongs to."""
+
+    version: Literal[1] = 1
+    id: str
+    correlation_id: str | None = None
+
+
+def test_lines_a_handler_writes_carry_the_correlation_id_else_the_id(pipe: tuple[int, Any]) -> None:
+    """Inside the handler, lines carry the payload's `correlation_id`, else its `id`; `handled` neither."""
+    read, stream = pipe
+    logs.configure("orders-app", {}, stream=stream)
+    app = FunctionApp("orders-app")
+    app.queue("orders", model=Event)(lambda _event: logging.getLogger("h").info("inside"))
+    app.queue("traced", model=Traced)(lambda _event: logging.getLogger("h").info("inside"))
+    bodies = {
+        "orders": {"version": 1, "id": "e1"},
+        "traced": {"version": 1, "id": "e2", "correlation_id": "c2"},
+    }
+    for binding, expected in (("orders", "e1"), ("traced", "c2")):
+        app.handle(binding, json.dumps(bodies[binding]).encode(), {"messageID": "m", "dequeueCount": "1"})
+        inside, handled = pending(read)
+        assert (inside["message"], inside["correlation_id"], handled["message"]) == (
+            "inside",
+            expected,
+            "handled",
+        )
+        assert "correlation_id" not in handled

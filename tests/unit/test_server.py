@@ -102,3 +102,22 @@ def test_serving_does_not_load_the_dapr_client_package() -> None:
     loaded = set(done.stdout.split())
     assert "dapr.proto.runtime.v1.appcallback_pb2_grpc" in loaded
     assert sorted(loaded & {"dapr.clients", "aiohttp", "dapr.ext.grpc"}) == []
+
+
+def test_unimplemented_callbacks_and_the_listing_check_the_token_too(
+    served: tuple[grpc.Channel, Seen], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Without the token every method is refused and logged, even ones the app leaves UNIMPLEMENTED."""
+    stub = appcallback_pb2_grpc.AppCallbackStub(served[0])  # type: ignore[no-untyped-call]
+    for metadata, code in (((), grpc.StatusCode.PERMISSION_DENIED), (AUTH, grpc.StatusCode.UNIMPLEMENTED)):
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.OnTopicEvent(appcallback_pb2.TopicEventRequest(), metadata=metadata, timeout=5)
+        assert caught.value.code() is code
+    with pytest.raises(grpc.RpcError) as listing:
+        stub.ListInputBindings(empty_pb2.Empty(), timeout=5)
+    assert listing.value.code() is grpc.StatusCode.PERMISSION_DENIED
+    refusals = [record.getMessage() for record in caplog.records if record.name == "bindings.guard"]
+    assert refusals == [
+        "refused /dapr.proto.runtime.v1.AppCallback/OnTopicEvent: missing or wrong dapr-api-token",
+        "refused /dapr.proto.runtime.v1.AppCallback/ListInputBindings: missing or wrong dapr-api-token",
+    ]
