@@ -9,6 +9,7 @@ import urllib.request
 from typing import TYPE_CHECKING
 
 from tooling import azurite, procs
+from tooling.sandboxes.processor_client import SandboxTransport
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -100,6 +101,10 @@ class Services:
             method="POST", headers={"Content-Type": "application/json"},
         )  # fmt: skip
         urllib.request.urlopen(request, timeout=10).close()  # noqa: S310
+
+    def set_stripe_webhook(self, url: str, secret: str) -> None:
+        """Tell the processor sandbox where to post its Stripe-signed events, and the signing secret."""
+        SandboxTransport(self.sandbox_port, timeout=10).set_webhook(url, secret)
 
 
 def stripe_secret(path: Path) -> str:

@@ -42,7 +42,8 @@ DEMO_APPS: tuple[sidecar.AppSpec, ...] = (
     sidecar.AppSpec(names.EMAIL_SEND, "functions.email_send.app", env={"EMAIL_PROVIDER": "sendgrid"}),
     sidecar.AppSpec(names.EMAIL_EVENTS, "functions.email_events.app"),
     sidecar.AppSpec(names.EMAIL_WEBHOOK, "functions.email_webhook.app", protocol="http"),
-    # Stripe's events in: the tests and the demo post Stripe-signed events to `Stack.stripe_webhook_url`.
+    # Stripe's events in: the processor sandbox posts its invoices' events to `Stack.stripe_webhook_url`
+    # (so may the tests), and the intake asks the sandbox, as Stripe, for an invoice's decline.
     sidecar.AppSpec(names.STRIPE_WEBHOOK, "functions.stripe_webhook.app", protocol="http"),
     sidecar.AppSpec(names.RECEIPT_RENDER, "functions.receipt_render.app"),
 )
@@ -148,6 +149,9 @@ class Stack(Services):
         self.apps[spec.name] = running
         if spec.app_id == names.EMAIL_WEBHOOK:  # the SendGrid sandbox posts its events there
             self.set_webhook(f"http://127.0.0.1:{running.ports.app}/sendgrid/events")
+        if spec.app_id == names.STRIPE_WEBHOOK:  # and the processor sandbox its invoices' events
+            url = f"http://127.0.0.1:{running.ports.app}{STRIPE_WEBHOOK_PATH}"
+            self.set_stripe_webhook(url, spec.env["STRIPE_WEBHOOK_SECRET"])
         return running
 
     @property

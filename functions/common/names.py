@@ -74,7 +74,7 @@ COMPONENTS: Final = (
     Component(RETRY_TICK, "bindings.cron", "input", (PAYMENT_RETRY,)),
     Component(PAYMENT_EVENTS, "bindings.azure.storagequeues", "input", (PAYMENT_RETRY,)),
     Component(PAYMENT_EVENTS_OUT, "bindings.azure.storagequeues", "output", (STRIPE_WEBHOOK,)),
-    Component(PAYMENT_GATEWAY, "bindings.http", "output", (PAYMENT_RETRY,)),
+    Component(PAYMENT_GATEWAY, "bindings.http", "output", (PAYMENT_RETRY, STRIPE_WEBHOOK)),
     Component(EMAIL_REQUESTS_OUT, "bindings.azure.storagequeues", "output", (PAYMENT_RETRY, RECEIPT_RENDER)),
     Component(RECEIPT_REQUESTS_OUT, "bindings.azure.storagequeues", "output", (PAYMENT_RETRY,)),
     Component(SUBSCRIPTION_ACTIONS_OUT, "bindings.azure.storagequeues", "output", (PAYMENT_RETRY,)),

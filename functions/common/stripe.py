@@ -5,12 +5,16 @@ adapter hands it to the `payment-gateway` `bindings.http` output binding as `bin
 
 - `create_payment_intent`: one PaymentIntent per attempt, created and confirmed off-session
   (`POST /v1/payment_intents`), with `metadata[case_id]` and `metadata[attempt]`;
-- `pay_invoice`: pay the open invoice the failed payment names (`POST /v1/invoices/{id}/pay`).
+- `pay_invoice`: pay the open invoice the failed payment names (`POST /v1/invoices/{id}/pay`);
+- `invoice_payments`: the stripe-webhook intake's read of an invoice's newest payment, its PaymentIntent
+  expanded (`GET /v1/invoice_payments?invoice=…`), for the decline an Invoice no longer carries.
 
-Every request carries the attempt's `Idempotency-Key` (`{case_id}:{attempt}`, the key the engine
+Every POST carries the attempt's `Idempotency-Key` (`{case_id}:{attempt}`, the key the engine
 records before it charges; at most 255 characters), the pinned `Stripe-Version`, and the form
 `Content-Type` (the binding would send `application/json` otherwise). Bodies are the same bytes for
-the same arguments, so a replay under the same key matches what Stripe stored.
+the same arguments, so a replay under the same key matches what Stripe stored. A GET has its
+parameters in the path's query string, no body, no key and no `Content-Type`; the binding's operation
+is the method, lower-cased (`get`, `post`).
 
 The secret key is not here. The component sets it: `securityTokenHeader: Authorization` and
 `securityToken` (`Bearer sk_…`) from a `secretKeyRef` of its secret store. The http binding sends that
@@ -36,6 +40,7 @@ FORM = "application/x-www-form-urlencoded"
 MAX_IDEMPOTENCY_KEY = 255
 _MAX_METADATA_VALUE = 500  # Stripe's limit on a metadata value
 _HEADER_VALUE = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no spaces: safe in any header
+_METHODS = frozenset({"GET", "POST"})
 _STRIPE_ID = re.compile(r"^[a-z]{2,8}_[A-Za-z0-9_]{1,240}$")  # cus_…, pm_…, in_…: also safe in a path
 
 Scalar: TypeAlias = str | int | bool
@@ -56,6 +61,10 @@ class StripeRequest:
     headers: tuple[tuple[str, str], ...]
 
     def __post_init__(self) -> None:
+        if self.method not in _METHODS:
+            raise StripeWireError(f"method {self.method!r}: the sandbox and adapter send {sorted(_METHODS)}")
+        if self.method == "GET" and (self.body or self.header("Idempotency-Key")):
+            raise StripeWireError("a GET has no body and no idempotency key")
         for name, _value in self.headers:
             if name.lower() == "authorization":
                 raise StripeWireError(
@@ -180,6 +189,20 @@ def pay_invoice(
     }
     path = f"/v1/invoices/{_stripe_id('invoice', invoice)}/pay"
     return _post(path, params, idempotency_key(case_id, attempt))
+
+
+def invoice_payments(*, invoice: str, limit: int = 1) -> StripeRequest:
+    """List `invoice`'s payments, newest first, each InvoicePayment's PaymentIntent expanded.
+
+    The newest payment's intent holds the last attempt's `last_payment_error`; `limit` 1 reads only it.
+    """
+    if not 1 <= limit <= 100:  # noqa: PLR2004 - Stripe's page sizes
+        raise StripeWireError(f"limit {limit}: Stripe lists 1 to 100 objects a page")
+    query = form_encode(
+        {"invoice": _stripe_id("invoice", invoice), "limit": limit, "expand": ["data.payment.payment_intent"]}
+    )
+    path = f"/v1/invoice_payments?{query.decode('ascii')}"
+    return StripeRequest(method="GET", path=path, body=b"", headers=(("Stripe-Version", STRIPE_VERSION),))
 
 
 def _stripe_id(what: str, value: str) -> str:

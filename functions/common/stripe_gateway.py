@@ -39,7 +39,7 @@ class DaprStripeTransport:
         self.binding = binding
 
     def send(self, request: StripeRequest) -> StripeAnswer:
-        """Invoke the binding's `post` with the request's path and headers; status 0 means no answer."""
+        """Invoke the binding's `get` or `post` (the method) with path and headers; status 0: no answer."""
         operation = request.method.lower()
         response = call(
             f"Stripe via {self.binding}",

@@ -10,6 +10,10 @@ case and the message are the record, and a redriven event would change nothing.
 
 A charge whose answer is lost while a success closes the case (a timeout, a 5xx, a replica that died)
 may have been paid: the closed case is *held*, naming the attempt's key, for an operator to look up.
+
+An invoice is paid once: a case that pays one is never collected twice. A success reported while our
+payment of the invoice is in flight is our own payment or another, and the answer says which: paid,
+the case is recovered by us; declined or refused (the invoice already paid), it stays closed.
 """
 
 from __future__ import annotations
@@ -40,6 +44,11 @@ def in_flight(case: Case, event_id: str) -> str | None:
     pending = next((attempt for attempt in case.attempts if attempt.outcome == "pending"), None)
     if pending is None:
         return None
+    if case.invoice is not None:
+        return (
+            f"attempt {pending.number} (key {pending.key}) paying {case.invoice} was in flight when"
+            f" payment.succeeded {event_id} arrived: its answer says whose payment it was"
+        )
     return (
         f"attempt {pending.number} (key {pending.key}) was in flight when payment.succeeded {event_id}"
         " arrived: if the processor took it, the payment was collected twice"
@@ -88,11 +97,14 @@ def answered_after_close(
 ) -> Case:
     """The answer to charge `key`, in flight when a success closed the case (`answered`: as if still open).
 
-    Paid: double collected. Declined or refused: nothing was collected, the case stays closed. No
-    answer to read (in doubt): the attempt stays pending and the case stays held.
+    Paid: double collected (an invoice's: recovered, the success was ours). Declined or refused:
+    nothing was collected, the case stays closed. No answer to read (in doubt): the attempt stays
+    pending and the case stays held.
     """
     attempt = next(item for item in answered.attempts if item.key == key)
     base = closed.model_copy(update={"attempts": answered.attempts, "claim": None})
+    if attempt.outcome == "succeeded" and closed.invoice is not None:  # the invoice's one payment: ours
+        return answered.model_copy(update={"claim": None, "held": None})
     if attempt.outcome == "succeeded" and other is not None:
         return flagged(base, attempt, other, now)
     if attempt.outcome in {"declined", "refused"}:

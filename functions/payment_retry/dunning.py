@@ -38,7 +38,14 @@ if TYPE_CHECKING:
     from functions.payment_retry.policy import Policy
 
 _log = logging.getLogger(__name__)
-RETRY_AFTER_ERROR = timedelta(minutes=5)
+RETRY_AFTER_ERROR = timedelta(minutes=5)  # the first wait after a busy, failing or silent processor
+MAX_RETRY_AFTER_ERROR = timedelta(hours=1)  # doubling per time the same attempt is put off, up to this
+
+
+def backoff(attempt: Attempt) -> timedelta:
+    """How long to put `attempt` off again: 5 minutes, doubling each time it was put off, at most an hour."""
+    doubled: timedelta = RETRY_AFTER_ERROR * 2 ** min(attempt.deferrals, 10)
+    return min(doubled, MAX_RETRY_AFTER_ERROR)
 
 
 @dataclass(frozen=True)
@@ -104,10 +111,10 @@ class Dunning:
             answer = self.gateway.charge(outcomes.charge_order(case, attempt))
         except TransientError as error:
             _log.warning("attempt %s failed at the processor, retrying later: %s", attempt.key, error)
-            return self._release(case.case_id, now, deferred=now + RETRY_AFTER_ERROR)
+            return self._release(case.case_id, now, put_off=attempt)
         if isinstance(answer, Later):
             _log.warning("attempt %s: %s; retrying later with the same key", attempt.key, answer.reason)
-            return self._release(case.case_id, now, deferred=now + RETRY_AFTER_ERROR)
+            return self._release(case.case_id, now, put_off=attempt)
         current, etag = self.cases.get(case.case_id)
         pending = current and any(a.key == attempt.key and a.outcome == "pending" for a in current.attempts)
         if current is None or not pending:
@@ -154,11 +161,18 @@ class Dunning:
         done = case.model_copy(update=update)
         return self._write(done, now, etag) and len(sent) == len(due)
 
-    def _release(self, case_id: str, now: datetime, *, deferred: datetime) -> bool:
+    def _release(self, case_id: str, now: datetime, *, put_off: Attempt) -> bool:
+        """Free the claim and put the pending attempt off (`backoff`): it is asked again with its key."""
         case, etag = self.cases.get(case_id)
         if case is None or case.claim is None or case.claim.owner != self.owner:
             return False
-        free = case.model_copy(update={"claim": None, "status": "open", "next_charge_at": deferred})
+        pending = next((a for a in case.attempts if a.key == put_off.key and a.outcome == "pending"), put_off)
+        later = pending.model_copy(update={"deferrals": pending.deferrals + 1})
+        attempts = tuple(later if a is pending else a for a in case.attempts)
+        wait = backoff(pending)
+        free = case.model_copy(
+            update={"claim": None, "status": "open", "next_charge_at": now + wait, "attempts": attempts}
+        )
         if not case.is_open:  # closed by a success meanwhile: never reopened, held with the attempt pending
             free = case.model_copy(update={"claim": None})
         return self._write(free, now, etag)

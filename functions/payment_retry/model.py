@@ -133,6 +133,9 @@ class Attempt(_Record):
     finished_at: datetime | None = None
     decline_code: str | None = None
     charge_id: str | None = None
+    deferrals: int = Field(
+        default=0, ge=0, description="times put off: the processor busy, failing or silent"
+    )
 
 
 class Claim(_Record):

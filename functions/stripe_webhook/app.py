@@ -4,17 +4,21 @@
 is one Bindery ignores: other types, Smart Retries, the engine's own charges; counted in `ignored`
 and logged), 400 for unsigned, forged, stale or unparsable deliveries and thin events (logged;
 nothing is enqueued), 422 for a genuine payment event Bindery cannot act on without guessing (no
-email: logged as an error; Stripe lists the failed delivery on the endpoint and retries it for three
-days, which changes nothing, since the body is a snapshot), 411/400/413 for framing the body as
+email, or Stripe refusing (4xx) the decline lookup: logged as an error; Stripe lists the failed
+delivery on the endpoint and retries it for three days), 411/400/413 for framing the body as
 email-webhook does (`functions.common.framing`; at most `MAX_EVENT` bytes), 408 when the body does
-not arrive within the read timeout, 503 when the queue cannot be reached (Stripe retries), and 500
-for anything unexpected. `GET /healthz` answers 204.
+not arrive within the read timeout, 503 when the queue cannot be reached or Stripe does not answer
+the decline lookup (Stripe retries), and 500 for anything unexpected. `GET /healthz` answers 204.
+
+An `invoice.payment_failed` carries no decline at this API version: the intake asks Stripe for the
+invoice's newest payment (`declines.InvoiceDeclines`) through the `payment-gateway` binding, which it
+shares with payment-retry (the component holds the secret key).
 
 Duplicates: Stripe delivers an event at least once. A redelivery is mapped and enqueued again under
 the same `event_id` (`evt_…`), which the payment engine dedupes on its case timeline. The intake
 keeps no state and answers 200 only once the queue has taken the event, so none is lost.
 
-Settings (`StripeWebhookSettings`, read at start): `STRIPE_WEBHOOK_SECRET` (required, `whsec_…`),
+Settings (`settings.StripeWebhookSettings`, read at start): `STRIPE_WEBHOOK_SECRET` (required, `whsec_…`),
 `STRIPE_WEBHOOK_TOLERANCE_SECONDS` (300), `APP_PORT`, `WEBHOOK_HOST` (127.0.0.1; 0.0.0.0 in a
 container).
 """
@@ -28,23 +32,24 @@ import signal
 import sys
 import threading
 from collections import Counter
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from bindings import client, logs
+from bindings import logs
 from bindings.dapr_ports import DaprQueue
-from bindings.errors import BinderyError, SettingsError
-from bindings.settings import Setting
+from bindings.errors import BinderyError, SettingsError, TransientError
 from functions.common import names
 from functions.common.framing import RefusedError, body_size, drain
-from functions.stripe_webhook.mapping import Ignored, UnmappableError, map_event
-from functions.stripe_webhook.verify import DEFAULT_TOLERANCE, SIGNATURE_HEADER, Verifier
+from functions.common.stripe_gateway import DaprStripeTransport
+from functions.stripe_webhook.declines import InvoiceDeclines
+from functions.stripe_webhook.mapping import Ignored, InvoiceDecline, UnmappableError, map_event
+from functions.stripe_webhook.settings import SETTINGS, StripeWebhookSettings
+from functions.stripe_webhook.verify import SIGNATURE_HEADER, Verifier
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-
     from bindings.ports import Queue
+
+__all__ = ["SETTINGS", "StripeWebhookServer", "StripeWebhookSettings", "serve"]
 
 _log = logging.getLogger(__name__)
 APP_ID = names.STRIPE_WEBHOOK
@@ -53,37 +58,11 @@ PATH = "/stripe/events"
 MAX_EVENT = 1_000_000  # bytes: Stripe's events are kilobytes (an invoice's `lines` is one page of a list)
 READ_TIMEOUT = 30.0  # seconds a client may take to send its body before it is answered 408
 events = DaprQueue(PAYMENT_EVENTS_OUT)
-SECRET = Setting("STRIPE_WEBHOOK_SECRET", None, "the webhook endpoint's signing secret (whsec_…)")
-TOLERANCE = Setting(
-    "STRIPE_WEBHOOK_TOLERANCE_SECONDS", str(DEFAULT_TOLERANCE), "oldest signature accepted (s)"
-)
-HOST = Setting("WEBHOOK_HOST", "127.0.0.1", "the address the HTTP server binds (0.0.0.0 in the image)")
-PORT = Setting("APP_PORT", "8080", "the port the HTTP server listens on")
-SETTINGS = (SECRET, TOLERANCE, HOST, PORT, logs.LEVEL, client.SIDECAR_WAIT)
-
-
-@dataclass(frozen=True)
-class StripeWebhookSettings:
-    """stripe-webhook's settings, read once at start."""
-
-    secret: str
-    tolerance: int
-    address: tuple[str, int]
-
-    @classmethod
-    def from_env(cls, environ: Mapping[str, str]) -> StripeWebhookSettings:
-        """Read and check the settings; `SettingsError` names a bad one (an empty secret is not set)."""
-        secret = SECRET.text(environ)
-        if not secret or not secret.startswith("whsec_"):
-            raise SettingsError("set STRIPE_WEBHOOK_SECRET (the endpoint's signing secret, whsec_…)")
-        tolerance = TOLERANCE.integer(environ)
-        if tolerance <= 0:
-            raise TOLERANCE.refused(str(tolerance), "a positive number of seconds")
-        return cls(secret=secret, tolerance=tolerance, address=(HOST.string(environ), PORT.integer(environ)))
+declines = InvoiceDeclines(DaprStripeTransport(names.PAYMENT_GATEWAY))
 
 
 class StripeWebhookServer(ThreadingHTTPServer):
-    """The webhook over a verifier and a queue; `ignored` counts the events ignored, by type."""
+    """The webhook over a verifier, a queue and the invoice declines; `ignored` counts ignored events."""
 
     daemon_threads = True
 
@@ -92,10 +71,12 @@ class StripeWebhookServer(ThreadingHTTPServer):
         address: tuple[str, int],
         verifier: Verifier,
         queue: Queue,
+        invoice_decline: InvoiceDecline,
         *,
         read_timeout: float = READ_TIMEOUT,
     ) -> None:
         self.verifier, self.queue, self.read_timeout = verifier, queue, read_timeout
+        self.invoice_decline = invoice_decline
         self.ignored: Counter[str] = Counter()
         self._lock = threading.Lock()
         super().__init__(address, _Handler)
@@ -151,10 +132,14 @@ class _Handler(BaseHTTPRequestHandler):
     def _deliver(self, event: dict[str, Any]) -> None:
         fields = {"event_id": event["id"], "stripe_type": event["type"]}
         try:
-            mapped = map_event(event)
+            mapped = map_event(event, self.server.invoice_decline)
         except UnmappableError as error:
             _log.error("stripe event not taken (422): %s", error, extra=fields)
             self._answer(422)
+            return
+        except TransientError as error:
+            _log.warning("stripe event not mapped (503; Stripe will retry): %s", error, extra=fields)
+            self._answer(503)
             return
         if isinstance(mapped, Ignored):
             self.server.count_ignored(event["type"])
@@ -200,7 +185,7 @@ def serve() -> None:
         verifier = Verifier(settings.secret, settings.tolerance)
     except (SettingsError, ValueError) as error:
         sys.exit(f"{APP_ID}: {error}")
-    server = StripeWebhookServer(settings.address, verifier, events)
+    server = StripeWebhookServer(settings.address, verifier, events, declines)
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: threading.Thread(target=server.shutdown).start())
     _log.info("%s listening on %s:%d%s", APP_ID, *settings.address, PATH)

@@ -24,11 +24,12 @@ Identities, so that one failed payment is one case however Stripe reports it:
 - `subscription_id` is the invoice's `parent.subscription_details.subscription`: an invoice of no
   subscription is ignored (Bindery dunns subscriptions).
 
-The decline is the PaymentIntent's `last_payment_error` (`code`, `decline_code`, `advice_code`). An
-invoice carries no payment error at this version (no `charge`, no `payment_intent`; `payments` lists
-InvoicePayments, which hold none), so an invoice's failure, and an error without a `code`, carry
-`generic_decline`, Stripe's code for a decline of unknown reason: the decline table treats it as
-hard, so the case is not retried blind but waits for a new payment method.
+The decline is the PaymentIntent's `last_payment_error` (`code`, `decline_code`, `advice_code`;
+`generic_decline`, Stripe's code for a decline of unknown reason, without a `code`). An invoice carries
+no payment error at this version (no `charge`, no `payment_intent`; its payments are InvoicePayments),
+so `map_event` asks its `InvoiceDecline` for the invoice's: the intake's looks it up at Stripe
+(`declines`), only for an invoice the mapping takes and with an email; its refusals
+(`UnmappableError`) and failures (`TransientError`) propagate to the app.
 
 The email is the invoice's `customer_email` or the intent's `receipt_email`; without one (or with
 one that is not an address), the event is refused (`UnmappableError`), never guessed. Amounts are
@@ -45,25 +46,40 @@ customer pays by hand (`collection_method` `send_invoice`) are ignored too.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from functions.common import money
-from functions.stripe_webhook.events import Ignored, PaymentEvent, StripeEvent, UnmappableError, id_of
+from functions.stripe_webhook.events import (
+    GENERIC_DECLINE,
+    Ignored,
+    InvoiceDecline,
+    PaymentEvent,
+    StripeEvent,
+    UnmappableError,
+    decline_of,
+    failed_event,
+    id_of,
+    succeeded_event,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
 SMART_RETRIES = "Stripe retries this invoice itself (Smart Retries)"
 OWN_CHARGE = "the payment engine's own retry charge (metadata[case_id]): it records the outcome itself"
-GENERIC_DECLINE = "generic_decline"
 SUBSCRIPTION_KEY = "bindery_subscription"  # PaymentIntent metadata naming the subscription it pays
 
-__all__ = ["Ignored", "PaymentEvent", "UnmappableError", "map_event"]
+__all__ = ["GENERIC_DECLINE", "Ignored", "InvoiceDecline", "PaymentEvent", "UnmappableError", "map_event"]
 
 
-def map_event(event: Mapping[str, Any]) -> PaymentEvent | Ignored:
-    """The Bindery event for a verified Stripe `event`, `Ignored`, or `UnmappableError`."""
+def map_event(event: Mapping[str, Any], invoice_decline: InvoiceDecline) -> PaymentEvent | Ignored:
+    """The Bindery event for a verified Stripe `event`, `Ignored`, or `UnmappableError`.
+
+    `invoice_decline` gives an invoice's decline (only an `invoice.payment_failed` to be taken asks).
+    """
     handler = _HANDLERS.get(event["type"])
+    if event["type"] == "invoice.payment_failed":
+        handler = partial(_invoice_failed, invoice_decline=invoice_decline)
     if handler is None:
         return Ignored(f"{event['type']} is not an event Bindery takes")
     data = event["data"]
@@ -76,41 +92,7 @@ def map_event(event: Mapping[str, Any]) -> PaymentEvent | Ignored:
         raise UnmappableError(f"{event['type']} {event['id']}: {type(error).__name__}: {error}") from error
 
 
-def _failed(
-    e: StripeEvent,
-    *,
-    payment: str,
-    subscription: object,
-    email: str,
-    amount: int,
-    decline: dict[str, str],
-    payment_method: str | None,
-    invoice: str | None = None,
-) -> PaymentEvent:
-    currency = str(e.obj["currency"]).upper()
-    try:
-        money.check_minor(amount, currency)
-    except ValueError as error:
-        raise UnmappableError(f"{e.type} {e.id}: {error}") from error
-    event = {
-        "type": "payment.failed",
-        "version": 2,
-        "event_id": e.id,
-        "payment_id": payment,
-        "customer_id": e.need("customer", e.obj.get("customer")),
-        "subscription_id": e.need("subscription", subscription),
-        "email": email,
-        "amount": amount,
-        "currency": currency,
-        "failed_at": e.at(),
-        "decline": decline,
-        "invoice": invoice,
-        "payment_method": payment_method,
-    }
-    return PaymentEvent({key: value for key, value in event.items() if value is not None})
-
-
-def _invoice_failed(e: StripeEvent) -> PaymentEvent | Ignored:
+def _invoice_failed(e: StripeEvent, invoice_decline: InvoiceDecline) -> PaymentEvent | Ignored:
     if e.obj.get("collection_method") == "send_invoice":
         return Ignored("the customer pays this invoice by hand (collection_method send_invoice)")
     if e.obj.get("next_payment_attempt") is not None:
@@ -125,9 +107,9 @@ def _invoice_failed(e: StripeEvent) -> PaymentEvent | Ignored:
         return Ignored("nothing is left to collect (amount_remaining 0)")
     invoice = e.need("invoice id", e.obj.get("id"))
     method = id_of(e.obj.get("default_payment_method"))
-    decline = {"code": GENERIC_DECLINE}  # an invoice carries no payment error at this version
     email = e.email("customer_email")
-    return _failed(
+    decline = invoice_decline(invoice)  # asked late: an ignored event, or one without an email, costs no call
+    return failed_event(
         e, payment=invoice, subscription=subscription, email=email, amount=amount, decline=decline,
         payment_method=method, invoice=invoice,
     )  # fmt: skip
@@ -152,43 +134,26 @@ def _intent_failed(e: StripeEvent) -> PaymentEvent | Ignored:
     if isinstance(subscription, Ignored):
         return subscription
     error = e.obj.get("last_payment_error") or {}
-    decline = {
-        "code": error.get("code") or GENERIC_DECLINE,
-        "decline_code": error.get("decline_code"),
-        "advice_code": error.get("advice_code"),
-    }
     method = id_of(e.obj.get("payment_method")) or id_of(error.get("payment_method"))
-    return _failed(
+    return failed_event(
         e, payment=e.need("PaymentIntent id", e.obj.get("id")), subscription=subscription,
         email=e.email("receipt_email"), amount=int(e.obj["amount"]),
-        decline={key: value for key, value in decline.items() if value}, payment_method=method,
+        decline=decline_of(error), payment_method=method,
     )  # fmt: skip
-
-
-def _succeeded(e: StripeEvent, payment: str, at: str) -> PaymentEvent:
-    return PaymentEvent(
-        {
-            "type": "payment.succeeded",
-            "version": 1,
-            "event_id": e.id,
-            "payment_id": payment,
-            "succeeded_at": at,
-        }
-    )
 
 
 def _invoice_paid(e: StripeEvent) -> PaymentEvent | Ignored:
     if int(e.obj.get("amount_paid") or 0) <= 0:
         return Ignored("the invoice collected nothing (amount_paid 0): no payment of it can have failed")
     paid_at = (e.obj.get("status_transitions") or {}).get("paid_at")
-    return _succeeded(e, e.need("invoice id", e.obj.get("id")), e.at(paid_at))
+    return succeeded_event(e, e.need("invoice id", e.obj.get("id")), e.at(paid_at))
 
 
 def _intent_succeeded(e: StripeEvent) -> PaymentEvent | Ignored:
     subscription = _standalone(e)
     if isinstance(subscription, Ignored):
         return subscription
-    return _succeeded(e, e.need("PaymentIntent id", e.obj.get("id")), e.at())
+    return succeeded_event(e, e.need("PaymentIntent id", e.obj.get("id")), e.at())
 
 
 def _method_updated(e: StripeEvent, customer: object, method: object) -> PaymentEvent | Ignored:
@@ -218,7 +183,6 @@ def _customer_updated(e: StripeEvent) -> PaymentEvent | Ignored:
 
 
 _HANDLERS: dict[str, Callable[[StripeEvent], PaymentEvent | Ignored]] = {
-    "invoice.payment_failed": _invoice_failed,
     "payment_intent.payment_failed": _intent_failed,
     "invoice.paid": _invoice_paid,
     "payment_intent.succeeded": _intent_succeeded,

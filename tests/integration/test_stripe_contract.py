@@ -3,7 +3,8 @@
 stripe-mock (Stripe's official mock, `tooling/stripe_mock.py`) checks each request against Stripe's
 OpenAPI spec: the key, the content type, every parameter's name and type, and (started with
 `-strict-version-check`) the pinned `Stripe-Version`. The requests go the way the adapter's do: the
-Dapr gRPC `InvokeBinding` (`post`) with the body and the request's binding metadata, the secret key
+Dapr gRPC `InvokeBinding` (operation: the request's method, `post` or `get`) with the body and the
+request's binding metadata (a GET's query string in its `path`), the secret key
 added by the component from its secret store. daprd runs alone (no app: the test is the caller);
 the HTTP API would not do, as it re-encodes a binding's data as JSON. stripe-mock never declines and
 ignores idempotency: the processor sandbox's tests cover those.
@@ -23,6 +24,7 @@ from functions.common import stripe
 from functions.common.payments import ChargeOrder, InDoubt, Paid, Refused
 from functions.common.stripe import StripeRequest
 from functions.common.stripe_gateway import StripeGateway
+from functions.stripe_webhook.declines import InvoiceDeclines
 from tests.integration.helpers import HERE
 from tooling import components, sidecar, stripe_mock
 
@@ -84,10 +86,10 @@ def dapr(
 def send(
     dapr: tuple[api_service_v1.DaprStub, Path], request: StripeRequest, *, binding: str = GATEWAY
 ) -> tuple[int, dict[str, Any], dict[str, str]]:
-    """POST `request` through `binding` as the adapter does: status, JSON body, response headers."""
+    """Send `request` through `binding` as the adapter does: status, JSON body, response headers."""
     stub, _ = dapr
     call = api_v1.InvokeBindingRequest(
-        name=binding, data=request.body, metadata=request.binding_metadata(), operation="post"
+        name=binding, data=request.body, metadata=request.binding_metadata(), operation=request.method.lower()
     )
     response = stub.InvokeBinding(call, timeout=30)
     metadata = dict(response.metadata)
@@ -105,6 +107,37 @@ def test_every_request_shape_is_accepted_by_stripes_spec(
     expected = "payment_intent" if request.path == "/v1/payment_intents" else "invoice"
     assert body["object"] == expected
     assert headers["Idempotency-Key"] == request.header("Idempotency-Key")
+
+
+def test_the_invoice_payments_lookup_is_accepted_with_its_intent_expanded(
+    dapr: tuple[api_service_v1.DaprStub, Path],
+) -> None:
+    """The intake's GET, its query in the binding's path: a list of InvoicePayments, each intent expanded."""
+    status, body, _ = send(dapr, stripe.invoice_payments(invoice="in_Contract"))
+    assert status == 200, body
+    assert (body["object"], body["url"]) == ("list", "/v1/invoice_payments")
+    assert body["data"], body
+    payment = body["data"][0]
+    assert payment["object"] == "invoice_payment"
+    assert payment["payment"]["payment_intent"]["object"] == "payment_intent"
+
+
+def test_a_query_parameter_stripe_does_not_take_is_refused(
+    dapr: tuple[api_service_v1.DaprStub, Path],
+) -> None:
+    """The query string is checked against the spec as a form body is: an unknown parameter is a 400."""
+    request = stripe.invoice_payments(invoice="in_Contract")
+    status, body, _ = send(dapr, replace(request, path=request.path + "&case_id=pay_contract"))
+    assert status == 400, body
+    assert body["error"]["type"] == "invalid_request_error"
+
+
+def test_the_intake_reads_a_decline_from_stripes_answer(dapr: tuple[api_service_v1.DaprStub, Path]) -> None:
+    """`InvoiceDeclines` over the binding reads stripe-mock's fixture: a decline with a code, one request."""
+    transport = _Daprd(dapr)
+    decline = InvoiceDeclines(transport)("in_Contract")
+    assert transport.sent == 1
+    assert decline["code"], decline
 
 
 def test_a_payment_intent_comes_back_with_the_charge_terms(

@@ -1,4 +1,8 @@
-"""Stripe's signed events through the real sidecars: stripe-webhook → payment-events → payment-retry."""
+"""Stripe's signed events through the real sidecars: stripe-webhook → payment-events → payment-retry.
+
+The intake asks the processor sandbox, as it would ask Stripe, for an invoice's decline; so every invoice
+an event names is created in the sandbox first. The sandbox posts its own events to the intake too.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from functions.stripe_webhook.app import PATH
 from functions.stripe_webhook.verify import SIGNATURE_HEADER
 from tests.unit.stripe_webhook.stripe_events import customer, event, invoice, raw, signature
 from tooling import state_reader
+from tooling.sandboxes.processor_client import SandboxTransport
 from tooling.stack import Stack
 from tooling.waiting import eventually
 
@@ -45,10 +50,11 @@ def post(stack: Stack, body: bytes, sign: str | None) -> int:
         return error.code
 
 
-def failed_invoice() -> tuple[str, str, bytes]:
-    """A fresh `invoice.payment_failed` of a subscription invoice: its invoice id, event id and body."""
+def failed_invoice(stack: Stack) -> tuple[str, str, bytes]:
+    """A fresh `invoice.payment_failed` of a sandbox invoice with no attempt: invoice id, event id, body."""
     tag = uuid.uuid4().hex[:12]
-    invoice_id, event_id = f"in_it{tag}", f"evt_it{tag}"
+    event_id = f"evt_it{tag}"
+    invoice_id = SandboxTransport(stack.sandbox_port).create_invoice(f"cus_it{tag}", 2900, "eur")
     obj = invoice(id=invoice_id, customer=f"cus_it{tag}", customer_email=f"it-{tag}@example.com")
     body = raw(event("invoice.payment_failed", obj, event_id=event_id, created=int(time.time())))
     return invoice_id, event_id, body
@@ -89,7 +95,7 @@ def test_the_intake_runs_in_the_stack_with_the_stacks_secret(stack: Stack) -> No
 
 def test_a_signed_invoice_failure_delivered_twice_opens_one_case(stack: Stack) -> None:
     """invoice.payment_failed → 200 → a case on the invoice id; the same delivery again → 200, same case."""
-    invoice_id, event_id, body = failed_invoice()
+    invoice_id, event_id, body = failed_invoice(stack)
     sign = signature(body, stack.stripe_webhook_secret)
     assert post(stack, body, sign) == 200
     opened = eventually(lambda: case(stack, invoice_id), "the case payment-retry opens")
@@ -110,12 +116,12 @@ def test_a_signed_invoice_failure_delivered_twice_opens_one_case(stack: Stack) -
 
 def test_a_forged_signature_is_refused_and_nothing_is_queued(stack: Stack) -> None:
     """Signed with another secret → 400, no case; a genuine event sent after it is taken."""
-    invoice_id, event_id, body = failed_invoice()
+    invoice_id, event_id, body = failed_invoice(stack)
     assert post(stack, body, signature(body, "whsec_forged_" + uuid.uuid4().hex)) == 400
     assert post(stack, body, None) == 400  # unsigned
     stale = signature(body, stack.stripe_webhook_secret, at=int(time.time()) - 3600)
     assert post(stack, body, stale) == 400
-    marker, _, genuine = failed_invoice()
+    marker, _, genuine = failed_invoice(stack)
     assert post(stack, genuine, signature(genuine, stack.stripe_webhook_secret)) == 200
     eventually(lambda: case(stack, marker), "the case of a genuine event sent after the refused ones")
     assert case(stack, invoice_id) is None
@@ -133,3 +139,28 @@ def test_an_event_type_bindery_does_not_take_is_answered_200_and_ignored(stack: 
     assert [line["message"] for line in lines] == [
         "stripe event ignored: customer.created is not an event Bindery takes"
     ]
+
+
+def test_a_sandbox_invoice_failure_is_dunned_with_its_real_decline(stack: Stack) -> None:
+    """The sandbox posts invoice.payment_failed; the intake finds insufficient_funds: a soft, retried case."""
+    tag = uuid.uuid4().hex[:12]
+    sandbox = SandboxTransport(stack.sandbox_port)
+    invoice_id = sandbox.create_invoice(
+        f"cus_recover1_it{tag}", 2900, "eur", email=f"it-{tag}@example.com", subscription=f"sub_it{tag}"
+    )
+    sandbox.fail_invoice(invoice_id, "soft")
+    opened = eventually(lambda: case(stack, invoice_id), "the case of the sandbox's invoice.payment_failed")
+    assert (opened["invoice"], opened["customer_id"], opened["subscription_id"]) == (
+        invoice_id, f"cus_recover1_it{tag}", f"sub_it{tag}"
+    )  # fmt: skip
+    assert (opened["waiting_for_update"], opened["held"]) == (False, None)
+    assert opened["next_charge_at"] is not None
+    failed = opened["timeline"][0]
+    assert "insufficient_funds" in json.dumps(failed), failed
+    queued = [
+        line
+        for line in log_lines(stack, names.STRIPE_WEBHOOK)
+        if line.get("message") == "stripe event queued as payment.failed"
+        and line.get("stripe_type") == "invoice.payment_failed"
+    ]
+    assert queued

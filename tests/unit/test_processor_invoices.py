@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from tests.unit.processor_helpers import (  # noqa: F401 - the *_fixture functions are pytest fixtures
@@ -27,10 +28,14 @@ def test_sandbox_creates_open_invoices(sandbox: RunningSandbox) -> None:
     invoice = call(sandbox.port, "POST", "/v1/sandbox/invoices", body).json()
     assert invoice["id"].startswith("in_")
     assert invoice == {
-        "id": invoice["id"], "object": "invoice", "status": "open", "customer": "cus_ok_1", "currency": "eur",
-        "amount_due": 1250, "amount_paid": 0, "amount_remaining": 1250, "attempt_count": 0,
+        "id": invoice["id"], "object": "invoice", "status": "open", "customer": "cus_ok_1",
+        "customer_email": None, "currency": "eur", "amount_due": 1250, "amount_paid": 0,
+        "amount_remaining": 1250, "attempt_count": 0, "attempted": False,
+        "collection_method": "charge_automatically", "next_payment_attempt": None, "parent": None,
+        "created": invoice["created"], "status_transitions": {"paid_at": None},
         "hosted_invoice_url": f"http://127.0.0.1:{sandbox.port}/i/{invoice['id']}", "livemode": False,
     }  # fmt: skip
+    assert abs(invoice["created"] - time.time()) < 60
     page = call(sandbox.port, "GET", f"/i/{invoice['id']}")
     assert (page.status, page.headers["Content-Type"]) == (200, "text/html")
     for bad in ({"customer": "cus_ok_1", "amount": 0, "currency": "eur"}, {"customer": "x", "amount": 1}):
@@ -45,11 +50,15 @@ def test_paying_an_invoice_answers_it_paid_and_records_it_in_invoice_mode(
     invoice = transport.create_invoice("cus_ok_1", 4200, "usd")
     answer = transport.send(pay(invoice, case_id="case-9", attempt=3))
     assert answer.status == 200
-    assert json.loads(answer.body) == {
-        "id": invoice, "object": "invoice", "status": "paid", "customer": "cus_ok_1", "currency": "usd",
-        "amount_due": 4200, "amount_paid": 4200, "amount_remaining": 0, "attempt_count": 1,
+    paid = json.loads(answer.body)
+    assert paid == {
+        "id": invoice, "object": "invoice", "status": "paid", "customer": "cus_ok_1", "customer_email": None,
+        "currency": "usd", "amount_due": 4200, "amount_paid": 4200, "amount_remaining": 0, "attempt_count": 1,
+        "attempted": True, "collection_method": "charge_automatically", "next_payment_attempt": None,
+        "parent": None, "created": paid["created"], "status_transitions": paid["status_transitions"],
         "hosted_invoice_url": f"http://127.0.0.1:{sandbox.port}/i/{invoice}", "livemode": False,
     }  # fmt: skip
+    assert paid["status_transitions"]["paid_at"] >= paid["created"]
     [line] = transport.ledger()
     assert {name: line[name] for name in ("key", "case_id", "attempt", "customer", "amount", "currency")} == {
         "key": "case-9:3", "case_id": "case-9", "attempt": 3, "customer": "cus_ok_1", "amount": 4200,

@@ -199,3 +199,42 @@ def test_a_header_the_binding_would_not_send_is_refused() -> None:
     """The http binding sends only metadata keys that start with a capital letter as headers."""
     with pytest.raises(StripeWireError, match="capitalised"):
         StripeRequest("POST", "/v1/x", b"", (("idempotency-key", "k"),))
+
+
+def test_the_invoice_payments_lookup_is_a_get_with_its_query_in_the_path() -> None:
+    """`invoice_payments`: GET, the parameters in the path, no body, no key, no content type."""
+    request = stripe.invoice_payments(invoice="in_9", limit=3)
+    assert request.method == "GET"
+    assert request.path == "/v1/invoice_payments?invoice=in_9&limit=3&expand[0]=data.payment.payment_intent"
+    assert request.body == b""
+    assert request.binding_metadata() == {
+        "path": request.path, "errorIfNot2XX": "false", "Stripe-Version": stripe.STRIPE_VERSION
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("invoice", "limit", "why"),
+    [("in_9&limit=100", 1, "not a Stripe id"), ("in_9", 0, "1 to 100"), ("in_9", 101, "1 to 100")],
+)
+def test_an_invoice_payments_lookup_stripe_would_not_take_is_refused(
+    invoice: str, limit: int, why: str
+) -> None:
+    """An id that would change the query, or a page size Stripe refuses: never built."""
+    with pytest.raises(StripeWireError, match=why):
+        stripe.invoice_payments(invoice=invoice, limit=limit)
+
+
+@pytest.mark.parametrize(
+    ("method", "body", "headers", "why"),
+    [
+        ("DELETE", b"", (), "method"),
+        ("GET", b"a=1", (), "no body"),
+        ("GET", b"", (("Idempotency-Key", "k"),), "no body and no idempotency key"),
+    ],
+)
+def test_a_get_with_a_body_or_a_key_or_another_method_is_refused(
+    method: str, body: bytes, headers: tuple[tuple[str, str], ...], why: str
+) -> None:
+    """Only GET and POST are sent; a GET carries neither a body nor an idempotency key."""
+    with pytest.raises(StripeWireError, match=why):
+        StripeRequest(method, "/v1/x", body, headers)

@@ -8,17 +8,31 @@ such as `metadata[case_id]`; `Authorization: Bearer sk_test_…` with any test s
   automatic_payment_methods[enabled|allow_redirects], metadata[case_id], metadata[attempt] (both
   required here: the ledger needs them). 200 a succeeded PaymentIntent, or a 402 card_error whose
   `payment_intent` requires_payment_method and holds the `last_payment_error`.
-- `POST /v1/invoices/{in_…}/pay`, params off_session, payment_method: 200 the paid Invoice, or the
-  402 card_error (the invoice stays open, one more attempt); 404 for an unknown invoice, 400 if paid.
-Both need an `Idempotency-Key` (optional at Stripe, required here). A new key validates (4xx, not
+- `POST /v1/invoices/{in_…}/pay`, params off_session, payment_method: 200 the paid Invoice (and an
+  `invoice.paid` event), or the 402 card_error (the invoice stays open, one more attempt); 404 for an
+  unknown invoice, 400 if paid.
+- `GET /v1/invoice_payments?invoice=in_…[&limit=N][&expand[]=data.payment.payment_intent]`: the
+  invoice's attempts, newest first, as InvoicePayments in Stripe's list (`object`, `data`, `has_more`,
+  `url`); each PaymentIntent (expanded or its id) is `requires_payment_method` with the
+  `last_payment_error` of a decline, or `succeeded`. 404 for an unknown invoice.
+The two POSTs need an `Idempotency-Key` (optional at Stripe, required here). A new key validates (4xx, not
 stored), decides an outcome, appends a ledger line holding the answer and answers. The same key,
 path and form pairs (sorted) replay that answer byte for byte with `Idempotent-Replayed: true`;
 another path or other pairs are a 400 `idempotency_error`. One lock covers check-decide-record, so
 concurrent requests with a key execute once. Every answer has `Request-Id` and `Stripe-Version`
 (the request's, else the pinned `functions.common.stripe.STRIPE_VERSION`). Sandbox controls, no key:
-- `POST /v1/sandbox/invoices`, JSON `{"customer", "amount", "currency"}`: 200 a new open Invoice
-  (kept in `<ledger stem>.invoices.jsonl` next to the ledger, so a restart still knows it);
-  `GET /i/{in_…}` is its hosted page.
+- `POST /v1/sandbox/invoices`, JSON `{"customer", "amount", "currency"[, "email", "subscription"]}`:
+  200 a new open Invoice, charged automatically, its `customer_email` and
+  `parent.subscription_details.subscription` set when given (kept in `<ledger stem>.invoices.jsonl`
+  next to the ledger, so a restart still knows it); `GET /i/{in_…}` is its hosted page.
+- `POST /v1/sandbox/invoices/{in_…}/fail`, JSON `{"outcome": "soft"|"hard"|"fraud"|"advice"|"auth"}`:
+  Stripe's own automatic attempt declined so: a ledger line as a declined /pay's (key
+  `auto:{in_…}:{attempt}`, mode invoice), then `invoice.payment_failed` (`next_payment_attempt` null:
+  no Smart Retry), created at `created` (Unix seconds) if given, as a late delivery; 200 the open
+  Invoice; 404 unknown, 400 paid.
+- `POST /v1/sandbox/webhook`, JSON `{"url", "secret": "whsec_…"}`: where events go from now on, each
+  signed as Stripe signs (`Stripe-Signature: t=…,v1=…`) and posted from a background thread, tried a
+  few times (`processor_webhooks`); without one, events are only logged.
 - `POST /v1/script`, JSON `{"customer": ID, "outcomes": [OUTCOME, ...]}`, replaces ID's queue.
 - `GET /v1/ledger[?customer=ID]`: the ledger lines as a JSON array. `GET /healthz`: 204.
 
@@ -38,21 +52,20 @@ the customer has fewer than N ledger lines, then ok; any other id gives ok.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import re
 import signal
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
-
-from pydantic import BaseModel, ValidationError
 
 from functions.common.stripe import FORM, MAX_IDEMPOTENCY_KEY, STRIPE_VERSION
 from tooling.sandboxes import processor_ledger as records
+from tooling.sandboxes import processor_params as params
 from tooling.sandboxes import processor_stripe as stripe
+from tooling.sandboxes.processor_controls import control
 from tooling.sandboxes.processor_engine import INTENTS, PAY, Call, Sandbox
 from tooling.sandboxes.processor_stripe import Answer, Refusal
 
@@ -60,7 +73,6 @@ _log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT_SECONDS = 5.0
 _PAGE = re.compile(r"^/i/(?P<invoice>in_[A-Za-z0-9_]+)$")
-_Body = TypeVar("_Body", bound=BaseModel)
 
 
 def _fail(refusal: Refusal) -> Answer:
@@ -93,6 +105,8 @@ class _Handler(BaseHTTPRequestHandler):
         invoice = None if page is None else self.server.sandbox.invoice(page["invoice"])
         if url.path == "/healthz":
             self._send(Answer(204, b""))
+        elif url.path == "/v1/invoice_payments":
+            self._send(self._list(url.query))
         elif url.path == "/v1/ledger":
             customer = parse_qs(url.query).get("customer", [None])[0]
             lines = self.server.sandbox.ledger.lines(customer)
@@ -102,6 +116,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(Answer(200, text.encode(), content_type="text/html"))  # validated ids and amounts only
         else:
             self._send(_fail(_unrecognized("GET", url.path)))
+
+    def _list(self, query: str) -> Answer:
+        try:
+            stripe.check_key(self.headers.get("Authorization"))
+            invoice_id, limit, expand = params.list_params(parse_qsl(query, keep_blank_values=True))
+            listed = self.server.sandbox.invoice_payments(invoice_id, limit, expand=expand)
+        except Refusal as refusal:
+            return _fail(refusal)
+        return Answer(200, records.encode(listed))
 
     def do_POST(self) -> None:
         raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -113,12 +136,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _post(self, path: str, raw: bytes) -> Answer:
         sandbox = self.server.sandbox
-        if path == "/v1/script":
-            script = _parse(raw, records.ScriptRequest)
-            sandbox.script(script)
-            return Answer(200, records.encode(script.model_dump()))
-        if path == "/v1/sandbox/invoices":
-            return Answer(200, records.encode(sandbox.create_invoice(_parse(raw, records.InvoiceRequest))))
+        if (answer := control(sandbox, path, raw)) is not None:
+            return answer
         if path != INTENTS and not PAY.match(path):
             raise _unrecognized("POST", path)
         stripe.check_key(self.headers.get("Authorization"))
@@ -155,17 +174,6 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002, ANN401 - http.server's signature
         _log.info("%s " + format, self.address_string(), *args)
-
-
-def _parse(raw: bytes, model: type[_Body]) -> _Body:
-    try:
-        return model.model_validate(json.loads(raw))
-    except ValueError as error:  # pydantic's ValidationError is a ValueError too
-        if not isinstance(error, ValidationError):
-            raise Refusal(400, "The request body is not valid JSON.") from error
-        first = error.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise Refusal(400, f"{where}: {first['msg']}" if where else first["msg"]) from error
 
 
 class RunningSandbox:

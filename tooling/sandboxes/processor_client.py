@@ -1,4 +1,9 @@
-"""A client of the processor sandbox over HTTP: a `StripeRequest` transport, scripts, invoices, the ledger."""
+"""A client of the processor sandbox over HTTP: a `StripeRequest` transport, scripts, invoices, the ledger.
+
+Besides `send` (what a component would send Stripe), the sandbox's controls: `script`, `create_invoice`,
+`fail_invoice` (Stripe Billing's own attempt declined, posting `invoice.payment_failed`), `set_webhook`
+(where the sandbox posts its signed events) and `ledger`.
+"""
 
 from __future__ import annotations
 
@@ -39,21 +44,45 @@ class SandboxTransport:
 
     def script(self, customer: str, outcomes: list[str]) -> None:
         """Queue `outcomes` for `customer`'s next payments."""
-        body = json.dumps({"customer": customer, "outcomes": outcomes}).encode()
-        self._call("POST", "/v1/script", body, {"Content-Type": "application/json"})
+        self._control("/v1/script", {"customer": customer, "outcomes": outcomes})
 
-    def create_invoice(self, customer: str, amount: int, currency: str) -> str:
-        """Create an open invoice for `customer` in the sandbox; return its `in_…` id."""
-        body = json.dumps({"customer": customer, "amount": amount, "currency": currency}).encode()
-        invoice: dict[str, Any] = json.loads(
-            self._call("POST", "/v1/sandbox/invoices", body, {"Content-Type": "application/json"})[1]
-        )
+    def create_invoice(
+        self,
+        customer: str,
+        amount: int,
+        currency: str,
+        *,
+        email: str | None = None,
+        subscription: str | None = None,
+    ) -> str:
+        """Create an open invoice for `customer` (of `subscription`, to `email`); return its `in_…` id."""
+        fields = {"email": email, "subscription": subscription}
+        request = {"customer": customer, "amount": amount, "currency": currency}
+        invoice = self._control("/v1/sandbox/invoices", request | {k: v for k, v in fields.items() if v})
         return str(invoice["id"])
+
+    def fail_invoice(self, invoice: str, outcome: str, *, created: int | None = None) -> dict[str, Any]:
+        """Decline Stripe's own attempt at `invoice` as `outcome`, failed at `created`; the open Invoice."""
+        body: dict[str, Any] = (
+            {"outcome": outcome} if created is None else {"outcome": outcome, "created": created}
+        )
+        return self._control(f"/v1/sandbox/invoices/{invoice}/fail", body)
+
+    def set_webhook(self, url: str, secret: str) -> None:
+        """Have the sandbox post its events to `url`, signed with `secret` (`whsec_…`)."""
+        self._control("/v1/sandbox/webhook", {"url": url, "secret": secret})
 
     def ledger(self) -> list[dict[str, Any]]:
         """Every payment the sandbox recorded, in order."""
         lines: list[dict[str, Any]] = json.loads(self._call("GET", "/v1/ledger", None, {})[1])
         return lines
+
+    def _control(self, path: str, request: dict[str, Any]) -> dict[str, Any]:
+        body = json.dumps(request).encode()
+        answer: dict[str, Any] = json.loads(
+            self._call("POST", path, body, {"Content-Type": "application/json"})[1]
+        )
+        return answer
 
     def _call(self, method: str, path: str, body: bytes | None, headers: dict[str, str]) -> tuple[int, bytes]:
         request = urllib.request.Request(  # noqa: S310 - a loopback URL built here

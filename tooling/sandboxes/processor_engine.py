@@ -1,7 +1,11 @@
 """The processor sandbox's engine: idempotent execution of Stripe requests, scripts and invoices.
 
 `Sandbox.execute` runs one `POST /v1/payment_intents` or `POST /v1/invoices/{id}/pay` under one lock:
-replay or idempotency check, validation, outcome, ledger line. No HTTP here (see `processor`).
+replay or idempotency check, validation, outcome, ledger line; an invoice paid emits `invoice.paid`.
+`fail_invoice` records a failed automatic attempt (Stripe Billing's own) and emits
+`invoice.payment_failed`; `invoice_payments` lists an invoice's attempts as InvoicePayments. Events go
+through `webhooks` (`processor_webhooks`), after the ledger line is written. No HTTP here (see
+`processor`).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from tooling.sandboxes import processor_ledger as records
 from tooling.sandboxes import processor_params as params
 from tooling.sandboxes import processor_stripe as stripe
 from tooling.sandboxes.processor_stripe import Answer, Refusal
+from tooling.sandboxes.processor_webhooks import Webhooks
 
 INTENTS = "/v1/payment_intents"
 PAY = re.compile(r"^/v1/invoices/(?P<invoice>[^/]*)/pay$")
@@ -61,6 +66,7 @@ class Sandbox:
         self.invoices = invoices
         self.timeout_seconds = timeout_seconds
         self.base_url = "http://127.0.0.1"  # the server sets its port: hosted invoice URLs point here
+        self.webhooks = Webhooks()
         self._lock = threading.Lock()
         self._scripts: dict[str, deque[str]] = {}
 
@@ -85,9 +91,45 @@ class Sandbox:
 
     def _invoice(self, record: records.InvoiceRecord, *, paying: bool = False) -> dict[str, Any]:
         lines = [line for line in self.ledger.all() if line.invoice == record.id]
-        paid = paying or any(line.status == 200 for line in lines)  # noqa: PLR2004 - HTTP OK
+        paid_at = next((stripe.seconds(line.time) for line in lines if line.status == 200), None)  # noqa: PLR2004
+        paid_at = int(time.time()) if paying else paid_at
         url = f"{self.base_url}/i/{record.id}"
-        return stripe.invoice(record.model_dump(), paid=paid, attempts=len(lines) + paying, url=url)
+        return stripe.invoice(record.model_dump(), paid_at=paid_at, attempts=len(lines) + paying, url=url)
+
+    def fail_invoice(self, invoice_id: str, request: records.FailRequest) -> dict[str, Any]:
+        """Record a declined automatic attempt (key `auto:{id}:{n}`), emit `invoice.payment_failed`."""
+        with self._lock:
+            record = self._open(invoice_id)
+            attempt = self._invoice(record)["attempt_count"] + 1
+            key = f"auto:{record.id}:{attempt}"
+            intent = stripe.Intent(
+                record.amount, record.currency, record.customer, None, f"auto:{record.id}", attempt
+            )
+            pi = stripe.payment_intent(intent, stripe.new_id("pi"), stripe.new_id("ch"), request.outcome, {})
+            digest = records.fingerprint("POST", f"/v1/sandbox/invoices/{record.id}/fail", [])
+            self._record(
+                key, digest, intent, request.outcome, (402, stripe.card_error(pi)), invoice_id=record.id
+            )
+            failed = self._invoice(record)
+        self.webhooks.emit("invoice.payment_failed", failed, request.created)
+        return failed
+
+    def invoice_payments(self, invoice_id: str, limit: int, *, expand: bool) -> dict[str, Any]:
+        """The invoice's attempts as a Stripe list of InvoicePayments, newest first; 404 if unknown."""
+        if self.invoices.find(invoice_id) is None:
+            raise Refusal(404, f"No such invoice: '{invoice_id}'", code="resource_missing", param="invoice")
+        lines = [line for line in reversed(self.ledger.all()) if line.invoice == invoice_id]
+        payments = [stripe.invoice_payment(line.model_dump(), expand=expand) for line in lines]
+        url = "/v1/invoice_payments"
+        return {"object": "list", "data": payments[:limit], "has_more": len(payments) > limit, "url": url}
+
+    def _open(self, invoice_id: str) -> records.InvoiceRecord:
+        record = self.invoices.find(invoice_id)
+        if record is None:
+            raise Refusal(404, f"No such invoice: '{invoice_id}'", code="resource_missing", param="invoice")
+        if self._invoice(record)["status"] == "paid":
+            raise Refusal(400, "Invoice is already paid")
+        return record
 
     def execute(self, call: Call) -> Answer:
         """Replay the key's stored answer, or validate, decide, record and answer; stall after a `timeout`."""
@@ -100,6 +142,8 @@ class Sandbox:
                 line = self._run(call, digest)
             except Refusal as refusal:
                 return _fail(refusal)
+        if line.mode == "invoice" and line.status == 200:  # noqa: PLR2004 - HTTP OK
+            self.webhooks.emit("invoice.paid", line.response)
         if line.outcome == "timeout":
             time.sleep(self.timeout_seconds)
         return Answer(line.status, records.encode(line.response))
@@ -121,12 +165,7 @@ class Sandbox:
             metadata = {"case_id": intent.case_id, "attempt": str(intent.attempt)}
         else:
             payment_method = params.pay_params(call.pairs)
-            record = self.invoices.find(match["invoice"])
-            if record is None:
-                message = f"No such invoice: '{match['invoice']}'"
-                raise Refusal(404, message, code="resource_missing", param="invoice")
-            if self._invoice(record)["status"] == "paid":
-                raise Refusal(400, "Invoice is already paid")
+            record = self._open(match["invoice"])
             case_id, attempt = key_attempt(call.key)
             intent = stripe.Intent(
                 record.amount, record.currency, record.customer, payment_method, case_id, attempt
@@ -139,11 +178,25 @@ class Sandbox:
         status, response = (402, stripe.card_error(pi)) if outcome in stripe.DECLINES else (200, pi)
         if record is not None and status == 200:  # noqa: PLR2004 - HTTP OK
             response = self._invoice(record, paying=True)
-        invoice_id = None if record is None else record.id
+        return self._record(
+            call.key,
+            digest,
+            intent,
+            outcome,
+            (status, response),
+            invoice_id=None if record is None else record.id,
+        )
+
+    def _record(
+        self, key: str, digest: str, intent: stripe.Intent, outcome: str, answer: tuple[int, dict[str, Any]],
+        *, invoice_id: str | None,
+    ) -> records.LedgerLine:  # fmt: skip
+        status, response = answer
+        charge = invoice_id or response.get("id") or response["error"]["payment_intent"]["id"]
         line = records.LedgerLine(
-            key=call.key, fingerprint=digest, customer=intent.customer, amount=intent.amount,
+            key=key, fingerprint=digest, customer=intent.customer, amount=intent.amount,
             currency=intent.currency, case_id=intent.case_id, attempt=intent.attempt, outcome=outcome,
-            status=status, charge=invoice_id or pi["id"], time=datetime.now(UTC).isoformat(),
+            status=status, charge=charge, time=datetime.now(UTC).isoformat(),
             response=response, mode="payment_intent" if invoice_id is None else "invoice", invoice=invoice_id,
         )  # fmt: skip
         self.ledger.append(line)

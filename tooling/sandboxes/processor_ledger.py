@@ -35,12 +35,32 @@ class ScriptRequest(BaseModel):
 
 
 class InvoiceRequest(BaseModel):
-    """The body of `POST /v1/sandbox/invoices`: an open invoice to create for a customer."""
+    """The body of `POST /v1/sandbox/invoices`: an open invoice for a customer (of a subscription)."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
     customer: str = Field(pattern=r"^cus_[A-Za-z0-9_]{1,240}$")
     amount: int = Field(gt=0)
     currency: str = Field(pattern=r"^[a-z]{3}$")
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
+    subscription: str | None = Field(default=None, pattern=r"^sub_[A-Za-z0-9_]{1,240}$")
+
+
+class FailRequest(BaseModel):
+    """The body of `POST /v1/sandbox/invoices/{id}/fail`: how Stripe's automatic attempt declined."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+    outcome: Literal["soft", "hard", "fraud", "advice", "auth"]
+    # When the attempt failed (Unix seconds; default now): the event's `created`, as for an event
+    # Stripe delivers late. The demo replays a failure of yesterday, so its first retry is due.
+    created: int | None = Field(default=None, gt=0)
+
+
+class WebhookRequest(BaseModel):
+    """The body of `POST /v1/sandbox/webhook`: where to post Stripe-signed events, and the signing secret."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+    url: str = Field(pattern=r"^https?://[^\s]+$")
+    secret: str = Field(pattern=r"^whsec_[A-Za-z0-9_]+$")
 
 
 class InvoiceRecord(InvoiceRequest):

@@ -125,3 +125,21 @@ def _payment_method(params: dict[str, str]) -> str | None:
             400, f"No such PaymentMethod: '{value}'", code="resource_missing", param="payment_method"
         )
     return value
+
+
+LIST_PARAMS = frozenset({"invoice", "limit", "expand[]", "expand[0]"})
+_EXPANDED = "data.payment.payment_intent"
+
+
+def list_params(pairs: list[tuple[str, str]]) -> tuple[str, int, bool]:
+    """Validate a `GET /v1/invoice_payments` query: the invoice, the page size, whether intents expand."""
+    params = dict(pairs)
+    _check(params, LIST_PARAMS)
+    _require(params, "invoice")  # optional at Stripe, which then lists every invoice's payments
+    limit = _integer(params, "limit") if "limit" in params else 10
+    if not 1 <= limit <= 100:  # noqa: PLR2004 - Stripe's page sizes
+        raise Refusal(400, "This value must be between 1 and 100.", param="limit")
+    expand = [value for name, value in pairs if name.startswith("expand[")]
+    if any(value != _EXPANDED for value in expand):
+        raise Refusal(400, f"The sandbox expands only {_EXPANDED}.", param="expand")
+    return params["invoice"], limit, bool(expand)

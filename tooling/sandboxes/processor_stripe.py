@@ -1,4 +1,4 @@
-"""The processor sandbox's Stripe objects: API keys, errors, and PaymentIntent and Invoice bodies.
+"""The processor sandbox's Stripe objects: API keys, errors, PaymentIntent, Invoice and InvoicePayment bodies.
 
 Pure: no HTTP, no files. A check that fails raises `Refusal`, which carries the status and the Stripe
 error body to answer with; nothing refused is stored under an idempotency key.
@@ -6,10 +6,12 @@ error body to answer with; nothing refused is stored under an idempotency key.
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import string
 import time
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from bindings.errors import BinderyError
@@ -121,11 +123,59 @@ def card_error(intent: dict[str, Any]) -> dict[str, Any]:
     return {"error": {**error, "charge": intent["latest_charge"], "payment_intent": intent}}
 
 
-def invoice(record: dict[str, Any], *, paid: bool, attempts: int, url: str) -> dict[str, Any]:
-    """The Invoice object for a sandbox invoice `record` (id, customer, amount, currency)."""
+def invoice(record: dict[str, Any], *, paid_at: int | None, attempts: int, url: str) -> dict[str, Any]:
+    """The Invoice object for a sandbox invoice `record`: open, or paid at `paid_at` (Unix seconds).
+
+    Charged automatically and never retried by the sandbox itself (`next_payment_attempt` null); a
+    record with a subscription has Stripe's `parent.subscription_details`, one with an email its
+    `customer_email`: what the stripe-webhook intake reads of an `invoice.*` event.
+    """
+    paid, amount = paid_at is not None, record["amount"]
+    subscription = record.get("subscription")
+    parent = subscription and {
+        "type": "subscription_details", "quote_details": None,
+        "subscription_details": {"metadata": {}, "subscription": subscription},
+    }  # fmt: skip
     return {
         "id": record["id"], "object": "invoice", "status": "paid" if paid else "open",
-        "customer": record["customer"], "currency": record["currency"], "amount_due": record["amount"],
-        "amount_paid": record["amount"] if paid else 0, "amount_remaining": 0 if paid else record["amount"],
-        "attempt_count": attempts, "hosted_invoice_url": url, "livemode": False,
+        "customer": record["customer"], "customer_email": record.get("email"), "currency": record["currency"],
+        "amount_due": amount, "amount_paid": amount if paid else 0, "amount_remaining": 0 if paid else amount,
+        "attempt_count": attempts, "attempted": attempts > 0, "collection_method": "charge_automatically",
+        "next_payment_attempt": None, "parent": parent or None, "created": seconds(record["time"]),
+        "status_transitions": {"paid_at": paid_at}, "hosted_invoice_url": url, "livemode": False,
     }  # fmt: skip
+
+
+def seconds(iso: str) -> int:
+    """An ISO 8601 time (as the ledger keeps them) in Unix seconds, as Stripe's objects give times."""
+    return int(datetime.fromisoformat(iso).timestamp())
+
+
+def derived_id(prefix: str, seed: str) -> str:
+    """A Stripe-looking id that is the same for the same `seed` (an object rebuilt from the ledger)."""
+    return prefix + "_" + hashlib.sha256(seed.encode()).hexdigest()[:24]
+
+
+def invoice_payment(line: dict[str, Any], *, expand: bool) -> dict[str, Any]:
+    """The InvoicePayment of one invoice-mode ledger `line`, its PaymentIntent expanded if `expand`."""
+    intent = _attempt_intent(line)
+    paid = intent["status"] == "succeeded"
+    at = seconds(line["time"])
+    return {
+        "id": derived_id("inpay", line["key"]), "object": "invoice_payment",
+        "amount_paid": line["amount"] if paid else None, "amount_requested": line["amount"], "created": at,
+        "currency": line["currency"], "invoice": line["invoice"], "is_default": False, "livemode": False,
+        "payment": {"type": "payment_intent", "payment_intent": intent if expand else intent["id"]},
+        "status": "paid" if paid else "open",
+        "status_transitions": {"canceled_at": None, "paid_at": at if paid else None},
+    }  # fmt: skip
+
+
+def _attempt_intent(line: dict[str, Any]) -> dict[str, Any]:
+    """An invoice attempt's PaymentIntent: the declined one in its 402, else a succeeded one rebuilt."""
+    if line["status"] != 200:  # noqa: PLR2004 - HTTP OK
+        declined: dict[str, Any] = line["response"]["error"]["payment_intent"]
+        return declined
+    paid = Intent(line["amount"], line["currency"], line["customer"], None, line["case_id"], line["attempt"])
+    ids = (derived_id("pi", line["key"]), derived_id("ch", line["key"]))
+    return payment_intent(paid, *ids, "ok", {}) | {"created": seconds(line["time"])}

@@ -277,7 +277,7 @@ resource paymentGatewayComponent 'Microsoft.App/managedEnvironments/daprComponen
     secrets: [
       { name: 'processor-authorization', keyVaultUrl: '${vaultUri}secrets/processor-authorization', identity: identityId }
     ]
-    scopes: ['payment-retry']
+    scopes: ['payment-retry', 'stripe-webhook']
   }
 }
 

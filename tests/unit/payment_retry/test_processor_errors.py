@@ -154,6 +154,23 @@ def test_a_busy_processor_is_asked_again_with_the_same_key_and_is_no_decline(ans
     assert world.templates() == ["payment_failed", "recovered"]
 
 
+def test_a_processor_that_stays_busy_is_asked_less_and_less_often_with_the_same_key() -> None:
+    """Each time the same attempt is put off, the wait doubles from five minutes, up to an hour."""
+    world = World(Processor([_error(429, "invalid_request_error", "rate_limit")]))
+    handle_event(world.dunning, failed(SOFT), NOON)
+    at, waits = NOON + timedelta(days=1, seconds=5), []
+    for _ in range(7):
+        world.tick(at)
+        charge_at = world.case().next_charge_at
+        assert charge_at is not None
+        waits.append(charge_at - at)
+        at = charge_at + timedelta(seconds=1)
+    assert [wait // timedelta(minutes=1) for wait in waits] == [5, 10, 20, 40, 60, 60, 60]
+    assert set(world.processor.keys) == {"pay_1:1"}
+    assert [(a.outcome, a.deferrals) for a in world.case().attempts] == [("pending", 7)]
+    assert world.templates() == ["payment_failed"]
+
+
 @pytest.mark.parametrize(
     "answer",
     [

@@ -14,6 +14,7 @@ from functions.common import names
 from functions.common.stripe import StripeAnswer
 from functions.payment_retry.handlers import handle_event
 from functions.payment_retry.model import PaymentFailed, PaymentMethodUpdated, PaymentSucceeded
+from tests.unit.payment_retry.test_double_collection import InFlight
 from tests.unit.payment_retry.test_processor_errors import NOON, OK, SOFT, Processor, World
 
 PAID_INVOICE = StripeAnswer(200, json.dumps({"id": "in_7", "object": "invoice", "status": "paid"}).encode())
@@ -24,6 +25,10 @@ AUTHENTICATE = StripeAnswer(
         "advice_code": "try_again_later", "message": "This transaction requires authentication.",
     }}).encode(),
 )  # fmt: skip
+ALREADY_PAID = StripeAnswer(
+    400,
+    json.dumps({"error": {"type": "invalid_request_error", "message": "Invoice is already paid"}}).encode(),
+)
 DAY1 = NOON + timedelta(days=1, seconds=5)
 
 
@@ -123,3 +128,30 @@ def test_an_invoice_we_paid_reported_back_paid_is_no_double_collection() -> None
     assert [event.what for event in case.timeline].count("invoice paid") == 1
     assert world.templates() == mails
     assert world.sent(names.SUBSCRIPTION_ACTIONS_OUT) == []
+
+
+@pytest.mark.parametrize(
+    ("answer", "status"),
+    [
+        (PAID_INVOICE, "recovered"),
+        (ALREADY_PAID, "canceled"),
+    ],
+    ids=["ours", "another"],
+)  # fmt: skip
+def test_an_invoice_paid_while_our_payment_is_in_flight_is_never_collected_twice(
+    answer: StripeAnswer, status: str
+) -> None:
+    """invoice.paid arrives while our /pay is out: the answer says whose payment it was; no refund review."""
+    processor = InFlight([answer])
+    world = World(processor)
+    paid = PaymentSucceeded(
+        type="payment.succeeded", event_id="evt_paid", payment_id="pay_1", succeeded_at=DAY1
+    )
+    processor.during.append(lambda: handle_event(world.dunning, paid, DAY1))
+    handle_event(world.dunning, failed_v2(invoice="in_7"), NOON)
+    world.tick(DAY1)
+    case = world.case()
+    assert (case.status, case.held) == (status, None)
+    assert world.sent(names.SUBSCRIPTION_ACTIONS_OUT) == []
+    receipts = world.sent(names.RECEIPT_REQUESTS_OUT)
+    assert len(receipts) == (1 if status == "recovered" else 0)

@@ -20,6 +20,7 @@ from functions.payment_retry.dunning import Dunning
 from functions.payment_retry.handlers import handle_event
 from functions.payment_retry.model import PaymentFailed, PaymentSucceeded
 from functions.stripe_webhook.mapping import PaymentEvent, map_event
+from tests.unit.stripe_webhook.invoice_payments import looked_up
 from tests.unit.stripe_webhook.stripe_events import CREATED, INVOICE, event, invoice, paid_invoice
 
 FAILED = event("invoice.payment_failed", invoice(), event_id="evt_1QZrA9K2vT4xLpNcFail")
@@ -39,7 +40,7 @@ def engine() -> tuple[Dunning, dict[str, MemoryQueue]]:
 
 def consumed(stripe_event: dict[str, Any]) -> PaymentFailed | PaymentSucceeded:
     """The payment event the intake would queue, as payment-retry reads it."""
-    result = map_event(stripe_event)
+    result = map_event(stripe_event, looked_up)
     assert isinstance(result, PaymentEvent)
     if result.root["type"] == "payment.failed":
         return PaymentFailed.model_validate(result.root)

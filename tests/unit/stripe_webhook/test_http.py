@@ -10,6 +10,7 @@ import pytest
 
 from bindings.errors import SettingsError, TransientError
 from bindings.testing import MemoryQueue
+from functions.common.stripe import StripeAnswer
 from functions.payment_retry.model import PaymentFailed
 from functions.stripe_webhook.app import (
     MAX_EVENT,
@@ -18,8 +19,10 @@ from functions.stripe_webhook.app import (
     StripeWebhookServer,
     StripeWebhookSettings,
 )
+from functions.stripe_webhook.declines import InvoiceDeclines
 from functions.stripe_webhook.mapping import PaymentEvent
 from functions.stripe_webhook.verify import Verifier
+from tests.unit.stripe_webhook.invoice_payments import SOFT, Recording
 from tests.unit.stripe_webhook.stripe_events import (
     INVOICE,
     SECRET,
@@ -37,9 +40,10 @@ FAILED = raw(event("invoice.payment_failed", invoice()))
 
 @pytest.fixture
 def server() -> Iterator[StripeWebhookServer]:
-    """The app on a free loopback port over a fresh MemoryQueue, with a one-second read timeout."""
+    """The app on a free loopback port over a fresh MemoryQueue and a recording Stripe; 1 s read timeout."""
+    declines = InvoiceDeclines(Recording())
     running = StripeWebhookServer(
-        ("127.0.0.1", 0), Verifier(SECRET), MemoryQueue(PAYMENT_EVENTS_OUT), read_timeout=1.0
+        ("127.0.0.1", 0), Verifier(SECRET), MemoryQueue(PAYMENT_EVENTS_OUT), declines, read_timeout=1.0
     )
     thread = threading.Thread(target=running.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
@@ -78,7 +82,41 @@ def test_a_genuine_failure_is_queued_and_answered_200(server: StripeWebhookServe
     """A signed invoice.payment_failed is queued as a payment.failed its consumer accepts; answered 200."""
     assert deliver(server, FAILED) == 200
     (queued,) = sent(server)
-    assert PaymentFailed.model_validate(queued).payment_id == INVOICE
+    failed = PaymentFailed.model_validate(queued)
+    assert (failed.payment_id, failed.decline.model_dump()) == (INVOICE, SOFT)
+    assert [request.method for request in stripe(server).sent] == ["GET"]
+
+
+def stripe(server: StripeWebhookServer) -> Recording:
+    """The recording transport the server's decline lookup asks."""
+    declines = server.invoice_decline
+    assert isinstance(declines, InvoiceDeclines)
+    assert isinstance(declines.transport, Recording)
+    return declines.transport
+
+
+@pytest.mark.parametrize(
+    ("answer", "status"),
+    [
+        pytest.param(StripeAnswer(503, b'{"error": {"type": "api_error"}}'), 503, id="stripe-down"),
+        pytest.param(StripeAnswer(429, b"{}"), 503, id="rate-limited"),
+        pytest.param(StripeAnswer(404, b'{"error": {"message": "No such invoice"}}'), 422, id="refused"),
+    ],
+)
+def test_a_decline_lookup_stripe_does_not_answer_is_retried_and_one_it_refuses_is_refused(
+    server: StripeWebhookServer, answer: StripeAnswer, status: int
+) -> None:
+    """No answer to the lookup (429, 5xx): 503, so Stripe redelivers; a 4xx: 422. Nothing is queued."""
+    stripe(server).answer = answer
+    assert deliver(server, FAILED) == status
+    assert sent(server) == []
+
+
+def test_a_decline_lookup_without_any_answer_is_answered_503(server: StripeWebhookServer) -> None:
+    """The binding gets no answer at all (TransientError): 503, never a guessed decline."""
+    stripe(server).error = TransientError("Stripe via payment-gateway: no answer")
+    assert deliver(server, FAILED) == 503
+    assert sent(server) == []
 
 
 @pytest.mark.parametrize(

@@ -17,6 +17,7 @@ from functions.stripe_webhook.mapping import (
     UnmappableError,
     map_event,
 )
+from tests.unit.stripe_webhook.invoice_payments import SOFT, looked_up
 from tests.unit.stripe_webhook.stripe_events import (
     CREATED,
     CUSTOMER,
@@ -41,14 +42,14 @@ AT = datetime.fromtimestamp(CREATED, UTC)
 
 def mapped(stripe_event: dict[str, Any]) -> dict[str, Any]:
     """The payment event's JSON; fails the test when the event is ignored."""
-    result = map_event(stripe_event)
+    result = map_event(stripe_event, looked_up)
     assert isinstance(result, PaymentEvent), result
     return result.root
 
 
 def ignored(stripe_event: dict[str, Any]) -> str:
     """Why the event is ignored; fails the test when it is mapped."""
-    result = map_event(stripe_event)
+    result = map_event(stripe_event, looked_up)
     assert isinstance(result, Ignored), result
     return result.reason
 
@@ -60,7 +61,25 @@ def test_an_invoice_failure_opens_a_case_named_by_the_invoice() -> None:
     assert (found.payment_id, found.invoice, found.payment_method) == (INVOICE, INVOICE, None)
     assert (found.customer_id, found.subscription_id, found.email) == (CUSTOMER, SUBSCRIPTION, EMAIL)
     assert (found.amount, found.currency, found.failed_at) == (2900, "EUR", AT)
-    assert found.decline.model_dump() == {"code": GENERIC_DECLINE, "decline_code": None, "advice_code": None}
+    assert found.decline.model_dump() == SOFT
+
+
+def test_an_invoice_failure_asks_its_decline_last_and_passes_on_refusals() -> None:
+    """The lookup is asked for the invoice once every check passed; its refusal refuses the event."""
+    asked: list[str] = []
+
+    def refusing(invoice_id: str) -> dict[str, str]:
+        asked.append(invoice_id)
+        raise UnmappableError("Stripe answered 404")
+
+    ignored_event = event("invoice.payment_failed", invoice(collection_method="send_invoice"))
+    assert isinstance(map_event(ignored_event, refusing), Ignored)
+    with pytest.raises(UnmappableError, match="no customer_email"):
+        map_event(event("invoice.payment_failed", invoice(customer_email=None)), refusing)
+    assert asked == []
+    with pytest.raises(UnmappableError, match="404"):
+        map_event(event("invoice.payment_failed", invoice()), refusing)
+    assert asked == [INVOICE]
 
 
 def test_an_invoice_failure_names_the_invoices_payment_method_and_reads_expanded_ids() -> None:
@@ -125,7 +144,7 @@ def test_an_invoice_failure_bindery_does_not_dun_is_ignored(changes: dict[str, A
 def test_an_invoice_failure_missing_what_a_case_needs_is_refused(changes: dict[str, Any], why: str) -> None:
     """No email (never guessed), no customer, or an amount no case can take: refused with the reason."""
     with pytest.raises(UnmappableError, match=why):
-        map_event(event("invoice.payment_failed", invoice(**changes)))
+        map_event(event("invoice.payment_failed", invoice(**changes)), looked_up)
 
 
 def test_an_intent_failure_carries_the_issuers_decline_and_the_card() -> None:
@@ -160,15 +179,18 @@ def test_an_intent_failure_without_an_error_code_falls_back_to_generic_decline()
 def test_an_intent_failure_without_a_receipt_email_is_refused() -> None:
     """A PaymentIntent Bindery would dun, but no address to write to: refused, not guessed from the card."""
     with pytest.raises(UnmappableError, match="receipt_email"):
-        map_event(event("payment_intent.payment_failed", payment_intent(receipt_email=None)))
+        map_event(event("payment_intent.payment_failed", payment_intent(receipt_email=None)), looked_up)
 
 
 def test_one_invoice_failure_is_one_case_however_stripe_reports_it() -> None:
     """An invoice's failure sends invoice.* and payment_intent.payment_failed: one payment.failed results."""
     invoice_intent = payment_intent(metadata={}, amount=2900, description="Subscription update")
     reports = [
-        map_event(event("payment_intent.payment_failed", invoice_intent, event_id="evt_3QZrA8K2vT4xLpNc1")),
-        map_event(event("invoice.payment_failed", invoice(), event_id="evt_1QZrA9K2vT4xLpNc2")),
+        map_event(
+            event("payment_intent.payment_failed", invoice_intent, event_id="evt_3QZrA8K2vT4xLpNc1"),
+            looked_up,
+        ),
+        map_event(event("invoice.payment_failed", invoice(), event_id="evt_1QZrA9K2vT4xLpNc2"), looked_up),
     ]
     failures = [PaymentFailed.model_validate(r.root) for r in reports if isinstance(r, PaymentEvent)]
     assert [f.payment_id for f in failures] == [INVOICE]
@@ -300,4 +322,4 @@ def test_an_event_without_its_object_is_refused() -> None:
     """A payment event whose data.object is missing cannot be mapped: refused, not ignored."""
     body = event("invoice.paid", {}) | {"data": {}}
     with pytest.raises(UnmappableError, match=r"no data\.object"):
-        map_event(body)
+        map_event(body, looked_up)
