@@ -65,11 +65,15 @@ def _app_lines(apps: dict[str, Any]) -> list[str]:
     over, growth = apps["overhead"], apps["overhead"]["rss_growth"]
     cpu = over["cpu_ms_per_event"]
     ratio, grew = over["ratio"], growth["growth"] * 100
-    again = [f"Re-measured on {apps['generated']} by `bench/run.py --only framework`.", ""]
+    again = (
+        [f"Re-measured on {apps['generated']} by `bench/run.py --only framework`.", ""]
+        if "generated" in apps
+        else []
+    )
     lines = [
         "## Framework overhead, start-up and memory",
         "",
-        *(again if "generated" in apps else []),
+        *again,
         f"CPU of the app process per queue event ({over['events']:,} events a run, {over['runs']} runs, each",
         "app behind its own daprd of the same build, polling Azurite every 100 ms):",
         "",

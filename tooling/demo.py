@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 _RUN_STATE = ("azurite", "mail", "state", "log", "run", "demo", "sandbox")
 # (customer, days since the failure, decline): the sandbox's customer prefixes script the outcomes. Each
 # failed a day ago, so its first retry is due now; the policy spaces later retries a day apart. The first
-# failed payment was a Stripe invoice, which its retry pays; the others are charged with a new PaymentIntent.
+# is a Stripe invoice whose automatic payment failed: Stripe's signed event reaches the intake, and the
+# retry pays the invoice. The others arrive as Bindery's own events and are charged with PaymentIntents.
 _CUSTOMERS = (
     ("cus_ok_demo", 1, {"code": "card_declined", "decline_code": "insufficient_funds"}),
     ("cus_recover1_demo", 1, {"code": "card_declined", "decline_code": "insufficient_funds"}),
@@ -62,7 +63,8 @@ def run(root: Path, *, say: Callable[[str], None] = print) -> dict[str, Any]:
         eventually(
             lambda: any(True for _ in deadletters.records(letters, stack.resources)), "the dead letter"
         )
-        say("2. dunning: three failed payments; the retry tick charges them through the Stripe adapter")
+        say("2. dunning: three failed payments, one a Stripe invoice whose signed event reaches the intake;")
+        say("   the retry tick charges them through the Stripe adapter (the invoice paid, PaymentIntents)")
         _dunning(stack, say)
         recovered = sum(1 for case in _cases(stack) if case.status == "recovered")
         documents_made = demo_documents.run(stack, recovered, say=say)
@@ -91,16 +93,21 @@ def _dunning(stack: Stack, say: Callable[[str], None]) -> None:
     payments = stack.queue_service().get_queue_client(names.PAYMENT_EVENTS)
     stripe = SandboxTransport(stack.sandbox_port)
     for number, (customer, days, decline) in enumerate(_CUSTOMERS):
+        failed_at = now - timedelta(days=days, minutes=1)
+        if number == 0:  # the sandbox, as Stripe, posts the signed invoice.payment_failed to stripe-webhook
+            invoice = stripe.create_invoice(
+                customer, 2900, "eur", email=f"{customer}@example.com", subscription=f"sub_{customer}",
+                metadata={"bindery_timezone": zone},
+            )  # fmt: skip
+            stripe.fail_invoice(invoice, "soft", created=int(failed_at.timestamp()))  # insufficient_funds
+            continue
         event = {
             "type": "payment.failed", "version": 2, "event_id": f"evt_{customer}",
             "payment_id": f"pay_{customer}", "customer_id": customer, "subscription_id": f"sub_{customer}",
             "email": f"{customer}@example.com",
             "amount": 2900, "currency": "EUR", "timezone": zone,
-            "failed_at": (now - timedelta(days=days, minutes=1)).isoformat(), "decline": decline,
-            "payment_method": "pm_card_visa",
+            "failed_at": failed_at.isoformat(), "decline": decline, "payment_method": "pm_card_visa",
         }  # fmt: skip
-        if number == 0:
-            event["invoice"] = stripe.create_invoice(customer, 2900, "eur")
         payments.send_message(json.dumps(event))
 
     def statuses() -> dict[str, str]:
@@ -153,6 +160,7 @@ def _summary(stack: Stack) -> dict[str, Any]:
         "mails_captured": [_mail_line(path) for path in mails],
         "email_lifecycle": dict(Counter(_lifecycle(stack))),
         "cases": {case.case_id: case.status for case in _cases(stack)},
+        "cases_by_customer": {case.customer_id: case.status for case in _cases(stack)},
         "charges": [json.loads(line) for line in stack.ledger.read_text().splitlines() if line.strip()],
         "queued": {
             queue: stack.queue_service()
@@ -187,7 +195,10 @@ def _handled(log: Path) -> int:
             entry = json.loads(line)
         except json.JSONDecodeError:
             continue
-        count += entry.get("message") in {"handled", "tick handled", "webhook batch queued"}
+        message = str(entry.get("message", ""))
+        count += message in {"handled", "tick handled", "webhook batch queued"} or message.startswith(
+            "stripe event queued"
+        )
     return count
 
 

@@ -68,7 +68,7 @@ class PaymentFailed(Message):
     def _known_zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as error:
+        except (ZoneInfoNotFoundError, ValueError, OSError) as error:  # OSError: "Europe" is a folder
             raise ValueError(f"{value!r} is not an IANA time zone") from error
         return value
 

@@ -38,14 +38,16 @@ def local(moment: datetime, zone: str) -> str:
     """`moment` on the wall clock of `zone` (the customer's), or nothing when the zone is unknown."""
     try:
         there = _aware(moment).astimezone(ZoneInfo(zone))
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "Europe" is a folder
         return ""
     return f" ({there:%Y-%m-%d %H:%M} {zone})"
 
 
 def table(cases: Iterable[Case]) -> str:
     """One line per case: id, status, customer, amount, attempts, what is next."""
-    lines = [f"{'CASE':24}  {'STATUS':16}  {'CUSTOMER':20}  {'AMOUNT':>14}  {'TRIES':>5}  NEXT"]
+    cases = list(cases)
+    width = max([len("CASE"), *(len(case.case_id) for case in cases)])  # whole ids: an operator copies them
+    lines = [f"{'CASE':{width}}  {'STATUS':16}  {'CUSTOMER':20}  {'AMOUNT':>14}  {'TRIES':>5}  NEXT"]
     for case in sorted(cases, key=lambda case: case.failed_at):
         due = case.next_due()
         upcoming = utc(due) if due else "-"
@@ -57,7 +59,7 @@ def table(cases: Iterable[Case]) -> str:
             upcoming = f"held for an operator: {case.held}"
         amount = money(case.amount, case.currency)
         lines.append(
-            f"{case.case_id[:24]:24}  {case.status:16}  {case.customer_id[:20]:20}  {amount:>14}  "
+            f"{case.case_id:{width}}  {case.status:16}  {case.customer_id[:20]:20}  {amount:>14}  "
             f"{len(case.attempts):>5}  {upcoming}"
         )
     return "\n".join(lines)

@@ -50,7 +50,7 @@ def _zone(tz: str | ZoneInfo) -> ZoneInfo:
         return tz
     try:
         return ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError) as error:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as error:  # OSError: "Europe" is a folder
         raise ValueError(f"unknown IANA time zone {tz!r}") from error
 
 

@@ -17,6 +17,7 @@ from pydantic import ConfigDict, RootModel
 
 from bindings.errors import PermanentError
 from functions.common import addresses, money
+from functions.stripe_webhook.preferences import preferences
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -106,7 +107,10 @@ def failed_event(
     payment_method: str | None,
     invoice: str | None = None,
 ) -> PaymentEvent:
-    """A `payment.failed` version 2 of `e`; `UnmappableError` for an amount no case can take."""
+    """A `payment.failed` version 2 of `e`; `UnmappableError` for an amount no case can take.
+
+    With the customer's `timezone` and `locale` when the object carries usable ones (`preferences`).
+    """
     currency = str(e.obj["currency"]).upper()
     try:
         money.check_minor(amount, currency)
@@ -126,7 +130,7 @@ def failed_event(
         "decline": decline,
         "invoice": invoice,
         "payment_method": payment_method,
-    }
+    } | preferences(e.obj, f"{e.type} {e.id}")
     return PaymentEvent({key: value for key, value in event.items() if value is not None})
 
 

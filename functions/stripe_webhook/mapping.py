@@ -35,7 +35,8 @@ The email is the invoice's `customer_email` or the intent's `receipt_email`; wit
 one that is not an address), the event is refused (`UnmappableError`), never guessed. Amounts are
 Stripe's minor units; the currency is upper-cased, as Bindery stores it. `invoice.payment_failed`
 carries `amount_remaining` (what paying the invoice collects), `invoice.paid` with `amount_paid` 0
-collected nothing and is ignored.
+collected nothing and is ignored. A `payment.failed` carries the customer's `timezone` and `locale`
+when the object has usable `metadata[bindery_timezone]`/`[bindery_locale]` (`preferences`).
 
 Smart Retries: an `invoice.payment_failed` whose invoice has `next_payment_attempt` set will be
 retried by Stripe itself, so no case is opened (`SMART_RETRIES`). The operator docs must say: turn

@@ -99,3 +99,5 @@ def test_the_report_renders_every_section_with_its_verdicts() -> None:
     assert "| 500 | 1,500 |" in text
     assert "| demo_archiver |" in text
     assert "of the difference in this run" in text
+    again = report.markdown({**results, "apps": {**RESULTS["apps"], "generated": "later"}})  # type: ignore[attr-defined]
+    assert "Re-measured on later by `bench/run.py --only framework`." in again

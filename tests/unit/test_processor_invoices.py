@@ -6,6 +6,8 @@ import json
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.unit.processor_helpers import (  # noqa: F401 - the *_fixture functions are pytest fixtures
     AUTH,
     altered,
@@ -34,6 +36,7 @@ def test_sandbox_creates_open_invoices(sandbox: RunningSandbox) -> None:
         "collection_method": "charge_automatically", "next_payment_attempt": None, "parent": None,
         "created": invoice["created"], "status_transitions": {"paid_at": None},
         "hosted_invoice_url": f"http://127.0.0.1:{sandbox.port}/i/{invoice['id']}", "livemode": False,
+        "metadata": {},
     }  # fmt: skip
     assert abs(invoice["created"] - time.time()) < 60
     page = call(sandbox.port, "GET", f"/i/{invoice['id']}")
@@ -57,6 +60,7 @@ def test_paying_an_invoice_answers_it_paid_and_records_it_in_invoice_mode(
         "attempted": True, "collection_method": "charge_automatically", "next_payment_attempt": None,
         "parent": None, "created": paid["created"], "status_transitions": paid["status_transitions"],
         "hosted_invoice_url": f"http://127.0.0.1:{sandbox.port}/i/{invoice}", "livemode": False,
+        "metadata": {},
     }  # fmt: skip
     assert paid["status_transitions"]["paid_at"] >= paid["created"]
     [line] = transport.ledger()
@@ -156,3 +160,61 @@ def test_a_json_body_to_pay_is_refused(sandbox: RunningSandbox, transport: Sandb
     reply = call(sandbox.port, "POST", path, b'{"off_session": true}', headers=headers)
     assert reply.error() == (400, "invalid_request_error")
     assert transport.send(pay(invoice)).status == 200
+
+
+PREFERENCES = {"bindery_timezone": "Europe/Stockholm", "bindery_locale": "sv"}
+
+
+def test_an_invoices_metadata_is_kept_and_rendered(
+    sandbox: RunningSandbox, transport: SandboxTransport
+) -> None:
+    """create_invoice(metadata=...) (or the JSON body's) is the Invoice's metadata, open and once paid."""
+    invoice = transport.create_invoice("cus_ok_1", 1250, "eur", metadata=PREFERENCES)
+    paid = json.loads(transport.send(pay(invoice)).body)
+    assert (paid["id"], paid["status"], paid["metadata"]) == (invoice, "paid", PREFERENCES)
+    body = {"customer": "cus_ok_1", "amount": 1, "currency": "eur", "metadata": {"k": "v"}}
+    created = call(sandbox.port, "POST", "/v1/sandbox/invoices", json.dumps(body).encode()).json()
+    assert created["metadata"] == {"k": "v"}
+
+
+@pytest.mark.parametrize(
+    "metadata",
+    [
+        pytest.param({f"k{n}": "v" for n in range(51)}, id="51-keys"),
+        pytest.param({"k" * 41: "v"}, id="a-key-of-41"),
+        pytest.param({"": "v"}, id="an-empty-key"),
+        pytest.param({"k": "v" * 501}, id="a-value-of-501"),
+        pytest.param({"k": 7}, id="not-a-string"),
+        pytest.param(["k", "v"], id="not-an-object"),
+    ],
+)
+def test_metadata_beyond_stripes_limits_is_refused(sandbox: RunningSandbox, metadata: object) -> None:
+    """Stripe's limits hold (50 keys, a key of 1-40 characters, a value of 500, strings): 400 beyond."""
+    body = {"customer": "cus_ok_1", "amount": 100, "currency": "eur", "metadata": metadata}
+    reply = call(sandbox.port, "POST", "/v1/sandbox/invoices", json.dumps(body).encode())
+    assert reply.error() == (400, "invalid_request_error")
+    at_limit = {f"{n:02d}" + "k" * 38: "v" * 500 for n in range(50)}
+    accepted = call(
+        sandbox.port, "POST", "/v1/sandbox/invoices", json.dumps(body | {"metadata": at_limit}).encode()
+    )
+    assert accepted.json()["metadata"] == at_limit
+
+
+def test_restart_reloads_invoice_metadata_and_records_written_without_it(ledger_path: Path) -> None:
+    """A restarted sandbox renders the metadata it kept; an older record (no metadata key) loads with {}."""
+    older = {"id": "in_older1", "time": "2026-08-29T10:00:00+00:00", "customer": "cus_ok_4", "amount": 300,
+             "currency": "eur", "email": None, "subscription": None}  # fmt: skip
+    invoices_file = ledger_path.with_name("ledger.invoices.jsonl")
+    invoices_file.write_text(json.dumps(older) + "\n", encoding="utf-8")
+    first = start_sandbox(ledger_path)
+    try:
+        kept = SandboxTransport(first.port).create_invoice("cus_ok_5", 400, "eur", metadata=PREFERENCES)
+    finally:
+        first.shutdown()
+    second = start_sandbox(ledger_path)
+    try:
+        transport = SandboxTransport(second.port)
+        assert json.loads(transport.send(pay(kept, case_id="c-5")).body)["metadata"] == PREFERENCES
+        assert json.loads(transport.send(pay("in_older1", case_id="c-4")).body)["metadata"] == {}
+    finally:
+        second.shutdown()

@@ -21,10 +21,10 @@ path and form pairs (sorted) replay that answer byte for byte with `Idempotent-R
 another path or other pairs are a 400 `idempotency_error`. One lock covers check-decide-record, so
 concurrent requests with a key execute once. Every answer has `Request-Id` and `Stripe-Version`
 (the request's, else the pinned `functions.common.stripe.STRIPE_VERSION`). Sandbox controls, no key:
-- `POST /v1/sandbox/invoices`, JSON `{"customer", "amount", "currency"[, "email", "subscription"]}`:
-  200 a new open Invoice, charged automatically, its `customer_email` and
-  `parent.subscription_details.subscription` set when given (kept in `<ledger stem>.invoices.jsonl`
-  next to the ledger, so a restart still knows it); `GET /i/{in_…}` is its hosted page.
+- `POST /v1/sandbox/invoices`, JSON `{"customer", "amount", "currency"[, "email", "subscription",
+  "metadata"]}`: 200 a new open Invoice, charged automatically, its `customer_email`, `metadata`
+  (strings, Stripe's limits; `{}` without) and `parent.subscription_details.subscription` set when
+  given (kept in `<ledger stem>.invoices.jsonl`, so a restart still knows it); `GET /i/{in_…}` is its page.
 - `POST /v1/sandbox/invoices/{in_…}/fail`, JSON `{"outcome": "soft"|"hard"|"fraud"|"advice"|"auth"}`:
   Stripe's own automatic attempt declined so: a ledger line as a declined /pay's (key
   `auto:{in_…}:{attempt}`, mode invoice), then `invoice.payment_failed` (`next_payment_attempt` null:

@@ -54,9 +54,10 @@ class SandboxTransport:
         *,
         email: str | None = None,
         subscription: str | None = None,
+        metadata: dict[str, str] | None = None,
     ) -> str:
-        """Create an open invoice for `customer` (of `subscription`, to `email`); return its `in_…` id."""
-        fields = {"email": email, "subscription": subscription}
+        """Create an open invoice for `customer` (of `subscription`, to `email`, with `metadata`); its id."""
+        fields: dict[str, object] = {"email": email, "subscription": subscription, "metadata": metadata}
         request = {"customer": customer, "amount": amount, "currency": currency}
         invoice = self._control("/v1/sandbox/invoices", request | {k: v for k, v in fields.items() if v})
         return str(invoice["id"])

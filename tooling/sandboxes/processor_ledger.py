@@ -14,7 +14,7 @@ import hashlib
 import json
 import logging
 import threading
-from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -35,7 +35,10 @@ class ScriptRequest(BaseModel):
 
 
 class InvoiceRequest(BaseModel):
-    """The body of `POST /v1/sandbox/invoices`: an open invoice for a customer (of a subscription)."""
+    """The body of `POST /v1/sandbox/invoices`: an open invoice for a customer (of a subscription).
+
+    `metadata` is the Invoice's; a record written before it existed loads without (none).
+    """
 
     model_config = ConfigDict(strict=True, extra="forbid")
     customer: str = Field(pattern=r"^cus_[A-Za-z0-9_]{1,240}$")
@@ -43,6 +46,10 @@ class InvoiceRequest(BaseModel):
     currency: str = Field(pattern=r"^[a-z]{3}$")
     email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+$")
     subscription: str | None = Field(default=None, pattern=r"^sub_[A-Za-z0-9_]{1,240}$")
+    # Stripe's metadata limits: at most 50 keys, a key 1-40 characters, a value at most 500.
+    metadata: (
+        dict[Annotated[str, Field(min_length=1, max_length=40)], Annotated[str, Field(max_length=500)]] | None
+    ) = Field(default=None, max_length=50)
 
 
 class FailRequest(BaseModel):

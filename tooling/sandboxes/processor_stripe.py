@@ -128,7 +128,8 @@ def invoice(record: dict[str, Any], *, paid_at: int | None, attempts: int, url: 
 
     Charged automatically and never retried by the sandbox itself (`next_payment_attempt` null); a
     record with a subscription has Stripe's `parent.subscription_details`, one with an email its
-    `customer_email`: what the stripe-webhook intake reads of an `invoice.*` event.
+    `customer_email`, its `metadata` (`{}` without): what the stripe-webhook intake reads of an
+    `invoice.*` event.
     """
     paid, amount = paid_at is not None, record["amount"]
     subscription = record.get("subscription")
@@ -143,6 +144,7 @@ def invoice(record: dict[str, Any], *, paid_at: int | None, attempts: int, url: 
         "attempt_count": attempts, "attempted": attempts > 0, "collection_method": "charge_automatically",
         "next_payment_attempt": None, "parent": parent or None, "created": seconds(record["time"]),
         "status_transitions": {"paid_at": paid_at}, "hosted_invoice_url": url, "livemode": False,
+        "metadata": record.get("metadata") or {},
     }  # fmt: skip
 
 

@@ -155,3 +155,10 @@ def test_an_invoice_paid_while_our_payment_is_in_flight_is_never_collected_twice
     assert world.sent(names.SUBSCRIPTION_ACTIONS_OUT) == []
     receipts = world.sent(names.RECEIPT_REQUESTS_OUT)
     assert len(receipts) == (1 if status == "recovered" else 0)
+
+
+@pytest.mark.parametrize("zone", ["Europe", "America", "Mars/Olympus", "../etc"])
+def test_a_time_zone_that_is_a_folder_or_unknown_is_a_validation_error(zone: str) -> None:
+    """A zone name that is a folder of the tz database is refused like any unknown zone (dead letter)."""
+    with pytest.raises(ValidationError, match="not an IANA time zone"):
+        failed_v2(timezone=zone)
