@@ -1,4 +1,4 @@
-"""The `bindery` command: daprd, run, demo, render, cases, emails, simulate, dead-letters, upload."""
+"""The `bindery` command: daprd, run, demo, render, cases, emails, simulate, dead-letters, upload, stripe."""
 
 from __future__ import annotations
 
@@ -31,6 +31,10 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:2] == ["cases", "release"]:  # `cases` takes an optional case id, so no subparser
         return release_cli.main(argv[2:])
+    if argv[:2] == ["stripe", "backfill"]:
+        from tooling import backfill_cli  # noqa: PLC0415 - the intake's mapping
+
+        return backfill_cli.main(argv[2:])
     parser = argparse.ArgumentParser(
         prog="bindery", description="Serverless-style functions on Dapr bindings."
     )
@@ -66,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     simulate.add_argument("--days", type=int, default=30, help="virtual days to run (default 30)")
     simulate.add_argument("--customers", type=int, default=1000, help="failed payments (default 1000)")
     simulate.add_argument("--seed", type=int, default=1, help="the campaign's random seed (default 1)")
+    stripe = commands.add_parser("stripe", help="Stripe: `stripe backfill --since TIME` after an outage")
+    stripe.add_argument("action", choices=["backfill"], help="replay Stripe's events onto payment-events")
     letters = commands.add_parser("dead-letters", help="list or redrive dead letters of the local stack")
     upload = commands.add_parser(
         "upload", help="upload an order document and enqueue its BlobCreated event (Event Grid emulation)"

@@ -10,17 +10,24 @@ reaches any storage account with keys, `--account-url` a deployed one with Entra
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import os
 import sys
 import uuid
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from bindings.messages import encode_message
 from functions.common import names
 from functions.payment_retry.operator_events import CaseRelease
 from tooling import components, storage_cli
 from tooling.paths import project_root
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from azure.storage.queue import QueueClient
 
 
 def parser() -> argparse.ArgumentParser:
@@ -87,6 +94,13 @@ def queue_name() -> str:
 
 def send(release: CaseRelease, *, connection_string: str | None, account_url: str | None) -> None:
     """Put `release` on payment-events: at `account_url`, with `connection_string`, or the local stack's."""
+    with payment_events(connection_string=connection_string, account_url=account_url) as queue:
+        queue.send_message(encode(release))
+
+
+@contextlib.contextmanager
+def payment_events(*, connection_string: str | None, account_url: str | None) -> Iterator[QueueClient]:
+    """payment-events: at `account_url` (Entra ID), with `connection_string`, or the local stack's."""
     from azure.storage.queue import QueueServiceClient  # noqa: PLC0415 - loads the Azure SDK
 
     if account_url:
@@ -94,16 +108,15 @@ def send(release: CaseRelease, *, connection_string: str | None, account_url: st
             from azure.identity import DefaultAzureCredential  # noqa: PLC0415
         except ImportError:
             raise ValueError('--account-url needs azure-identity: pip install -e ".[azure]"') from None
-        service = QueueServiceClient(account_url, credential=DefaultAzureCredential())
-        service.get_queue_client(queue_name()).send_message(encode(release))
+        yield QueueServiceClient(account_url, credential=DefaultAzureCredential()).get_queue_client(
+            queue_name()
+        )
         return
     if connection_string:
-        service = QueueServiceClient.from_connection_string(connection_string)
-        service.get_queue_client(queue_name()).send_message(encode(release))
+        yield QueueServiceClient.from_connection_string(connection_string).get_queue_client(queue_name())
         return
     with storage_cli.storage() as local:
-        service = QueueServiceClient.from_connection_string(local)
-        service.get_queue_client(queue_name()).send_message(encode(release))
+        yield QueueServiceClient.from_connection_string(local).get_queue_client(queue_name())
 
 
 def main(argv: list[str]) -> int:

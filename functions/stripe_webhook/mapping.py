@@ -70,7 +70,9 @@ SMART_RETRIES = "Stripe retries this invoice itself (Smart Retries)"
 OWN_CHARGE = "the payment engine's own retry charge (metadata[case_id]): it records the outcome itself"
 SUBSCRIPTION_KEY = "bindery_subscription"  # PaymentIntent metadata naming the subscription it pays
 
-__all__ = ["GENERIC_DECLINE", "Ignored", "InvoiceDecline", "PaymentEvent", "UnmappableError", "map_event"]
+__all__ = [
+    "GENERIC_DECLINE", "TYPES", "Ignored", "InvoiceDecline", "PaymentEvent", "UnmappableError", "map_event",
+]  # fmt: skip
 
 
 def map_event(event: Mapping[str, Any], invoice_decline: InvoiceDecline) -> PaymentEvent | Ignored:
@@ -196,3 +198,5 @@ _HANDLERS: dict[str, Callable[[StripeEvent], PaymentEvent | Ignored]] = {
     ),
     "customer.updated": _customer_updated,
 }
+TYPES: tuple[str, ...] = ("invoice.payment_failed", *_HANDLERS)
+"""The Stripe event types the mapping takes (any other is `Ignored`): what a backfill lists."""

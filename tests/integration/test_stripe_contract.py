@@ -25,6 +25,7 @@ from functions.common.payments import ChargeOrder, InDoubt, Paid, Refused
 from functions.common.stripe import StripeRequest
 from functions.common.stripe_gateway import StripeGateway
 from functions.stripe_webhook.declines import InvoiceDeclines
+from functions.stripe_webhook.mapping import TYPES
 from tests.integration.helpers import HERE
 from tooling import components, sidecar, stripe_mock
 
@@ -128,6 +129,30 @@ def test_a_query_parameter_stripe_does_not_take_is_refused(
     """The query string is checked against the spec as a form body is: an unknown parameter is a 400."""
     request = stripe.invoice_payments(invoice="in_Contract")
     status, body, _ = send(dapr, replace(request, path=request.path + "&case_id=pay_contract"))
+    assert status == 400, body
+    assert body["error"]["type"] == "invalid_request_error"
+
+
+def test_the_backfills_events_list_is_accepted_with_every_parameter(
+    dapr: tuple[api_service_v1.DaprStub, Path],
+) -> None:
+    """`GET /v1/events` with the intake's types, a created range, a page size, a cursor: a list of events."""
+    request = stripe.list_events(
+        types=TYPES, created_gte=1_788_000_000, created_lte=1_788_086_400, limit=100,
+        starting_after="evt_Contract",
+    )  # fmt: skip
+    status, body, _ = send(dapr, request)
+    assert status == 200, body
+    assert (body["object"], body["url"]) == ("list", "/v1/events")
+    assert all(event["object"] == "event" for event in body["data"]), body
+
+
+def test_an_events_query_parameter_stripe_does_not_take_is_refused(
+    dapr: tuple[api_service_v1.DaprStub, Path],
+) -> None:
+    """The events list's query is checked against the spec too: an unknown parameter is a 400."""
+    request = stripe.list_events(types=TYPES, created_gte=1_788_000_000)
+    status, body, _ = send(dapr, replace(request, path=request.path + "&created_after=1788000000"))
     assert status == 400, body
     assert body["error"]["type"] == "invalid_request_error"
 

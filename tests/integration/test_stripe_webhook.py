@@ -20,7 +20,7 @@ from functions.common import names
 from functions.stripe_webhook.app import PATH
 from functions.stripe_webhook.verify import SIGNATURE_HEADER
 from tests.unit.stripe_webhook.stripe_events import customer, event, invoice, raw, signature
-from tooling import state_reader
+from tooling import cli, procs, state_reader
 from tooling.sandboxes.processor_client import SandboxTransport
 from tooling.stack import Stack
 from tooling.waiting import eventually
@@ -164,3 +164,40 @@ def test_a_sandbox_invoice_failure_is_dunned_with_its_real_decline(stack: Stack)
         and line.get("stripe_type") == "invoice.payment_failed"
     ]
     assert queued
+
+
+def test_a_failure_missed_in_an_outage_is_backfilled_into_one_case(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Never delivered (the webhook at a closed port): the backfill opens the case; run again, no change."""
+    tag, since = uuid.uuid4().hex[:12], int(time.time()) - 1
+    sandbox = SandboxTransport(stack.sandbox_port)
+    sandbox.set_webhook(f"http://127.0.0.1:{procs.free_port()}{PATH}", stack.stripe_webhook_secret)
+    try:
+        invoice_id = sandbox.create_invoice(
+            f"cus_it{tag}", 2900, "eur", email=f"it-{tag}@example.com", subscription=f"sub_it{tag}"
+        )
+        sandbox.fail_invoice(invoice_id, "soft")
+    finally:
+        stack.set_stripe_webhook(stack.stripe_webhook_url, stack.stripe_webhook_secret)
+    time.sleep(1)
+    assert case(stack, invoice_id) is None  # the outage: Stripe's event exists, the intake never saw it
+    assert stack.azurite is not None
+    monkeypatch.setenv("STRIPE_API_KEY", f"sk_test_it{tag}")
+    argv = ["stripe", "backfill", "--since", str(since), "--stripe-url", f"http://127.0.0.1:{stack.sandbox_port}",
+            "--connection-string", stack.azurite.connection_string]  # fmt: skip
+    assert cli.main(argv) == 0
+    assert "failed 0, queued" in capsys.readouterr().out
+    opened = eventually(lambda: case(stack, invoice_id), "the case the backfilled failure opens")
+    failed = opened["timeline"][0]
+    assert "insufficient_funds" in json.dumps(failed), failed
+    event_id = failed["event_id"]
+    assert cli.main(argv) == 0  # a second backfill over the same window replays the same event
+    duplicate = f"case {invoice_id} exists: duplicate payment.failed {event_id}"
+    eventually(
+        lambda: [line for line in log_lines(stack, names.PAYMENT_RETRY) if line["message"] == duplicate],
+        "payment-retry taking the replay as a duplicate",
+    )
+    final = case(stack, invoice_id)
+    assert final is not None
+    assert [entry.get("event_id") for entry in final["timeline"]].count(event_id) == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
@@ -222,6 +223,46 @@ def test_an_invoice_payments_lookup_stripe_would_not_take_is_refused(
     """An id that would change the query, or a page size Stripe refuses: never built."""
     with pytest.raises(StripeWireError, match=why):
         stripe.invoice_payments(invoice=invoice, limit=limit)
+
+
+def test_the_events_list_is_a_get_by_types_and_creation_time() -> None:
+    """`list_events`: GET /v1/events with `types[n]`, `created[gte|lte]`, `limit` and the cursor."""
+    request = stripe.list_events(
+        types=("invoice.paid", "customer.updated"),
+        created_gte=10,
+        created_lte=20,
+        limit=5,
+        starting_after="evt_9",
+    )
+    assert (request.method, request.body) == ("GET", b"")
+    assert request.path == (
+        "/v1/events?types[0]=invoice.paid&types[1]=customer.updated&created[gte]=10&created[lte]=20&limit=5"
+        "&starting_after=evt_9"
+    )
+    assert request.header("Stripe-Version") == stripe.STRIPE_VERSION
+    assert stripe.list_events(types=("invoice.paid",), created_gte=0).path.endswith(
+        "created[gte]=0&limit=100"
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "why"),
+    [
+        ({"types": ()}, "1 to 20"),
+        ({"types": tuple(f"a.b{n}" for n in "abcdefghijklmnopqrstu")}, "1 to 20"),
+        ({"types": ("invoice.*",)}, "1 to 20"),
+        ({"limit": 0}, "1 to 100"),
+        ({"limit": 101}, "1 to 100"),
+        ({"created_gte": 20, "created_lte": 10}, "not a range"),
+        ({"starting_after": "evt_9&limit=1"}, "not a Stripe id"),
+    ],
+    ids=["no-types", "21-types", "wildcard", "limit-0", "limit-101", "backwards", "cursor-in-query"],
+)
+def test_an_events_list_stripe_would_not_take_is_refused(options: dict[str, Any], why: str) -> None:
+    """No type or more than 20, a wildcard, a page size Stripe refuses, a backwards range, a bad cursor."""
+    arguments: dict[str, Any] = {"types": ("invoice.paid",), "created_gte": 0} | options
+    with pytest.raises(StripeWireError, match=why):
+        stripe.list_events(**arguments)
 
 
 @pytest.mark.parametrize(

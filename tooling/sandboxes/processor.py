@@ -15,6 +15,8 @@ such as `metadata[case_id]`; `Authorization: Bearer sk_test_…` with any test s
   invoice's attempts, newest first, as InvoicePayments in Stripe's list (`object`, `data`, `has_more`,
   `url`); each PaymentIntent (expanded or its id) is `requires_payment_method` with the
   `last_payment_error` of a decline, or `succeeded`. 404 for an unknown invoice.
+- `GET /v1/events?types[]=…&created[gte]=…&limit=N&starting_after=evt_…`: every event the sandbox emitted,
+  posted or not (kept in `<ledger stem>.events.jsonl`), newest first, in Stripe's list (`processor_events`).
 The two POSTs need an `Idempotency-Key` (optional at Stripe, required here). A new key validates (4xx, not
 stored), decides an outcome, appends a ledger line holding the answer and answers. The same key,
 path and form pairs (sorted) replay that answer byte for byte with `Idempotent-Replayed: true`;
@@ -32,7 +34,7 @@ concurrent requests with a key execute once. Every answer has `Request-Id` and `
   Invoice; 404 unknown, 400 paid.
 - `POST /v1/sandbox/webhook`, JSON `{"url", "secret": "whsec_…"}`: where events go from now on, each
   signed as Stripe signs (`Stripe-Signature: t=…,v1=…`) and posted from a background thread, tried a
-  few times (`processor_webhooks`); without one, events are only logged.
+  few times (`processor_webhooks`); without one, events are kept (`GET /v1/events`), never posted.
 - `POST /v1/script`, JSON `{"customer": ID, "outcomes": [OUTCOME, ...]}`, replaces ID's queue.
 - `GET /v1/ledger[?customer=ID]`: the ledger lines as a JSON array. `GET /healthz`: 204.
 
@@ -62,6 +64,7 @@ from typing import Any
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 from functions.common.stripe import FORM, MAX_IDEMPOTENCY_KEY, STRIPE_VERSION
+from tooling.sandboxes import processor_events as events
 from tooling.sandboxes import processor_ledger as records
 from tooling.sandboxes import processor_params as params
 from tooling.sandboxes import processor_stripe as stripe
@@ -105,8 +108,8 @@ class _Handler(BaseHTTPRequestHandler):
         invoice = None if page is None else self.server.sandbox.invoice(page["invoice"])
         if url.path == "/healthz":
             self._send(Answer(204, b""))
-        elif url.path == "/v1/invoice_payments":
-            self._send(self._list(url.query))
+        elif url.path in {"/v1/invoice_payments", events.URL}:
+            self._send(self._list(url.path, parse_qsl(url.query, keep_blank_values=True)))
         elif url.path == "/v1/ledger":
             customer = parse_qs(url.query).get("customer", [None])[0]
             lines = self.server.sandbox.ledger.lines(customer)
@@ -117,11 +120,15 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(_fail(_unrecognized("GET", url.path)))
 
-    def _list(self, query: str) -> Answer:
+    def _list(self, path: str, pairs: list[tuple[str, str]]) -> Answer:
+        sandbox = self.server.sandbox
         try:
             stripe.check_key(self.headers.get("Authorization"))
-            invoice_id, limit, expand = params.list_params(parse_qsl(query, keep_blank_values=True))
-            listed = self.server.sandbox.invoice_payments(invoice_id, limit, expand=expand)
+            if path == events.URL:
+                listed = sandbox.events.listed(pairs)
+            else:
+                invoice_id, limit, expand = params.list_params(pairs)
+                listed = sandbox.invoice_payments(invoice_id, limit, expand=expand)
         except Refusal as refusal:
             return _fail(refusal)
         return Answer(200, records.encode(listed))
@@ -197,9 +204,12 @@ class RunningSandbox:
 def start_sandbox(
     ledger_path: Path, *, port: int = 0, timeout_seconds: float = DEFAULT_TIMEOUT_SECONDS
 ) -> RunningSandbox:
-    """Start a sandbox on 127.0.0.1:port (0 picks a free port), reloading its ledger and invoices."""
+    """Start a sandbox on 127.0.0.1:port (0 picks a free port), reloading its ledger, invoices, events."""
     invoices = records.Invoices(records.invoices_path(ledger_path))
-    return RunningSandbox(_Server(port, Sandbox(records.Ledger(ledger_path), invoices, timeout_seconds)))
+    kept = events.Events(events.events_path(ledger_path))
+    return RunningSandbox(
+        _Server(port, Sandbox(records.Ledger(ledger_path), invoices, timeout_seconds, kept))
+    )
 
 
 def main() -> None:

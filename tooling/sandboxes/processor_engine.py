@@ -3,9 +3,9 @@
 `Sandbox.execute` runs one `POST /v1/payment_intents` or `POST /v1/invoices/{id}/pay` under one lock:
 replay or idempotency check, validation, outcome, ledger line; an invoice paid emits `invoice.paid`.
 `fail_invoice` records a failed automatic attempt (Stripe Billing's own) and emits
-`invoice.payment_failed`; `invoice_payments` lists an invoice's attempts as InvoicePayments. Events go
-through `webhooks` (`processor_webhooks`), after the ledger line is written. No HTTP here (see
-`processor`).
+`invoice.payment_failed`; `invoice_payments` lists an invoice's attempts as InvoicePayments. Events are
+kept in `events` (delivered or not) and go through `webhooks` (`processor_webhooks`), after the ledger
+line is written. No HTTP here (see `processor`).
 """
 
 from __future__ import annotations
@@ -16,13 +16,16 @@ import time
 from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tooling.sandboxes import processor_ledger as records
 from tooling.sandboxes import processor_params as params
 from tooling.sandboxes import processor_stripe as stripe
 from tooling.sandboxes.processor_stripe import Answer, Refusal
 from tooling.sandboxes.processor_webhooks import Webhooks
+
+if TYPE_CHECKING:
+    from tooling.sandboxes.processor_events import Events
 
 INTENTS = "/v1/payment_intents"
 PAY = re.compile(r"^/v1/invoices/(?P<invoice>[^/]*)/pay$")
@@ -61,12 +64,15 @@ def key_attempt(key: str) -> tuple[str, int]:
 class Sandbox:
     """The sandbox's state: the ledger, the invoices and the scripted outcome queues."""
 
-    def __init__(self, ledger: records.Ledger, invoices: records.Invoices, timeout_seconds: float) -> None:
+    def __init__(
+        self, ledger: records.Ledger, invoices: records.Invoices, timeout_seconds: float, events: Events
+    ) -> None:
         self.ledger = ledger
         self.invoices = invoices
+        self.events = events  # every event emitted, delivered or not: `GET /v1/events` lists them
         self.timeout_seconds = timeout_seconds
         self.base_url = "http://127.0.0.1"  # the server sets its port: hosted invoice URLs point here
-        self.webhooks = Webhooks()
+        self.webhooks = Webhooks(journal=events.keep)
         self._lock = threading.Lock()
         self._scripts: dict[str, deque[str]] = {}
 

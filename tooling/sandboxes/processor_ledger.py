@@ -115,7 +115,7 @@ class LedgerLine(BaseModel):
 Line = TypeVar("Line", bound=BaseModel)
 
 
-class _Lines(Generic[Line]):
+class JsonLines(Generic[Line]):
     """An append-only JSON-lines file of one model, mirrored in memory."""
 
     def __init__(self, path: Path, model: type[Line]) -> None:
@@ -155,7 +155,7 @@ class _Lines(Generic[Line]):
             return list(self._lines)
 
 
-class Ledger(_Lines[LedgerLine]):
+class Ledger(JsonLines[LedgerLine]):
     """The ledger file, indexed by idempotency key."""
 
     def __init__(self, path: Path) -> None:
@@ -176,7 +176,7 @@ class Ledger(_Lines[LedgerLine]):
         return [line for line in self.all() if customer is None or line.customer == customer]
 
 
-class Invoices(_Lines[InvoiceRecord]):
+class Invoices(JsonLines[InvoiceRecord]):
     """The invoices file, indexed by invoice id."""
 
     def __init__(self, path: Path) -> None:

@@ -5,7 +5,8 @@ obj)` builds the event (`evt_…`, `api_version` the pinned `STRIPE_VERSION`, `d
 rendered now) and posts it from a daemon thread, so the API call that caused it is answered at once.
 Each try is signed afresh: `Stripe-Signature: t=<now>,v1=<HMAC-SHA256(secret, "<t>.<body>")>`. A
 delivery answered other than 2xx, or not answered, is tried again (`attempts` in all, doubling the
-pause); one that never succeeds is logged, as is an event emitted with no endpoint configured.
+pause); one that never succeeds is logged, as is an event emitted with no endpoint configured. Every
+event emitted, delivered or not, is first handed to `journal` (the sandbox keeps them for `GET /v1/events`).
 """
 
 from __future__ import annotations
@@ -18,10 +19,13 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from functions.common.stripe import STRIPE_VERSION
 from tooling.sandboxes.processor_stripe import new_id
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 _log = logging.getLogger(__name__)
 ATTEMPTS = 4
@@ -47,7 +51,14 @@ def event(event_type: str, obj: dict[str, Any], created: int | None = None) -> d
 class Webhooks:
     """Where the sandbox posts its events, if anywhere, and the posting."""
 
-    def __init__(self, attempts: int | None = None, first_pause: float | None = None) -> None:
+    def __init__(
+        self,
+        attempts: int | None = None,
+        first_pause: float | None = None,
+        *,
+        journal: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
+        self.journal = journal
         self.attempts = ATTEMPTS if attempts is None else attempts
         self.first_pause = FIRST_PAUSE if first_pause is None else first_pause
         self._lock = threading.Lock()
@@ -59,13 +70,20 @@ class Webhooks:
             self._target = (url, secret)
 
     def emit(self, event_type: str, obj: dict[str, Any], created: int | None = None) -> dict[str, Any] | None:
-        """Post an `event_type` event of `obj` in the background; the event, or None if none is configured."""
+        """Keep an `event_type` event of `obj`, post it in the background; the event, or None if unposted."""
+        posted = event(event_type, obj, created)
+        if self.journal is not None:
+            self.journal(posted)
         with self._lock:
             target = self._target
         if target is None:
-            _log.info("%s of %s not posted: no webhook endpoint configured", event_type, obj.get("id"))
+            _log.info(
+                "%s %s of %s not posted: no webhook endpoint configured",
+                event_type,
+                posted["id"],
+                obj.get("id"),
+            )
             return None
-        posted = event(event_type, obj, created)
         body = json.dumps(posted, separators=(",", ":")).encode()
         thread = threading.Thread(
             target=self._deliver,
