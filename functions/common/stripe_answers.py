@@ -54,7 +54,7 @@ def read_answer(answer: StripeAnswer, mode: Mode) -> Answer:
     status = answer.status
     if status == _TOO_MANY or status >= _SERVER:
         return Later(reason=f"Stripe answered {status}")
-    parsed = _json(answer.body)
+    parsed = parse_body(answer.body)
     if 200 <= status < 300:  # noqa: PLR2004 - the 2xx range
         return _settled(status, parsed, answer.body, mode)
     error = parsed.get("error") if isinstance(parsed, dict) else None
@@ -68,8 +68,8 @@ def read_answer(answer: StripeAnswer, mode: Mode) -> Answer:
     if 400 <= status < 500:  # noqa: PLR2004 - the 4xx range
         if kind == "idempotency_error":
             described += " (an idempotency key reused with other parameters: a bug in Bindery)"
-        return Refused(reason=mask_keys(f"{described}: {error.get('message') or _quote(answer.body)}"))
-    return InDoubt(reason=f"Stripe answered {status}: {_quote(answer.body)}")
+        return Refused(reason=mask_keys(f"{described}: {error.get('message') or quote_body(answer.body)}"))
+    return InDoubt(reason=f"Stripe answered {status}: {quote_body(answer.body)}")
 
 
 def _settled(status: int, parsed: object, body: bytes, mode: Mode) -> Answer:
@@ -78,7 +78,7 @@ def _settled(status: int, parsed: object, body: bytes, mode: Mode) -> Answer:
         if what == _SETTLED[mode] and isinstance(paid_id, str) and paid_id:
             return Paid(charge_id=paid_id)
         return InDoubt(reason=f"Stripe answered {status}: {mode} {paid_id} is {what}, not {_SETTLED[mode]}")
-    return InDoubt(reason=f"Stripe answered {status} without a {mode}: {_quote(body)}")
+    return InDoubt(reason=f"Stripe answered {status} without a {mode}: {quote_body(body)}")
 
 
 def _declined(error: dict[str, Any], described: str, body: bytes) -> Answer:
@@ -93,10 +93,11 @@ def _declined(error: dict[str, Any], described: str, body: bytes) -> Answer:
                     decline=decline, reason=f"{described}: the issuer asks for the cardholder"
                 )
             return Declined(decline=decline)
-    return InDoubt(reason=f"{described}, not a card error we can read: {_quote(body)}")
+    return InDoubt(reason=f"{described}, not a card error we can read: {quote_body(body)}")
 
 
-def _json(body: bytes) -> object:
+def parse_body(body: bytes) -> object:
+    """A Stripe answer's JSON body, or None when it is not JSON."""
     try:
         parsed: object = json.loads(body)
     except ValueError:
@@ -104,5 +105,6 @@ def _json(body: bytes) -> object:
     return parsed
 
 
-def _quote(body: bytes) -> str:
+def quote_body(body: bytes) -> str:
+    """The start of an answer's body for a reason: keys masked, at most 200 characters, quoted."""
     return repr(mask_keys(body.decode("utf-8", "replace"))[:_QUOTE])

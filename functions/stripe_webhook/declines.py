@@ -19,20 +19,19 @@ component adds the secret key (a restricted key needs *Read* on **Invoices** for
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import TYPE_CHECKING, Any
 
 from bindings.errors import TransientError
 from functions.common import stripe
-from functions.common.stripe_answers import mask_keys
+from functions.common.stripe_answers import mask_keys, parse_body, quote_body
 from functions.stripe_webhook.events import GENERIC_DECLINE, UnmappableError, decline_of
 
 if TYPE_CHECKING:
     from functions.common.stripe_gateway import StripeTransport
 
 _log = logging.getLogger(__name__)
-_TOO_MANY, _QUOTE = 429, 200
+_TOO_MANY = 429
 
 
 class InvoiceDeclines:
@@ -49,15 +48,15 @@ class InvoiceDeclines:
             raise UnmappableError(f"invoice {invoice[:60]!r}: no decline asked: {wrong}") from wrong
         answer = self.transport.send(request)  # TransientError: no answer at all
         described = f"Stripe answered {answer.status} to the payments of {invoice}"
-        listed = _json(answer.body)
+        listed = parse_body(answer.body)
         if 400 <= answer.status < 500 and answer.status != _TOO_MANY:  # noqa: PLR2004 - the 4xx range
             error = listed.get("error") if isinstance(listed, dict) else None
             message = error.get("message") if isinstance(error, dict) else None
-            raise UnmappableError(mask_keys(f"{described}: {message or _quote(answer.body)}"))
+            raise UnmappableError(mask_keys(f"{described}: {message or quote_body(answer.body)}"))
         if not 200 <= answer.status < 300:  # noqa: PLR2004 - 429, 5xx, and 1xx/3xx: ask again later
             raise TransientError(described)
         if not isinstance(listed, dict) or listed.get("object") != "list":
-            raise UnmappableError(mask_keys(f"{described}, not a list: {_quote(answer.body)}"))
+            raise UnmappableError(mask_keys(f"{described}, not a list: {quote_body(answer.body)}"))
         return _newest(invoice, listed.get("data"))
 
 
@@ -83,15 +82,3 @@ def _unknown(invoice: str, reason: str) -> dict[str, str]:
 
 def _id(obj: dict[str, Any]) -> str:
     return str(obj.get("id"))[:60]
-
-
-def _json(body: bytes) -> object:
-    try:
-        parsed: object = json.loads(body)
-    except ValueError:
-        return None
-    return parsed
-
-
-def _quote(body: bytes) -> str:
-    return repr(mask_keys(body.decode("utf-8", "replace"))[:_QUOTE])
