@@ -11,7 +11,7 @@ UV      := $(BIN)/uv
 # Which system programs tools/system-packages makes sure of: `demo` needs fewer than `test`.
 PROFILE := test
 
-.PHONY: system setup demo run test lint unit integration integration-aca bench lock upgrade-lock clean
+.PHONY: system bytecode setup demo run test lint unit integration integration-aca bench lock upgrade-lock clean
 
 demo run: PROFILE := demo
 
@@ -25,11 +25,16 @@ $(STAMP): pyproject.toml tooling/pyproject.toml requirements.lock tools/uv.txt |
 	@rm -rf $(VENV)
 	@$(PYTHON) -m venv $(VENV)
 	@$(BIN)/pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r tools/uv.txt
-	@$(UV) pip install --quiet --python $(BIN)/python --require-hashes -r requirements.lock
+	@$(UV) pip install --quiet --python $(BIN)/python --require-hashes --compile-bytecode -r requirements.lock
 	@$(UV) pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e . -e tooling
 	@touch $(STAMP)
 
-setup: system $(STAMP)
+# Every process imports the project's modules: compile them once, here, rather than in each process (which
+# writes nothing where PYTHONDONTWRITEBYTECODE is set). Only what changed is compiled again.
+bytecode: $(STAMP)
+	@$(BIN)/python -m compileall -q -j 0 bindings functions tooling tests bench
+
+setup: system $(STAMP) bytecode
 	@$(BIN)/bindery daprd
 	@$(BIN)/python -m functions.receipt_render.slices
 	@$(BIN)/python -c "from tooling import azurite; print(azurite.install())"
@@ -50,7 +55,7 @@ lint: $(STAMP)
 # tests/unit needs only the virtualenv (no Java, Go, Node or poppler) and runs on every core, a file to a worker.
 UNIT := $(BIN)/pytest -n auto --dist loadfile tests/unit
 
-unit: $(STAMP)
+unit: $(STAMP) bytecode
 	$(UNIT)
 
 integration: setup

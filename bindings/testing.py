@@ -34,10 +34,9 @@ class MemoryStateStore:
 
     def get_many(self, keys: Sequence[str]) -> list[StateItem]:
         """Read `keys` at one moment, in their order."""
-        missing = (None, None)
+        missing, items = (None, None), self._items
         with self._lock:
-            found = [self._items.get(key, missing) for key in keys]
-        return [StateItem(key, value, etag) for key, (value, etag) in zip(keys, found, strict=True)]
+            return [StateItem(key, *items.get(key, missing)) for key in keys]
 
     def save(self, key: str, value: bytes, *, etag: str | None = None) -> None:
         """Write, guarded by `etag` when given."""

@@ -22,7 +22,7 @@ from functions.payment_retry.arrivals import CardUpdate, Settlement
 from functions.payment_retry.model import Case
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Iterator, Sequence
 
     from bindings.ports import StateStore
     from functions.payment_retry.model import PaymentMethodUpdated, PaymentSucceeded
@@ -41,8 +41,8 @@ def minute_of(moment: datetime) -> datetime:
 
 def minutes_after(start: datetime, end: datetime) -> Iterator[datetime]:
     """Each UTC minute after `start`'s, up to and including `end`'s."""
-    minute = minute_of(start) + _MINUTE
-    while minute <= minute_of(end):
+    minute, last = minute_of(start) + _MINUTE, minute_of(end)
+    while minute <= last:
         yield minute
         minute += _MINUTE
 
@@ -78,16 +78,21 @@ class CaseStore:
         if (due := case.next_due()) is not None:
             self.index(case.case_id, due, now)
 
-    def due(self, minute: datetime) -> tuple[list[str], list[str]]:
-        """The case ids indexed under `minute` (every shard, one read), and the index keys holding them."""
-        stamp = f"{minute:%Y%m%d%H%M}"
-        found: list[str] = []
-        held: list[str] = []
-        for item in self._state.get_many([f"due:{stamp}{shard}" for shard in _SHARDS]):
-            if item.value:
-                found.extend(_ids(item.value))
-                held.append(item.key)
-        return list(dict.fromkeys(found)), held
+    def due(self, minutes: Sequence[datetime]) -> list[tuple[list[str], list[str]]]:
+        """For each of `minutes`, the case ids indexed under it and the index keys holding them; one read."""
+        keys = [
+            stamp + shard
+            for minute in minutes
+            for stamp in (f"due:{minute:%Y%m%d%H%M}",)
+            for shard in _SHARDS
+        ]
+        items = self._state.get_many(keys)
+        found: list[tuple[list[str], list[str]]] = []
+        for start in range(0, len(items), SHARDS):
+            held = [item for item in items[start : start + SHARDS] if item.value]
+            ids = [case_id for item in held for case_id in _ids(item.value)]
+            found.append((list(dict.fromkeys(ids)) if ids else ids, [item.key for item in held]))
+        return found
 
     def forget(self, keys: list[str]) -> None:
         """Drop the index entries of settled minutes: the keys `due` found holding ids."""

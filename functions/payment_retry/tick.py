@@ -1,14 +1,16 @@
 """One retry tick: read the due index from the cursor to now, settle what is due, advance the cursor.
 
 A tick never scans all cases: it reads the index minutes after the cursor (catching up minutes
-missed while no replica ran) and only the cases listed there. It stops claiming once its time
-budget is spent, shorter than the cron interval, so ticks do not pile up. A minute becomes settled,
-and the cursor may pass it, only when every case listed in it owes nothing more and the minute is
-at least `SETTLE_LAG` old (replica clocks differ a little, and an indexer may still be writing it).
+missed while no replica ran, `READ_AHEAD` minutes a read) and only the cases listed there. It
+stops claiming once its time budget is spent, shorter than the cron interval, so ticks do not pile
+up. A minute becomes settled, and the cursor may pass it, only when every case listed in it owes
+nothing more and the minute is at least `SETTLE_LAG` old (replica clocks differ a little, and an
+indexer may still be writing it).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 import random
 import time
@@ -19,12 +21,14 @@ from typing import TYPE_CHECKING
 from functions.payment_retry.cases import minute_of, minutes_after
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
+    from functions.payment_retry.cases import CaseStore
     from functions.payment_retry.dunning import Dunning
 
 _log = logging.getLogger(__name__)
 SETTLE_LAG = timedelta(minutes=2)
+READ_AHEAD = 60  # minutes of the due index one read fetches: a quiet minute is one call, a lost hour one too
 
 
 @dataclass
@@ -56,13 +60,13 @@ def run_tick(
     held: dict[datetime, list[str]] = {}  # the index keys each minute read holds
     settle_limit = minute_of(now) - SETTLE_LAG  # the newest minute the cursor may pass
     rng = random.Random(dunning.owner)  # noqa: S311 - spreads replicas over the list, not security
-    for minute in minutes_after(cursor, now):
+    for minute, ids, keys in _indexed(cases, cursor, now):
         if monotonic() >= deadline:
             report.out_of_budget = True
             break
         report.minutes += 1
-        ids, keys = cases.due(minute)
-        held[minute] = keys
+        if keys:
+            held[minute] = keys
         rng.shuffle(ids)
         complete = True
         for case_id in ids:
@@ -79,6 +83,16 @@ def run_tick(
         cases.forget([key for minute, keys in held.items() if minute <= settled_through for key in keys])
     report.cursor = max(settled_through, cursor)
     return report
+
+
+def _indexed(
+    cases: CaseStore, cursor: datetime, now: datetime
+) -> Iterator[tuple[datetime, list[str], list[str]]]:
+    """Each minute after `cursor` up to `now` with its case ids and index keys, `READ_AHEAD` a read."""
+    minutes = minutes_after(cursor, now)
+    while window := list(itertools.islice(minutes, READ_AHEAD)):
+        for minute, (ids, keys) in zip(window, cases.due(window), strict=True):
+            yield minute, ids, keys
 
 
 def _settle(dunning: Dunning, case_id: str, now: datetime, report: TickReport) -> bool:

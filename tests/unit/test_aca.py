@@ -29,9 +29,15 @@ ROLES = {  # built-in role definition ids
 
 
 @cache
+def _parser() -> BicepParser:
+    """One pycep parser: building its grammar costs more than parsing every file."""
+    return BicepParser()
+
+
+@cache
 def bicep(name: str) -> dict[str, Any]:
     """The pycep parse of deploy/aca/<name>."""
-    parsed: Any = BicepParser().parse(file_path=ACA / name)
+    parsed: Any = _parser().parse(file_path=ACA / name)
     return dict(parsed)
 
 

@@ -18,10 +18,10 @@ from bindings.testing import MemoryQueue, MemoryStateStore
 from functions.common import names
 from functions.common.payments import ChargeOrder
 from functions.common.stripe_gateway import StripeGateway
-from functions.payment_retry.cases import CaseStore
+from functions.payment_retry.cases import SHARDS, CaseStore
 from functions.payment_retry.dunning import RETRY_AFTER_ERROR, Dunning
 from functions.payment_retry.model import Case, PaymentFailed, PaymentMethodUpdated, PaymentSucceeded
-from functions.payment_retry.tick import run_tick
+from functions.payment_retry.tick import READ_AHEAD, run_tick
 from tooling.sandboxes.processor import RunningSandbox, start_sandbox
 from tooling.sandboxes.processor_client import SandboxTransport
 
@@ -252,10 +252,12 @@ class CountingStore(MemoryStateStore):
     def __init__(self) -> None:
         super().__init__()
         self.calls: Counter[str] = Counter()
+        self.read: Counter[str] = Counter()
 
     def get_many(self, keys: Sequence[str]) -> list[StateItem]:
         """Counted."""
         self.calls["get_many"] += 1
+        self.read.update(keys)
         return super().get_many(keys)
 
     def get(self, key: str) -> StateItem:
@@ -270,7 +272,7 @@ class CountingStore(MemoryStateStore):
 
 
 def test_a_catch_up_reads_each_minute_once_and_deletes_only_index_keys_it_read(world: World) -> None:
-    """Two days of minutes: one bulk read each; deletes only of keys that held ids, which are then gone."""
+    """Two days of minutes: one bulk read an hour; deletes only of keys that held ids, which are then gone."""
     world.state = CountingStore()
     dunning = world.replica()
     for index in range(3):
@@ -282,7 +284,9 @@ def test_a_catch_up_reads_each_minute_once_and_deletes_only_index_keys_it_read(w
     report = run_tick(dunning, now, budget=timedelta(seconds=30))
     assert report.errors == 0, report.failures
     assert report.minutes > 2 * 24 * 60
-    assert world.state.calls["get_many"] == report.minutes
+    assert world.state.calls["get_many"] == -(-report.minutes // READ_AHEAD) == 49
+    assert len(world.state.read) == report.minutes * SHARDS  # every shard of every minute,
+    assert set(world.state.read.values()) == {1}  # each read once
     assert not [key for key in indexed if world.state.get(key).value]  # settled minutes' entries deleted
     assert 0 < world.state.calls["delete"] < 60  # one a key that held ids, not 8 a minute (23,040)
 

@@ -18,13 +18,35 @@ from fontTools import ttLib
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, StreamObject
 
-from tests.unit.receipt_render.drawn import _cmap, _decode, _string, operations
+from tests.unit.receipt_render.drawn import _cmap, _decode, _string, operations, two_byte_codes
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
 MM = 25.4 / 72  # millimetres per point
 _NUMERIC = frozenset(b"+-.0123456789")
+# the operators the walk follows or refuses; any other (paths, colours, images) leaves text alone
+_MEASURED = frozenset(
+    (
+        b"q",
+        b"Q",
+        b"Tf",
+        b"BT",
+        b"Td",
+        b"Tm",
+        b"Tc",
+        b"Tw",
+        b"Tz",
+        b"TL",
+        b"T*",
+        b"'",
+        b'"',
+        b"Ts",
+        b"Tj",
+        b"TJ",
+        b"ET",
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +141,8 @@ class _Walker:
         self.boxes: list[Box] = []
 
     def step(self, operands: list[bytes | list[bytes]], operator: bytes) -> None:
+        if operator not in _MEASURED:
+            return
         numbers = [
             float(value) for value in operands if not isinstance(value, list) and value[0] in _NUMERIC
         ][-6:]
@@ -159,8 +183,7 @@ class _Walker:
                 continue
             raw = _string(part)
             self.text.append(_decode(raw, font.codes))
-            for index in range(0, len(raw), 2):
-                code = int.from_bytes(raw[index : index + 2], "big")
+            for code in two_byte_codes(raw):
                 bounds = font.ink.get(code)
                 if bounds is not None:
                     x0, y0, x1, y1 = bounds

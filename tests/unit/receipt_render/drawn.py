@@ -9,8 +9,10 @@ one cell) with the string the document meant to draw there: `Recorder` records t
 
 from __future__ import annotations
 
+import array
 import io
 import re
+import sys
 import unicodedata
 from collections import Counter
 from typing import TYPE_CHECKING, Any, cast
@@ -54,8 +56,17 @@ def _cmap(font: DictionaryObject) -> dict[int, str]:
 
 def _decode(raw: bytes, codes: dict[int, str]) -> str:
     """Two-byte codes (Identity-H) as text; a code the font does not map becomes U+FFFF."""
-    pairs = (int.from_bytes(raw[i : i + 2], "big") for i in range(0, len(raw), 2))
-    return "".join(codes.get(code, "\uffff") for code in pairs)
+    return "".join([codes.get(code, "\uffff") for code in two_byte_codes(raw)])
+
+
+def two_byte_codes(raw: bytes) -> list[int]:
+    """The big-endian two-byte codes of `raw`; an odd last byte is a code of its own."""
+    if len(raw) % 2:
+        return [int.from_bytes(raw[i : i + 2], "big") for i in range(0, len(raw), 2)]
+    codes = array.array("H", raw)
+    if sys.byteorder == "little":
+        codes.byteswap()
+    return codes.tolist()
 
 
 def _string(token: bytes) -> bytes:
