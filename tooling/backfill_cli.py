@@ -136,15 +136,16 @@ def main(argv: list[str]) -> int:
     if args.since < datetime.now(UTC).timestamp() - _KEPT:
         print("bindery: Stripe lists the events of the last 30 days only", file=sys.stderr)
     transport = HttpsTransport(args.stripe_url, key)
+    local = args.stripe_url.lower().startswith("http:")  # `stripe_url`: plain http only to loopback
     try:
         events = stripe_backfill.fetch(transport, since=args.since, until=args.until)
         print(f"{len(events)} events listed by {args.stripe_url} from {_iso(args.since)}", flush=True)
         if args.dry_run:
-            tally = stripe_backfill.replay(events, transport, None)
+            tally = stripe_backfill.replay(events, transport, None, loopback_http=local)
         else:
             where = {"connection_string": args.connection_string, "account_url": args.account_url}
             with release_cli.payment_events(**where) as client:
-                tally = stripe_backfill.replay(events, transport, QueueTarget(client))
+                tally = stripe_backfill.replay(events, transport, QueueTarget(client), loopback_http=local)
     except (BinderyError, AzureError, ValueError) as error:
         print(f"bindery: {mask_keys(str(error))}", file=sys.stderr)
         return 1

@@ -79,8 +79,10 @@ def start(
     ports = Ports.free()
     tokens = {"DAPR_API_TOKEN": dapr_token} if dapr_token else {}
     app_env = {
-        # Documents in Azurite have http links on loopback: email-send may mail those here, never in Azure.
+        # Documents in Azurite and the processor sandbox's invoice pages have http links on loopback:
+        # email-send may mail those here, and stripe-webhook carry the invoice pages, never in Azure.
         "EMAIL_LINKS_LOOPBACK_HTTP": "1",
+        "STRIPE_WEBHOOK_LINKS_LOOPBACK_HTTP": "1",
         **spec.env,
         **tokens,
         "APP_PORT": str(ports.app),

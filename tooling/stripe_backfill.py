@@ -94,14 +94,23 @@ def fetch(transport: StripeTransport, *, since: int, until: int | None = None) -
     return sorted(unique.values(), key=lambda event: int(event["created"]))  # stable: ties stay oldest first
 
 
-def replay(events: Iterable[dict[str, Any]], transport: StripeTransport, queue: Queue | None) -> Tally:
-    """Map every event as the intake does and queue each payment event (none with `queue` None: a dry run)."""
+def replay(
+    events: Iterable[dict[str, Any]],
+    transport: StripeTransport,
+    queue: Queue | None,
+    *,
+    loopback_http: bool = False,
+) -> Tally:
+    """Map every event as the intake does and queue each payment event (none with `queue` None: a dry run).
+
+    `loopback_http`: invoice pages may be http to loopback (replaying the local processor sandbox).
+    """
     tally, declines = Tally(), InvoiceDeclines(transport)
     for event in events:
         tally.listed += 1
         described = f"{event.get('id')} {event.get('type')}"
         try:
-            mapped = map_event(event, declines)
+            mapped = map_event(event, declines, loopback_http=loopback_http)
         except UnmappableError as error:
             tally.unmappable.append(mask_keys(str(error)))
             continue

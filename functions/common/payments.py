@@ -7,7 +7,8 @@ customer never hears of our own mistakes:
 - `Paid`: the processor says the money was collected;
 - `Declined`: a real card decline, with the processor's codes (`Decline`), and nothing else;
 - `NeedsCustomer`: the issuer wants the cardholder present (3-D Secure): no blind retry; the customer
-  is asked to act, through `link` when the processor hosts a page for it;
+  is asked to act, on the processor's hosted page for the payment when the case knows one (an
+  invoice's, from `payment.failed` version 3); `link` is an adapter's own page, noted on the timeline;
 - `Later`: the processor is busy or failing (429, 5xx, a concurrent request holding the key): ask
   again later with the same idempotency key; not a decline;
 - `Refused`: the processor refused our request (its fault is ours): nothing was charged; the case waits
@@ -26,6 +27,8 @@ from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field
 
+AUTHENTICATION_REQUIRED = "authentication_required"
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -39,6 +42,11 @@ class Decline(BaseModel):
     code: str = Field(min_length=1)
     decline_code: str | None = None
     advice_code: str | None = None
+
+    @property
+    def wants_cardholder(self) -> bool:
+        """The issuer asks for the cardholder (3-D Secure): `authentication_required` as either code."""
+        return AUTHENTICATION_REQUIRED in (self.code, self.decline_code)
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 Mode = Literal["payment_intent", "invoice"]
 _DECLINED, _CONFLICT, _TOO_MANY, _SERVER = 402, 409, 429, 500
 _BUSY = frozenset({"idempotency_key_in_use", "lock_timeout"})  # a concurrent request holds the key
-_AUTHENTICATE = "authentication_required"
 _SETTLED = {"payment_intent": "succeeded", "invoice": "paid"}
 _QUOTE = 200  # characters of an unreadable body kept in a reason
 _KEY = re.compile(r"\b((?:sk|rk|pk)_(?:test|live)_)([A-Za-z0-9]+)")
@@ -88,7 +87,7 @@ def _declined(error: dict[str, Any], described: str, body: bytes) -> Answer:
         except ValidationError:
             pass
         else:
-            if _AUTHENTICATE in {decline.code, decline.decline_code}:
+            if decline.wants_cardholder:
                 return NeedsCustomer(
                     decline=decline, reason=f"{described}: the issuer asks for the cardholder"
                 )

@@ -1,4 +1,4 @@
-"""Dunning messages (the payment-events queue, version 1) and the case record kept in state."""
+"""Dunning messages (the payment-events queue, versioned) and the case record kept in state."""
 
 from __future__ import annotations
 
@@ -7,12 +7,14 @@ from datetime import datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import pydantic
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from bindings.messages import Message
 from functions.common import money
 from functions.common.messages import EmailAddress, EmailRequested, ReceiptRequested, SubscriptionAction
 from functions.common.payments import Decline
+from functions.common.safe_links import PaymentPageUrl
 from functions.common.subscription_actions import SubscriptionActionV2
 from functions.payment_retry.operator_events import CaseRelease
 
@@ -37,7 +39,7 @@ class PaymentFailed(Message):
     """A charge failed at the processor: opens a dunning case (or is a duplicate of one)."""
 
     type: Literal["payment.failed"]
-    version: Literal[1, 2] = 1
+    version: Literal[1, 2, 3] = 1
     event_id: str = Field(pattern=_ID)
     payment_id: str = Field(pattern=_ID, description="the dunning case id")
     customer_id: str = Field(pattern=_ID)
@@ -54,6 +56,9 @@ class PaymentFailed(Message):
     # invoice; without, it charges `amount` anew, from `payment_method` when given.
     invoice: str | None = Field(default=None, pattern=_ID)
     payment_method: str | None = Field(default=None, pattern=_ID)
+    # Version 3: the processor's hosted page where the customer completes the payment themselves
+    # (Stripe's `hosted_invoice_url`): the link an email asking them to authenticate carries.
+    payment_page_url: PaymentPageUrl | None = None
 
     @field_validator("currency")
     @classmethod
@@ -75,7 +80,10 @@ class PaymentFailed(Message):
     @model_validator(mode="after")
     def _payable_amount(self) -> PaymentFailed:
         money.check_minor(self.amount, self.currency)  # the limits every receipt and email take too
-        _versioned(self, "invoice", "payment_method")
+        _versioned(self, 2, "invoice", "payment_method")
+        _versioned(self, 3, "payment_page_url")
+        if self.payment_page_url is not None and self.invoice is None:
+            raise ValueError("payment_page_url is the page of an invoice: it comes with `invoice`")
         return self
 
 
@@ -101,15 +109,15 @@ class PaymentMethodUpdated(Message):
 
     @model_validator(mode="after")
     def _fields_of_version(self) -> PaymentMethodUpdated:
-        _versioned(self, "payment_method")
+        _versioned(self, 2, "payment_method")
         return self
 
 
-def _versioned(event: PaymentFailed | PaymentMethodUpdated, *fields: str) -> None:
-    """Refuse version 2's `fields` in a version 1 event: a version 1 reader would not know them."""
+def _versioned(event: PaymentFailed | PaymentMethodUpdated, since: int, *fields: str) -> None:
+    """Refuse version `since`'s `fields` in an older event: a reader of its version would not know them."""
     given = [name for name in fields if getattr(event, name) is not None]
-    if event.version == 1 and given:
-        raise ValueError(f"{', '.join(given)}: fields of version 2, in a version 1 event")
+    if event.version < since and given:
+        raise ValueError(f"{', '.join(given)}: fields of version {since}, in a version {event.version} event")
 
 
 # What payment-events carries: the payment events and, from the release after version 1, an operator's
@@ -182,6 +190,10 @@ class Case(_Record):
     # version): the processor's invoice to pay, and the payment method to charge.
     invoice: str | None = None
     payment_method: str | None = None
+    # From payment.failed version 3 (no new record version either): the processor's page for the
+    # payment, mailed when the customer must act. Left out of the JSON when None, so a replica of the
+    # release before it still reads every case without one.
+    payment_page_url: str | None = None
     status: CaseStatus = "open"
     waiting_for_update: bool = False
     # Why the case waits for an operator (a refused request, an answer in doubt): meanwhile nothing is
@@ -195,6 +207,13 @@ class Case(_Record):
     outbox: tuple[Outgoing, ...] = ()
     sent: tuple[str, ...] = Field(default=(), description="keys of the messages already sent")
     timeline: tuple[Event, ...] = ()
+
+    @pydantic.model_serializer(mode="wrap")
+    def _dumped(self, handler: pydantic.SerializerFunctionWrapHandler) -> dict[str, object]:
+        data: dict[str, object] = handler(self)
+        if data.get("payment_page_url") is None:  # pydantic 2.6 has no `exclude_if`
+            data.pop("payment_page_url", None)
+        return data
 
     @property
     def is_open(self) -> bool:

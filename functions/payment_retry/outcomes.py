@@ -8,6 +8,7 @@ consumer can deduplicate on the key.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from functions.common import names
 from functions.common.messages import EmailRequested, ReceiptRequested, SubscriptionAction
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from functions.payment_retry.policy import Policy
+
+PAGE_TEMPLATE_VERSION = 2  # the dunning templates' version that shows `payment_page_url`
 
 
 def opened(event: PaymentFailed, policy: Policy, now: datetime) -> Case:
@@ -39,6 +42,7 @@ def opened(event: PaymentFailed, policy: Policy, now: datetime) -> Case:
         failed_at=event.failed_at,
         invoice=event.invoice,
         payment_method=event.payment_method,
+        payment_page_url=event.payment_page_url,
         give_up_at=deadline(policy, event.failed_at, event.timezone),
         waiting_for_update=not kind.retry,
     )
@@ -46,7 +50,9 @@ def opened(event: PaymentFailed, policy: Policy, now: datetime) -> Case:
     case = _scheduled(case, policy, now, not_before=wait)
     detail = f"{event.amount} {event.currency}, {kind.kind} decline {kind.reason_code}"
     case = case.model_copy(update={"timeline": case.noted(now, "payment failed", detail, event.event_id)})
-    return _email(case, policy, (policy.emails.on_failure, 0), now, {"decline": kind.customer_code})
+    data: dict[str, str | int] = {"decline": kind.customer_code}
+    data |= _page(case) if event.decline.wants_cardholder else {}
+    return _email(case, policy, (policy.emails.on_failure, 0), now, data)
 
 
 def charge_order(case: Case, attempt: Attempt) -> ChargeOrder:
@@ -89,8 +95,13 @@ def succeeded(case: Case, attempt: Attempt, charge_id: str, policy: Policy, now:
     return _email(case, policy, (policy.emails.on_recovery, attempt.number), now, {"attempt": attempt.number})
 
 
-def declined(case: Case, attempt: Attempt, decline: Decline, policy: Policy, now: datetime) -> Case:
-    """The attempt was declined: schedule the next step and send the ladder's email for it."""
+def declined(
+    case: Case, attempt: Attempt, decline: Decline, policy: Policy, now: datetime, *, page: bool = False
+) -> Case:
+    """The attempt was declined: schedule the next step and send the ladder's email for it.
+
+    With `page`, the email carries the processor's page for the payment, if the case knows one.
+    """
     kind = classify(decline, policy)
     done = attempt.model_copy(
         update={"outcome": "declined", "finished_at": now, "decline_code": kind.reason_code}
@@ -109,7 +120,7 @@ def declined(case: Case, attempt: Attempt, decline: Decline, policy: Policy, now
     case = _scheduled(case, policy, now, not_before=now + kind.retry_after if kind.retry_after else None)
     template = policy.emails.attempts[min(attempt.number, len(policy.emails.attempts)) - 1]
     data: dict[str, str | int] = {"attempt": attempt.number, "decline": kind.customer_code}
-    return _email(case, policy, (template, attempt.number), now, data)
+    return _email(case, policy, (template, attempt.number), now, data | (_page(case) if page else {}))
 
 
 def needs_customer(
@@ -118,9 +129,10 @@ def needs_customer(
     """The issuer wants the cardholder: declined as its code says, then waiting for them, whatever the advice.
 
     An off-session retry can never authenticate, so none is made until the customer acts (a new or
-    confirmed payment method); the ladder's email for the attempt asks them to.
+    confirmed payment method); the ladder's email for the attempt asks them to, with the processor's
+    page where they can complete the payment when the case knows one (an invoice's hosted page).
     """
-    case = declined(case, attempt, answer.decline, policy, now)
+    case = declined(case, attempt, answer.decline, policy, now, page=True)
     detail = answer.reason + (f"; the processor's page: {answer.link}" if answer.link else "")
     return case.model_copy(
         update={"waiting_for_update": True, "timeline": case.noted(now, "waiting for the customer", detail)}
@@ -184,15 +196,25 @@ def _scheduled(case: Case, policy: Policy, now: datetime, not_before: datetime |
     return case.model_copy(update={"next_charge_at": charge_at})
 
 
+def _page(case: Case) -> dict[str, str | int]:
+    """The email data naming the processor's page for the payment (its link and host), if there is one."""
+    url = case.payment_page_url
+    return {"payment_page_url": url, "payment_page_host": urlsplit(url).hostname or ""} if url else {}
+
+
 def _email(
     case: Case, policy: Policy, step: tuple[str, int], now: datetime, data: dict[str, str | int]
 ) -> Case:
-    """Queue the email of `step` (template, attempt): the same key however often it is computed."""
+    """Queue the email of `step` (template, attempt): the same key however often it is computed.
+
+    An email with the processor's page is the template's version 2, which shows it; any other version 1.
+    """
     template, number = step
     key = f"{case.case_id}:{template}:{number}"
     request = EmailRequested(
         request_id=key,
         template=template,
+        template_version=PAGE_TEMPLATE_VERSION if "payment_page_url" in data else 1,
         locale=case.locale,
         to=case.email,
         data={"case_id": case.case_id, "amount": case.amount, "currency": case.currency, **data},

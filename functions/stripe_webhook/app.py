@@ -20,7 +20,7 @@ keeps no state and answers 200 only once the queue has taken the event, so none 
 
 Settings (`settings.StripeWebhookSettings`, read at start): `STRIPE_WEBHOOK_SECRET` (required, `whsec_…`),
 `STRIPE_WEBHOOK_TOLERANCE_SECONDS` (300), `APP_PORT`, `WEBHOOK_HOST` (127.0.0.1; 0.0.0.0 in a
-container).
+container), `STRIPE_WEBHOOK_LINKS_LOOPBACK_HTTP` (empty; 1 in the local stack: `pages`).
 """
 
 from __future__ import annotations
@@ -74,9 +74,10 @@ class StripeWebhookServer(ThreadingHTTPServer):
         invoice_decline: InvoiceDecline,
         *,
         read_timeout: float = READ_TIMEOUT,
+        loopback_http: bool = False,
     ) -> None:
         self.verifier, self.queue, self.read_timeout = verifier, queue, read_timeout
-        self.invoice_decline = invoice_decline
+        self.invoice_decline, self.loopback_http = invoice_decline, loopback_http
         self.ignored: Counter[str] = Counter()
         self._lock = threading.Lock()
         super().__init__(address, _Handler)
@@ -132,7 +133,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _deliver(self, event: dict[str, Any]) -> None:
         fields = {"event_id": event["id"], "stripe_type": event["type"]}
         try:
-            mapped = map_event(event, self.server.invoice_decline)
+            mapped = map_event(event, self.server.invoice_decline, loopback_http=self.server.loopback_http)
         except UnmappableError as error:
             _log.error("stripe event not taken (422): %s", error, extra=fields)
             self._answer(422)
@@ -185,7 +186,9 @@ def serve() -> None:
         verifier = Verifier(settings.secret, settings.tolerance)
     except (SettingsError, ValueError) as error:
         sys.exit(f"{APP_ID}: {error}")
-    server = StripeWebhookServer(settings.address, verifier, events, declines)
+    server = StripeWebhookServer(
+        settings.address, verifier, events, declines, loopback_http=settings.loopback_http
+    )
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: threading.Thread(target=server.shutdown).start())
     _log.info("%s listening on %s:%d%s", APP_ID, *settings.address, PATH)

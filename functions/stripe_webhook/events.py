@@ -106,10 +106,12 @@ def failed_event(
     decline: dict[str, str],
     payment_method: str | None,
     invoice: str | None = None,
+    payment_page_url: str | None = None,
 ) -> PaymentEvent:
-    """A `payment.failed` version 2 of `e`; `UnmappableError` for an amount no case can take.
+    """A `payment.failed` version 3 of `e`; `UnmappableError` for an amount no case can take.
 
-    With the customer's `timezone` and `locale` when the object carries usable ones (`preferences`).
+    With the customer's `timezone` and `locale` when the object carries usable ones (`preferences`),
+    and an invoice's hosted page when it has a safe one (`pages`).
     """
     currency = str(e.obj["currency"]).upper()
     try:
@@ -118,7 +120,7 @@ def failed_event(
         raise UnmappableError(f"{e.type} {e.id}: {error}") from error
     event = {
         "type": "payment.failed",
-        "version": 2,
+        "version": 3,
         "event_id": e.id,
         "payment_id": payment,
         "customer_id": e.need("customer", e.obj.get("customer")),
@@ -130,6 +132,7 @@ def failed_event(
         "decline": decline,
         "invoice": invoice,
         "payment_method": payment_method,
+        "payment_page_url": payment_page_url,
     } | preferences(e.obj, f"{e.type} {e.id}")
     return PaymentEvent({key: value for key, value in event.items() if value is not None})
 

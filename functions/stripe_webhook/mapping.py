@@ -2,7 +2,8 @@
 
 What is taken (`data.object` as Stripe rendered it at `STRIPE_VERSION`, 2026-08-26.dahlia):
 
-- `invoice.payment_failed`, `payment_intent.payment_failed` → `payment.failed` version 2;
+- `invoice.payment_failed`, `payment_intent.payment_failed` → `payment.failed` version 3 (an
+  invoice's with its hosted page, `hosted_invoice_url`, when it is a safe link: `pages`);
 - `invoice.paid`, `payment_intent.succeeded` → `payment.succeeded`;
 - `payment_method.attached`, `payment_method.automatically_updated`, `setup_intent.succeeded`, and a
   `customer.updated` changing `invoice_settings.default_payment_method` → `payment_method.updated`
@@ -62,6 +63,7 @@ from functions.stripe_webhook.events import (
     id_of,
     succeeded_event,
 )
+from functions.stripe_webhook.pages import payment_page
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -75,14 +77,17 @@ __all__ = [
 ]  # fmt: skip
 
 
-def map_event(event: Mapping[str, Any], invoice_decline: InvoiceDecline) -> PaymentEvent | Ignored:
+def map_event(
+    event: Mapping[str, Any], invoice_decline: InvoiceDecline, *, loopback_http: bool = False
+) -> PaymentEvent | Ignored:
     """The Bindery event for a verified Stripe `event`, `Ignored`, or `UnmappableError`.
 
-    `invoice_decline` gives an invoice's decline (only an `invoice.payment_failed` to be taken asks).
+    `invoice_decline` gives an invoice's decline (only an `invoice.payment_failed` to be taken asks);
+    `loopback_http` lets an invoice's hosted page be http to loopback (the local stack's sandbox).
     """
     handler = _HANDLERS.get(event["type"])
     if event["type"] == "invoice.payment_failed":
-        handler = partial(_invoice_failed, invoice_decline=invoice_decline)
+        handler = partial(_invoice_failed, invoice_decline=invoice_decline, loopback_http=loopback_http)
     if handler is None:
         return Ignored(f"{event['type']} is not an event Bindery takes")
     data = event["data"]
@@ -95,7 +100,9 @@ def map_event(event: Mapping[str, Any], invoice_decline: InvoiceDecline) -> Paym
         raise UnmappableError(f"{event['type']} {event['id']}: {type(error).__name__}: {error}") from error
 
 
-def _invoice_failed(e: StripeEvent, invoice_decline: InvoiceDecline) -> PaymentEvent | Ignored:
+def _invoice_failed(
+    e: StripeEvent, invoice_decline: InvoiceDecline, *, loopback_http: bool
+) -> PaymentEvent | Ignored:
     if e.obj.get("collection_method") == "send_invoice":
         return Ignored("the customer pays this invoice by hand (collection_method send_invoice)")
     if e.obj.get("next_payment_attempt") is not None:
@@ -112,9 +119,10 @@ def _invoice_failed(e: StripeEvent, invoice_decline: InvoiceDecline) -> PaymentE
     method = id_of(e.obj.get("default_payment_method"))
     email = e.email("customer_email")
     decline = invoice_decline(invoice)  # asked late: an ignored event, or one without an email, costs no call
+    page = payment_page(e.obj, f"{e.type} {e.id}", loopback_http=loopback_http)
     return failed_event(
         e, payment=invoice, subscription=subscription, email=email, amount=amount, decline=decline,
-        payment_method=method, invoice=invoice,
+        payment_method=method, invoice=invoice, payment_page_url=page,
     )  # fmt: skip
 
 

@@ -19,7 +19,11 @@ TOLERANCE = Setting(
 )
 HOST = Setting("WEBHOOK_HOST", "127.0.0.1", "the address the HTTP server binds (0.0.0.0 in the image)")
 PORT = Setting("APP_PORT", "8080", "the port the HTTP server listens on")
-SETTINGS = (SECRET, TOLERANCE, HOST, PORT, logs.LEVEL, client.SIDECAR_WAIT)
+LOOPBACK_HTTP = Setting(
+    "STRIPE_WEBHOOK_LINKS_LOOPBACK_HTTP", "",
+    "1: an invoice's hosted page may be http to loopback (the processor sandbox); the local stack only",
+)  # fmt: skip
+SETTINGS = (SECRET, TOLERANCE, HOST, PORT, LOOPBACK_HTTP, logs.LEVEL, client.SIDECAR_WAIT)
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,7 @@ class StripeWebhookSettings:
     secret: str
     tolerance: int
     address: tuple[str, int]
+    loopback_http: bool = False  # an invoice's hosted page may be http to loopback (the local stack)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> StripeWebhookSettings:
@@ -39,4 +44,9 @@ class StripeWebhookSettings:
         tolerance = TOLERANCE.integer(environ)
         if tolerance <= 0:
             raise TOLERANCE.refused(str(tolerance), "a positive number of seconds")
-        return cls(secret=secret, tolerance=tolerance, address=(HOST.string(environ), PORT.integer(environ)))
+        return cls(
+            secret=secret,
+            tolerance=tolerance,
+            address=(HOST.string(environ), PORT.integer(environ)),
+            loopback_http=LOOPBACK_HTTP.string(environ) == "1",
+        )

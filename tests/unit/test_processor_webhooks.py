@@ -127,6 +127,25 @@ def test_a_failed_attempt_posts_a_signed_invoice_payment_failed_the_intake_maps(
     )
 
 
+def test_the_posted_invoice_failure_carries_the_hosted_page_the_local_intake_maps(
+    sandbox: RunningSandbox, transport: SandboxTransport, receiver: Receiver
+) -> None:
+    """An authentication decline's event names the sandbox's invoice page; the local intake carries it."""
+    invoice = transport.create_invoice("cus_ok_1", 2900, "eur", email=EMAIL, subscription=SUBSCRIPTION)
+    transport.fail_invoice(invoice, "auth")
+    event = receiver.next_event()
+    page = f"http://127.0.0.1:{sandbox.port}/i/{invoice}"
+    assert event["data"]["object"]["hosted_invoice_url"] == page
+    assert call(sandbox.port, "GET", f"/i/{invoice}").status == 200
+    local = map_event(event, InvoiceDeclines(transport), loopback_http=True)
+    assert isinstance(local, PaymentEvent)
+    assert (local.root["version"], local.root["payment_page_url"]) == (3, page)
+    assert local.root["decline"]["code"] == "authentication_required"
+    deployed = map_event(event, InvoiceDeclines(transport))  # https only: the loopback page is left out
+    assert isinstance(deployed, PaymentEvent)
+    assert "payment_page_url" not in deployed.root
+
+
 def test_a_paid_invoice_posts_invoice_paid(transport: SandboxTransport, receiver: Receiver) -> None:
     """A /pay that succeeds posts invoice.paid with the paid invoice and its paid_at."""
     invoice = transport.create_invoice("cus_ok_1", 500, "eur", email=EMAIL, subscription=SUBSCRIPTION)

@@ -88,8 +88,8 @@ def test_unknown_templates_and_versions_are_errors(templates: Templates) -> None
     """The error names the template and the versions that exist."""
     with pytest.raises(TemplateError, match="unknown email template nope v1"):
         templates.render(request("nope"))
-    with pytest.raises(TemplateError, match=r"reminder v2 \(versions: v1\)"):
-        templates.render(request("reminder").model_copy(update={"template_version": 2}))
+    with pytest.raises(TemplateError, match=r"reminder v3 \(versions: v1, v2\)"):
+        templates.render(request("reminder").model_copy(update={"template_version": 3}))
 
 
 def test_a_subject_with_a_line_break_is_refused(templates: Templates) -> None:

@@ -55,9 +55,9 @@ def ignored(stripe_event: dict[str, Any]) -> str:
 
 
 def test_an_invoice_failure_opens_a_case_named_by_the_invoice() -> None:
-    """invoice.payment_failed: a version 2 payment.failed for the invoice, what is left to pay, in EUR."""
+    """invoice.payment_failed: a version 3 payment.failed for the invoice, what is left to pay, in EUR."""
     found = PaymentFailed.model_validate(mapped(event("invoice.payment_failed", invoice())))
-    assert (found.version, found.event_id) == (2, "evt_1QZrA9K2vT4xLpNcW7e1Xk3b")
+    assert (found.version, found.event_id) == (3, "evt_1QZrA9K2vT4xLpNcW7e1Xk3b")
     assert (found.payment_id, found.invoice, found.payment_method) == (INVOICE, INVOICE, None)
     assert (found.customer_id, found.subscription_id, found.email) == (CUSTOMER, SUBSCRIPTION, EMAIL)
     assert (found.amount, found.currency, found.failed_at) == (2900, "EUR", AT)
