@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from report_receipt import receipt_lines
+from report_stripe import stripe_lines
 
 
 def markdown(results: dict[str, Any]) -> str:
@@ -52,6 +53,8 @@ def markdown(results: dict[str, Any]) -> str:
     lines += _email_lines(results["email"])
     if "receipt" in results:
         lines += receipt_lines(results["receipt"])
+    if "stripe" in results:
+        lines += stripe_lines(results["stripe"], results["machine"])
     sim = results["simulate"]
     lines += ["## `bindery simulate`", ""]
     lines.append(

@@ -1,10 +1,11 @@
 """`make bench`: run the benchmarks, write var/bench/results.json and BENCHMARKS.md.
 
 Sections: the retry tick against open cases, framework overhead, start-up and memory, email rates,
-receipt rendering against ReportLab, and `bindery simulate`'s run time (bench/README.md). `--quick`
-runs small sizes (a smoke run; its figures are not the published ones, and it writes
-var/bench/BENCHMARKS.md instead). `--only receipt` (or `framework`) runs that section alone and keeps
-the other sections' figures from the last results.json of the same kind (full or quick).
+receipt rendering against ReportLab, the Stripe adapter's CPU per charge and the Stripe intake's
+events per second, and `bindery simulate`'s run time (bench/README.md). `--quick` runs small sizes (a
+smoke run; its figures are not the published ones, and it writes var/bench/BENCHMARKS.md instead).
+`--only receipt` (or `framework`, `stripe`) runs that section alone and keeps the other sections'
+figures from the last results.json of the same kind (full or quick).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import email_rate
 import framework
 import receipt_pipeline
 import receipt_render
+import stripe_charge
+import stripe_intake
 import tick_cost
 from report import markdown
 from stats import spread
@@ -70,7 +73,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, one run: a smoke run")
     parser.add_argument(
-        "--only", choices=["receipt", "framework"], help="run this section alone, keep the others"
+        "--only", choices=["receipt", "framework", "stripe"], help="run this section alone, keep the others"
     )
     args = parser.parse_args()
     if args.only:
@@ -90,6 +93,7 @@ def main() -> int:
     rendering = receipt_render.section(quick=args.quick)
     print("receipt pipeline end to end…", flush=True)
     rendering["pipeline"] = _pipeline(quick=args.quick)
+    stripe = _stripe(quick=args.quick)
     print("bindery simulate…", flush=True)
     sim = simulate_runs(1 if args.quick else 3, days=30, customers=100 if args.quick else 1000)
     results = {
@@ -101,6 +105,7 @@ def main() -> int:
         "email": email,
         "apps": apps,
         "receipt": rendering,
+        "stripe": stripe,
         "seconds": time.perf_counter() - began,
     }
     write(results)
@@ -132,6 +137,8 @@ def only(section: str, *, quick: bool) -> int:
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     if section == "framework":
         results["apps"] = {**_framework(quick=quick), "generated": generated}
+    elif section == "stripe":
+        results["stripe"] = {**_stripe(quick=quick), "generated": generated}
     else:
         print("receipt rendering against ReportLab…", flush=True)
         results["receipt"] = {
@@ -141,6 +148,19 @@ def only(section: str, *, quick: bool) -> int:
         }
     write(results)
     return 0
+
+
+def _stripe(*, quick: bool) -> dict[str, Any]:
+    print("Stripe adapter CPU per charge and intake events per second…", flush=True)
+    work = var_dir() / "bench" / "stripe"
+    return {
+        "charge": stripe_charge.measure(
+            work / "charge", charges=100 if quick else 2000, runs=2 if quick else 7
+        ),
+        "intake": stripe_intake.measure(
+            work / "intake", events=100 if quick else 2000, runs=2 if quick else 5
+        ),
+    }
 
 
 def _pipeline(*, quick: bool) -> dict[str, Any]:
