@@ -14,23 +14,18 @@ key, else the app exits at start), `APP_PORT`, `WEBHOOK_HOST` (127.0.0.1; 0.0.0.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import signal
 import sys
-import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from bindings import client, logs
 from bindings.clock import SystemClock
 from bindings.dapr_ports import DaprQueue
 from bindings.errors import BinderyError, SettingsError
 from bindings.settings import Setting
-from functions.common import names
-from functions.common.framing import RefusedError, body_size, drain
+from functions.common import names, webhook_http
 from functions.common.messages import EmailEventBatch
 from functions.email_webhook.verify import SIGNATURE_HEADER, TIMESTAMP_HEADER, Verifier
 
@@ -43,7 +38,7 @@ if TYPE_CHECKING:
 _log = logging.getLogger(__name__)
 APP_ID = names.EMAIL_WEBHOOK
 PATH = "/sendgrid/events"
-READ_TIMEOUT = 30.0  # seconds a client may take to send its body before it is answered 408
+READ_TIMEOUT = webhook_http.READ_TIMEOUT
 events = DaprQueue(names.EMAIL_EVENTS_OUT)
 PUBLIC_KEY = Setting("SENDGRID_WEBHOOK_PUBLIC_KEY", None, "the event webhook's verification key (EC P-256)")
 REPLAY_WINDOW = Setting("WEBHOOK_REPLAY_WINDOW_SECONDS", "300", "age of the oldest signature accepted (s)")
@@ -70,10 +65,8 @@ class WebhookSettings:
         return cls(public_key=key, replay_window=REPLAY_WINDOW.seconds(environ), address=address)
 
 
-class WebhookServer(ThreadingHTTPServer):
+class WebhookServer(webhook_http.WebhookServer):
     """The webhook over a verifier, a queue and a clock."""
-
-    daemon_threads = True
 
     def __init__(
         self,
@@ -89,79 +82,25 @@ class WebhookServer(ThreadingHTTPServer):
         super().__init__(address, _Handler)
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(webhook_http.WebhookHandler):
     server: WebhookServer
-    _answered = False
-    _unread = False  # a body was announced and not read: drained before closing
+    path_served = PATH
+    label = "webhook"
+    log = _log
 
-    def setup(self) -> None:
-        super().setup()
-        self.connection.settimeout(self.server.read_timeout)  # a stalled client must not hold a thread
-
-    def do_GET(self) -> None:
-        self._answer(204 if self.path == "/healthz" else 404)
-
-    def finish(self) -> None:
-        super().finish()
-        if self._unread:
-            drain(self.connection)
-
-    def do_POST(self) -> None:
-        self._answered, self._unread = False, True
-        try:
-            self._post()
-        except Exception:  # noqa: BLE001 - whatever failed, the request still gets an answer
-            _log.exception("webhook request failed unexpectedly")
-            if not self._answered:
-                with contextlib.suppress(OSError):
-                    self._answer(500)
-
-    def _post(self) -> None:
-        if self.path != PATH:
-            self._answer(404)
-            return
-        try:
-            size = body_size(self.headers)
-            body = self._read(size)
-            now = self.server.clock.now()
-            batch_id = self.server.verifier.verify(
-                body, self.headers.get(SIGNATURE_HEADER), self.headers.get(TIMESTAMP_HEADER), now
-            )
-        except RefusedError as error:
-            _log.warning(
-                "webhook refused (%d): %s", error.status, error, extra={"peer": self.client_address[0]}
-            )
-            self._answer(error.status)
-            return
+    def deliver(self, body: bytes) -> None:
+        now = self.server.clock.now()
+        batch_id = self.server.verifier.verify(
+            body, self.headers.get(SIGNATURE_HEADER), self.headers.get(TIMESTAMP_HEADER), now
+        )
         try:
             self.server.queue.send(EmailEventBatch(batch_id=batch_id, received_at=now, body=body.decode()))
         except BinderyError:
             _log.exception("webhook batch %s not queued; SendGrid will retry", batch_id)
-            self._answer(503)
+            self.answer(503)
             return
         _log.info("webhook batch queued", extra={"batch_id": batch_id, "bytes": len(body)})
-        self._answer(204)
-
-    def _read(self, size: int) -> bytes:
-        try:
-            body = self.rfile.read(size)
-        except TimeoutError as error:
-            raise RefusedError(
-                408, f"the body did not arrive within {self.server.read_timeout:g}s"
-            ) from error
-        if len(body) != size:
-            raise RefusedError(400, f"the body ended after {len(body)} of {size} bytes")
-        self._unread = False
-        return body
-
-    def _answer(self, status: int) -> None:
-        self._answered = True
-        self.send_response(status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002, ANN401 - http.server's signature
-        _log.debug("%s " + format, self.address_string(), *args)
+        self.answer(204)
 
 
 def serve() -> None:
@@ -175,13 +114,9 @@ def serve() -> None:
         verifier = Verifier(settings.public_key, settings.replay_window)
     except ValueError as error:
         sys.exit(f"email-webhook: SENDGRID_WEBHOOK_PUBLIC_KEY: {error}")
-    address = settings.address
-    server = WebhookServer(address, verifier, events, SystemClock())
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: threading.Thread(target=server.shutdown).start())
-    _log.info("email-webhook listening on %s:%d%s", *address, PATH)
-    server.serve_forever(poll_interval=0.2)
-    server.server_close()
+    server = WebhookServer(settings.address, verifier, events, SystemClock())
+    _log.info("email-webhook listening on %s:%d%s", *settings.address, PATH)
+    webhook_http.serve_until_stopped(server)
 
 
 if __name__ == "__main__":

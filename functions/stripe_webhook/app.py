@@ -25,21 +25,17 @@ container), `STRIPE_WEBHOOK_LINKS_LOOPBACK_HTTP` (empty; 1 in the local stack: `
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import signal
 import sys
 import threading
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
 from bindings import logs
 from bindings.dapr_ports import DaprQueue
 from bindings.errors import BinderyError, SettingsError, TransientError
-from functions.common import names
-from functions.common.framing import RefusedError, body_size, drain
+from functions.common import names, webhook_http
 from functions.common.stripe_gateway import DaprStripeTransport
 from functions.stripe_webhook.declines import InvoiceDeclines
 from functions.stripe_webhook.mapping import Ignored, InvoiceDecline, UnmappableError, map_event
@@ -56,15 +52,13 @@ APP_ID = names.STRIPE_WEBHOOK
 PAYMENT_EVENTS_OUT = names.PAYMENT_EVENTS_OUT  # the output binding on payment-events, scoped to this app
 PATH = "/stripe/events"
 MAX_EVENT = 1_000_000  # bytes: Stripe's events are kilobytes (an invoice's `lines` is one page of a list)
-READ_TIMEOUT = 30.0  # seconds a client may take to send its body before it is answered 408
+READ_TIMEOUT = webhook_http.READ_TIMEOUT
 events = DaprQueue(PAYMENT_EVENTS_OUT)
 declines = InvoiceDeclines(DaprStripeTransport(names.PAYMENT_GATEWAY))
 
 
-class StripeWebhookServer(ThreadingHTTPServer):
+class StripeWebhookServer(webhook_http.WebhookServer):
     """The webhook over a verifier, a queue and the invoice declines; `ignored` counts ignored events."""
-
-    daemon_threads = True
 
     def __init__(
         self,
@@ -88,47 +82,15 @@ class StripeWebhookServer(ThreadingHTTPServer):
             self.ignored[event_type] += 1
 
 
-class _Handler(BaseHTTPRequestHandler):
+class _Handler(webhook_http.WebhookHandler):
     server: StripeWebhookServer
-    _answered = False
-    _unread = False  # a body was announced and not read: drained before closing
+    path_served = PATH
+    label = "stripe webhook"
+    limit = MAX_EVENT
+    log = _log
 
-    def setup(self) -> None:
-        super().setup()
-        self.connection.settimeout(self.server.read_timeout)  # a stalled client must not hold a thread
-
-    def do_GET(self) -> None:
-        self._answer(204 if self.path == "/healthz" else 404)
-
-    def finish(self) -> None:
-        super().finish()
-        if self._unread:
-            drain(self.connection)
-
-    def do_POST(self) -> None:
-        self._answered, self._unread = False, True
-        try:
-            self._post()
-        except Exception:  # noqa: BLE001 - whatever failed, the request still gets an answer
-            _log.exception("stripe webhook request failed unexpectedly")
-            if not self._answered:
-                with contextlib.suppress(OSError):
-                    self._answer(500)
-
-    def _post(self) -> None:
-        if self.path != PATH:
-            self._answer(404)
-            return
-        try:
-            body = self._read(body_size(self.headers, limit=MAX_EVENT))
-            event = self.server.verifier.verify(body, self.headers.get(SIGNATURE_HEADER))
-        except RefusedError as error:
-            _log.warning(
-                "stripe webhook refused (%d): %s", error.status, error, extra={"peer": self.client_address[0]}
-            )
-            self._answer(error.status)
-            return
-        self._deliver(event)
+    def deliver(self, body: bytes) -> None:
+        self._deliver(self.server.verifier.verify(body, self.headers.get(SIGNATURE_HEADER)))
 
     def _deliver(self, event: dict[str, Any]) -> None:
         fields = {"event_id": event["id"], "stripe_type": event["type"]}
@@ -136,46 +98,25 @@ class _Handler(BaseHTTPRequestHandler):
             mapped = map_event(event, self.server.invoice_decline, loopback_http=self.server.loopback_http)
         except UnmappableError as error:
             _log.error("stripe event not taken (422): %s", error, extra=fields)
-            self._answer(422)
+            self.answer(422)
             return
         except TransientError as error:
             _log.warning("stripe event not mapped (503; Stripe will retry): %s", error, extra=fields)
-            self._answer(503)
+            self.answer(503)
             return
         if isinstance(mapped, Ignored):
             self.server.count_ignored(event["type"])
             _log.info("stripe event ignored: %s", mapped.reason, extra=fields)
-            self._answer(200)
+            self.answer(200)
             return
         try:
             self.server.queue.send(mapped)
         except BinderyError:
             _log.exception("stripe event %s not queued; Stripe will retry", event["id"], extra=fields)
-            self._answer(503)
+            self.answer(503)
             return
         _log.info("stripe event queued as %s", mapped.root["type"], extra=fields)
-        self._answer(200)
-
-    def _read(self, size: int) -> bytes:
-        try:
-            body = self.rfile.read(size)
-        except TimeoutError as error:
-            raise RefusedError(
-                408, f"the body did not arrive within {self.server.read_timeout:g}s"
-            ) from error
-        if len(body) != size:
-            raise RefusedError(400, f"the body ended after {len(body)} of {size} bytes")
-        self._unread = False
-        return body
-
-    def _answer(self, status: int) -> None:
-        self._answered = True
-        self.send_response(status)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002, ANN401 - http.server's signature
-        _log.debug("%s " + format, self.address_string(), *args)
+        self.answer(200)
 
 
 def serve() -> None:
@@ -189,11 +130,8 @@ def serve() -> None:
     server = StripeWebhookServer(
         settings.address, verifier, events, declines, loopback_http=settings.loopback_http
     )
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: threading.Thread(target=server.shutdown).start())
     _log.info("%s listening on %s:%d%s", APP_ID, *settings.address, PATH)
-    server.serve_forever(poll_interval=0.2)
-    server.server_close()
+    webhook_http.serve_until_stopped(server)
 
 
 if __name__ == "__main__":
