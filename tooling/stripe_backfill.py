@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bindings.errors import BinderyError, TransientError
-from functions.common import stripe
+from functions.common import stripe, stripe_lists
 from functions.common.stripe_answers import mask_keys
 from functions.stripe_webhook.declines import InvoiceDeclines
 from functions.stripe_webhook.mapping import TYPES, Ignored, UnmappableError, map_event
@@ -82,7 +82,7 @@ def fetch(transport: StripeTransport, *, since: int, until: int | None = None) -
     newest_first: list[dict[str, Any]] = []
     after: str | None = None
     while True:
-        request = stripe.list_events(
+        request = stripe_lists.list_events(
             types=TYPES, created_gte=since, created_lte=until, limit=PAGE, starting_after=after
         )
         page = _page(transport.send(request))

@@ -6,9 +6,8 @@ adapter hands it to the `payment-gateway` `bindings.http` output binding as `bin
 - `create_payment_intent`: one PaymentIntent per attempt, created and confirmed off-session
   (`POST /v1/payment_intents`), with `metadata[case_id]` and `metadata[attempt]`;
 - `pay_invoice`: pay the open invoice the failed payment names (`POST /v1/invoices/{id}/pay`);
-- `invoice_payments`: the stripe-webhook intake's read of an invoice's newest payment, its PaymentIntent
-  expanded (`GET /v1/invoice_payments?invoice=…`), for the decline an Invoice no longer carries;
-- `list_events`: a page of events by type and creation time (`GET /v1/events`), for a backfill.
+- the two list reads, in `stripe_lists`: an invoice's payments (`GET /v1/invoice_payments`), a page
+  of events (`GET /v1/events`).
 
 Every POST carries the attempt's `Idempotency-Key` (`{case_id}:{attempt}`, the key the engine
 records before it charges; at most 255 characters), the pinned `Stripe-Version`, and the form
@@ -42,8 +41,6 @@ MAX_IDEMPOTENCY_KEY = 255
 _MAX_METADATA_VALUE = 500  # Stripe's limit on a metadata value
 _HEADER_VALUE = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no spaces: safe in any header
 _METHODS = frozenset({"GET", "POST"})
-_EVENT_TYPE = re.compile(r"^[a-z_]+(?:\.[a-z_]+)+$")  # invoice.payment_failed: no wildcard
-MAX_EVENT_TYPES = 20  # `types[]` takes at most 20 names
 _STRIPE_ID = re.compile(r"^[a-z]{2,8}_[A-Za-z0-9_]{1,240}$")  # cus_…, pm_…, in_…: also safe in a path
 
 Scalar: TypeAlias = str | int | bool
@@ -167,8 +164,8 @@ def create_payment_intent(
     params: dict[str, Param] = {
         "amount": amount,
         "currency": currency.lower(),
-        "customer": _stripe_id("customer", customer),
-        "payment_method": None if payment_method is None else _stripe_id("payment_method", payment_method),
+        "customer": checked_id("customer", customer),
+        "payment_method": None if payment_method is None else checked_id("payment_method", payment_method),
         "confirm": True,
         "off_session": True,
         "error_on_requires_action": True,
@@ -188,54 +185,14 @@ def pay_invoice(
     """
     params: dict[str, Param] = {
         "off_session": True,
-        "payment_method": None if payment_method is None else _stripe_id("payment_method", payment_method),
+        "payment_method": None if payment_method is None else checked_id("payment_method", payment_method),
     }
-    path = f"/v1/invoices/{_stripe_id('invoice', invoice)}/pay"
+    path = f"/v1/invoices/{checked_id('invoice', invoice)}/pay"
     return _post(path, params, idempotency_key(case_id, attempt))
 
 
-def invoice_payments(*, invoice: str, limit: int = 1) -> StripeRequest:
-    """List `invoice`'s payments, newest first, each InvoicePayment's PaymentIntent expanded.
-
-    The newest payment's intent holds the last attempt's `last_payment_error`; `limit` 1 reads only it.
-    """
-    if not 1 <= limit <= 100:  # noqa: PLR2004 - Stripe's page sizes
-        raise StripeWireError(f"limit {limit}: Stripe lists 1 to 100 objects a page")
-    query = form_encode(
-        {"invoice": _stripe_id("invoice", invoice), "limit": limit, "expand": ["data.payment.payment_intent"]}
-    )
-    path = f"/v1/invoice_payments?{query.decode('ascii')}"
-    return StripeRequest(method="GET", path=path, body=b"", headers=(("Stripe-Version", STRIPE_VERSION),))
-
-
-def list_events(
-    *, types: Sequence[str], created_gte: int, created_lte: int | None = None, limit: int = 100,
-    starting_after: str | None = None,
-) -> StripeRequest:  # fmt: skip
-    """A page of the events of `types` created from `created_gte` (to `created_lte`), newest first.
-
-    Times are Unix seconds, both inclusive. `starting_after` (the last `evt_…` of a page) asks for the
-    next, older page. Stripe keeps events 30 days.
-    """
-    if not 1 <= limit <= 100:  # noqa: PLR2004 - Stripe's page sizes
-        raise StripeWireError(f"limit {limit}: Stripe lists 1 to 100 objects a page")
-    if not 1 <= len(types) <= MAX_EVENT_TYPES or not all(_EVENT_TYPE.match(name) for name in types):
-        raise StripeWireError(f"types {list(types)[:3]}…: 1 to 20 event names such as invoice.paid")
-    if created_gte < 0 or (created_lte is not None and created_lte < created_gte):
-        raise StripeWireError(f"created from {created_gte} to {created_lte}: not a range of Unix seconds")
-    after = None if starting_after is None else _stripe_id("event", starting_after)
-    created: dict[str, Param] = {"gte": created_gte, "lte": created_lte}
-    params: dict[str, Param] = {
-        "types": list(types),
-        "created": created,
-        "limit": limit,
-        "starting_after": after,
-    }
-    path = f"/v1/events?{form_encode(params).decode('ascii')}"
-    return StripeRequest(method="GET", path=path, body=b"", headers=(("Stripe-Version", STRIPE_VERSION),))
-
-
-def _stripe_id(what: str, value: str) -> str:
+def checked_id(what: str, value: str) -> str:
+    """`value` when it is a Stripe id (`cus_…`, `in_…`: safe in a path too), else `StripeWireError`."""
     if not _STRIPE_ID.match(value):
         raise StripeWireError(f"{what} {value[:60]!r} is not a Stripe id (prefix_ then letters and digits)")
     return value

@@ -1,7 +1,7 @@
 """The decline of an invoice's failed payment, asked of Stripe (`InvoiceDeclines`, an `InvoiceDecline`).
 
 At 2026-08-26.dahlia an Invoice holds no payment error; its payments are InvoicePayments, each naming
-the PaymentIntent that tried. One request (`stripe.invoice_payments`: `GET /v1/invoice_payments?
+the PaymentIntent that tried. One request (`stripe_lists.invoice_payments`: `GET /v1/invoice_payments?
 invoice=in_…&limit=1&expand[0]=data.payment.payment_intent`, newest first) reads the newest payment's
 intent, and its `last_payment_error` (`code`, `decline_code`, `advice_code`) is the decline:
 
@@ -23,7 +23,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from bindings.errors import TransientError
-from functions.common import stripe
+from functions.common import stripe, stripe_lists
 from functions.common.stripe_answers import mask_keys, parse_body, quote_body
 from functions.stripe_webhook.events import GENERIC_DECLINE, UnmappableError, decline_of
 
@@ -43,7 +43,7 @@ class InvoiceDeclines:
     def __call__(self, invoice: str) -> dict[str, str]:
         """The decline (rules in the module docstring); `TransientError` or `UnmappableError` otherwise."""
         try:
-            request = stripe.invoice_payments(invoice=invoice)
+            request = stripe_lists.invoice_payments(invoice=invoice)
         except stripe.StripeWireError as wrong:
             raise UnmappableError(f"invoice {invoice[:60]!r}: no decline asked: {wrong}") from wrong
         answer = self.transport.send(request)  # TransientError: no answer at all

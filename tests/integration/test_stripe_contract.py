@@ -20,7 +20,7 @@ import grpc
 import pytest
 from dapr.proto import api_service_v1, api_v1
 
-from functions.common import stripe
+from functions.common import stripe, stripe_lists
 from functions.common.payments import ChargeOrder, InDoubt, Paid, Refused
 from functions.common.stripe import StripeRequest
 from functions.common.stripe_gateway import StripeGateway
@@ -114,7 +114,7 @@ def test_the_invoice_payments_lookup_is_accepted_with_its_intent_expanded(
     dapr: tuple[api_service_v1.DaprStub, Path],
 ) -> None:
     """The intake's GET, its query in the binding's path: a list of InvoicePayments, each intent expanded."""
-    status, body, _ = send(dapr, stripe.invoice_payments(invoice="in_Contract"))
+    status, body, _ = send(dapr, stripe_lists.invoice_payments(invoice="in_Contract"))
     assert status == 200, body
     assert (body["object"], body["url"]) == ("list", "/v1/invoice_payments")
     assert body["data"], body
@@ -127,7 +127,7 @@ def test_a_query_parameter_stripe_does_not_take_is_refused(
     dapr: tuple[api_service_v1.DaprStub, Path],
 ) -> None:
     """The query string is checked against the spec as a form body is: an unknown parameter is a 400."""
-    request = stripe.invoice_payments(invoice="in_Contract")
+    request = stripe_lists.invoice_payments(invoice="in_Contract")
     status, body, _ = send(dapr, replace(request, path=request.path + "&case_id=pay_contract"))
     assert status == 400, body
     assert body["error"]["type"] == "invalid_request_error"
@@ -137,7 +137,7 @@ def test_the_backfills_events_list_is_accepted_with_every_parameter(
     dapr: tuple[api_service_v1.DaprStub, Path],
 ) -> None:
     """`GET /v1/events` with the intake's types, a created range, a page size, a cursor: a list of events."""
-    request = stripe.list_events(
+    request = stripe_lists.list_events(
         types=TYPES, created_gte=1_788_000_000, created_lte=1_788_086_400, limit=100,
         starting_after="evt_Contract",
     )  # fmt: skip
@@ -151,7 +151,7 @@ def test_an_events_query_parameter_stripe_does_not_take_is_refused(
     dapr: tuple[api_service_v1.DaprStub, Path],
 ) -> None:
     """The events list's query is checked against the spec too: an unknown parameter is a 400."""
-    request = stripe.list_events(types=TYPES, created_gte=1_788_000_000)
+    request = stripe_lists.list_events(types=TYPES, created_gte=1_788_000_000)
     status, body, _ = send(dapr, replace(request, path=request.path + "&created_after=1788000000"))
     assert status == 400, body
     assert body["error"]["type"] == "invalid_request_error"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from functions.common import stripe
+from functions.common import stripe_lists
 from tests.unit.processor_helpers import (  # noqa: F401 - the *_fixture functions are pytest fixtures
     AUTH,
     call,
@@ -24,7 +24,7 @@ TYPES = ("invoice.payment_failed", "invoice.paid")
 
 
 def _list(transport: SandboxTransport, limit: int = 100, starting_after: str | None = None) -> Any:
-    request = stripe.list_events(types=TYPES, created_gte=0, limit=limit, starting_after=starting_after)
+    request = stripe_lists.list_events(types=TYPES, created_gte=0, limit=limit, starting_after=starting_after)
     answer = transport.send(request)
     assert answer.status == 200, answer.body
     return json.loads(answer.body)

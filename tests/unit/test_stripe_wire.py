@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from functions.common import stripe
+from functions.common import stripe, stripe_lists
 from functions.common.stripe import StripeRequest, StripeWireError, form_encode
 
 FORM_HEADERS = (
@@ -204,7 +204,7 @@ def test_a_header_the_binding_would_not_send_is_refused() -> None:
 
 def test_the_invoice_payments_lookup_is_a_get_with_its_query_in_the_path() -> None:
     """`invoice_payments`: GET, the parameters in the path, no body, no key, no content type."""
-    request = stripe.invoice_payments(invoice="in_9", limit=3)
+    request = stripe_lists.invoice_payments(invoice="in_9", limit=3)
     assert request.method == "GET"
     assert request.path == "/v1/invoice_payments?invoice=in_9&limit=3&expand[0]=data.payment.payment_intent"
     assert request.body == b""
@@ -222,12 +222,12 @@ def test_an_invoice_payments_lookup_stripe_would_not_take_is_refused(
 ) -> None:
     """An id that would change the query, or a page size Stripe refuses: never built."""
     with pytest.raises(StripeWireError, match=why):
-        stripe.invoice_payments(invoice=invoice, limit=limit)
+        stripe_lists.invoice_payments(invoice=invoice, limit=limit)
 
 
 def test_the_events_list_is_a_get_by_types_and_creation_time() -> None:
     """`list_events`: GET /v1/events with `types[n]`, `created[gte|lte]`, `limit` and the cursor."""
-    request = stripe.list_events(
+    request = stripe_lists.list_events(
         types=("invoice.paid", "customer.updated"),
         created_gte=10,
         created_lte=20,
@@ -240,7 +240,7 @@ def test_the_events_list_is_a_get_by_types_and_creation_time() -> None:
         "&starting_after=evt_9"
     )
     assert request.header("Stripe-Version") == stripe.STRIPE_VERSION
-    assert stripe.list_events(types=("invoice.paid",), created_gte=0).path.endswith(
+    assert stripe_lists.list_events(types=("invoice.paid",), created_gte=0).path.endswith(
         "created[gte]=0&limit=100"
     )
 
@@ -262,7 +262,7 @@ def test_an_events_list_stripe_would_not_take_is_refused(options: dict[str, Any]
     """No type or more than 20, a wildcard, a page size Stripe refuses, a backwards range, a bad cursor."""
     arguments: dict[str, Any] = {"types": ("invoice.paid",), "created_gte": 0} | options
     with pytest.raises(StripeWireError, match=why):
-        stripe.list_events(**arguments)
+        stripe_lists.list_events(**arguments)
 
 
 @pytest.mark.parametrize(
