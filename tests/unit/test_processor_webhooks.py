@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import stripe
 
-from functions.common.stripe import invoice_payments
+from functions.common.stripe_lists import invoice_payments
 from functions.stripe_webhook.declines import InvoiceDeclines
 from functions.stripe_webhook.mapping import PaymentEvent, map_event
 from tests.unit.processor_helpers import (  # noqa: F401 - the *_fixture functions are pytest fixtures
