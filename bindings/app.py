@@ -5,6 +5,9 @@
     @app.queue(names.RECEIPT_REQUESTS, model=ReceiptRequested)
     def on_request(request: ReceiptRequested) -> None: ...
 
+    @app.topic("domain-events", "receipts", model=ReceiptRendered)
+    def on_rendered(event: ReceiptRendered) -> None: ...
+
 Decorators register and return the function unchanged, so tests call handlers directly;
 `FunctionApp.handle` runs the whole event path (parse, filter, handle, dead-letter) without
 gRPC, and `run` serves it to the sidecar. `on_start` hooks read the app's settings before the
@@ -15,13 +18,11 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import threading
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import TypeAdapter
 
-from bindings import client, logs
+from bindings import logs
 from bindings.dispatch import CronTick, Delivery, Dispatcher, Route, current_delivery
 from bindings.errors import SettingsError
 from bindings.events import BLOB_CREATED, BlobEvent, parse_blob_event
@@ -29,15 +30,15 @@ from bindings.guard import Guard
 from bindings.messages import DEAD_LETTERS
 from bindings.payload import decode_json
 from bindings.poison import DEFAULT_MAX_ATTEMPTS
+from bindings.topics import Subscription, Topics, TopicStatus
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
-    from types import FrameType
 
     from bindings.ports import BlobStore
     from bindings.server import ServerSettings
 
-__all__ = ["CronTick", "Delivery", "FunctionApp", "current_delivery"]
+__all__ = ["CronTick", "Delivery", "FunctionApp", "Subscription", "TopicStatus", "current_delivery"]
 
 F = TypeVar("F", bound="Callable[..., None]")
 H = TypeVar("H", bound="Callable[[], object]")
@@ -61,12 +62,18 @@ class FunctionApp:
         self._dead_letters = dead_letters
         self._grace_seconds = grace_seconds
         self._dispatcher = Dispatcher(name, self._sink)
+        self._topics = Topics(self._dispatcher)
         self._on_start: list[Callable[[], object]] = []
 
     @property
     def bindings(self) -> tuple[str, ...]:
         """The input bindings this app handles."""
         return tuple(self._routes)
+
+    @property
+    def subscriptions(self) -> tuple[Subscription, ...]:
+        """The topics this app subscribes to."""
+        return self._topics.subscriptions
 
     @property
     def cron_failures(self) -> Mapping[str, int]:
@@ -99,6 +106,31 @@ class FunctionApp:
             max_attempts=max_attempts,
         )
 
+    def topic(
+        self,
+        pubsub: str,
+        topic: str,
+        *,
+        model: Any,  # noqa: ANN401 - a pydantic model or a union of versions
+        dead_letter_topic: str | None = None,
+        max_attempts: int | None = None,
+    ) -> Callable[[F], F]:
+        """Register a handler of `model` for `topic` of pub/sub `pubsub`; drops go to `{topic}-dead`.
+
+        The handler follows the rules of a queue handler: invalid, permanent or out of attempts, the
+        event is dead-lettered with the reason and daprd forwards it to the dead-letter topic.
+        """
+        adapter: TypeAdapter[Any] = TypeAdapter(model)
+        subscription = Subscription(pubsub, topic, dead_letter_topic or f"{topic}-dead")
+
+        def register(func: F) -> F:
+            route = Route(subscription.source, func, adapter.validate_json, lambda _payload: True,
+                          max_attempts or self._max_attempts)  # fmt: skip
+            self._topics.add(subscription, route)
+            return func
+
+        return register
+
     def on_start(self, hook: H) -> H:
         """Register `hook` to run at start, before the port opens (read settings; `SettingsError` stops)."""
         self._on_start.append(hook)
@@ -125,6 +157,10 @@ class FunctionApp:
         """
         self._dispatcher.dispatch(self._routes[binding], data, binding_metadata)
 
+    def handle_topic(self, pubsub: str, topic: str, event_id: str, data: bytes) -> TopicStatus:
+        """Run one topic event (CloudEvent `event_id`, its `data`); what daprd should do with it."""
+        return self._topics.handle(pubsub, topic, event_id, data)
+
     def run(self, port: int | None = None, *, serving: Callable[[], object] | None = None) -> None:
         """Serve the app to its sidecar until SIGTERM or SIGINT, then drain within the grace period.
 
@@ -136,39 +172,23 @@ class FunctionApp:
         guard = Guard(settings.token)
         if settings.token is None:
             _log.warning("APP_API_TOKEN is not set: calls are accepted without a dapr-api-token")
-        grpc_server = callbacks.build(self.bindings, self.handle, guard=guard, workers=settings.workers)
-
-        # The handler only records the signal; the main thread drains and stops the server once it
-        # has started. Stopping inside the handler raced the start: the port accepts connections
-        # before `start()`, and stopping a server that is not started yet is a no-op, so a SIGTERM
-        # in that window left the app serving until SIGKILL. A bare lock is the wake-up, not an
-        # Event: the handler runs on the main thread, which may be holding the Event's own lock.
-        received: list[int] = []
-        stop_requested = threading.Lock()
-        stop_requested.acquire()
-
-        def request_stop(signum: int, _frame: FrameType | None) -> None:
-            received.append(signum)
-            if len(received) == 1:
-                stop_requested.release()
-
-        signal.signal(signal.SIGTERM, request_stop)
-        signal.signal(signal.SIGINT, request_stop)
-        port, host = port or settings.port, settings.host
-        _log.info("serving %s on %s:%d", ", ".join(self._routes) or "no bindings", host, port)
-        grpc_server.add_insecure_port(f"{host}:{port}")
-        grpc_server.start()
-        if serving is not None:
-            serving()
-        stop_requested.acquire()  # returns once a signal has arrived, before or after the start
-        _log.info(
-            "received %s: draining for up to %.0fs", signal.Signals(received[0]).name, self._grace_seconds
+        grpc_server = callbacks.build(
+            callbacks.Callbacks(self.bindings, self.handle, self.subscriptions, self.handle_topic),
+            guard=guard,
+            workers=settings.workers,
         )
-        finished = guard.drain(self._grace_seconds)
-        _log.info("drained" if finished else "grace period over with work in flight")
-        grpc_server.stop(0)
-        grpc_server.wait_for_termination()
-        client.close()
+
+        served = [*self._routes, *(subscription.source for subscription in self.subscriptions)]
+        _log.info(
+            "serving %s on %s:%d", ", ".join(served) or "no bindings", settings.host, port or settings.port
+        )
+        callbacks.serve(
+            grpc_server,
+            guard,
+            f"{settings.host}:{port or settings.port}",
+            grace_seconds=self._grace_seconds,
+            serving=serving,
+        )
 
     def _register(
         self,

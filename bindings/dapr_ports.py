@@ -78,6 +78,25 @@ class DaprQueue:
         call(f"send to queue {self.binding}", lambda c: c.invoke_binding(self.binding, "create", data, {}))
 
 
+class DaprPublisher:
+    """`Publisher` over a pub/sub component; the CloudEvent's id and type are the caller's, not random."""
+
+    def __init__(self, pubsub: str) -> None:
+        self.pubsub = pubsub
+
+    def publish(self, topic: str, event: BaseModel, *, event_id: str) -> None:
+        """Publish `event` as compact ASCII JSON on `topic` with CloudEvent id `event_id`."""
+        data = encode_message(event)
+        kind = str(getattr(event, "type", "") or type(event).__name__)
+        overrides = {"cloudevent.id": event_id, "cloudevent.type": kind}
+        call(
+            f"publish to {self.pubsub}/{topic}",
+            lambda c: c.publish_event(
+                self.pubsub, topic, data, publish_metadata=overrides, data_content_type="application/json"
+            ),
+        )
+
+
 class DaprStateStore:
     """`StateStore` over a Dapr state component with strong consistency and first-write ETags."""
 

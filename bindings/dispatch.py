@@ -9,6 +9,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from enum import Enum
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -25,6 +26,14 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger("bindings.app")
 _REASON_LIMIT = 4000
+
+
+class Outcome(Enum):
+    """How an event left the event path when it may be acknowledged."""
+
+    HANDLED = "handled"
+    IGNORED = "ignored"
+    DEAD_LETTERED = "dead-lettered"
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,11 +80,11 @@ class Dispatcher:
         self.cron_failures: Counter[str] = Counter()
         self._dead_letters = dead_letters
 
-    def dispatch(self, route: Route, data: bytes, binding_metadata: Mapping[str, str]) -> None:
-        """Handle one event; return to acknowledge it, raise `RedeliverError` to leave it queued."""
+    def dispatch(self, route: Route, data: bytes, binding_metadata: Mapping[str, str]) -> Outcome:
+        """Handle one event; return how, to acknowledge it; raise `RedeliverError` to leave it queued."""
         if route.parse is None:
             self._tick(route, binding_metadata)
-            return
+            return Outcome.HANDLED
         began = time.monotonic()
         attempt = dequeue_count(binding_metadata)
         message_id = binding_metadata.get("messageID")
@@ -86,13 +95,13 @@ class Dispatcher:
                 self._dead_letter(
                     route, data, message_id, attempt=attempt, failure=Failure.INVALID, error=error
                 )
-                return
+                return Outcome.DEAD_LETTERED
             if not route.accept(payload):
                 _log.info(
                     "ignored: %s does not match this trigger",
                     getattr(payload, "path", type(payload).__name__),
                 )
-                return
+                return Outcome.IGNORED
             token = _delivery.set(Delivery(route.binding, attempt, message_id))
             try:
                 with logs.log_context(correlation_id=_correlation_id(payload)):
@@ -107,13 +116,14 @@ class Dispatcher:
                     )  # fmt: skip
                     raise RedeliverError(f"attempt {attempt} failed: {error}") from error
                 self._dead_letter(route, data, message_id, attempt=attempt, failure=failure, error=error)
-                return
+                return Outcome.DEAD_LETTERED
             finally:
                 _delivery.reset(token)
             took = round(time.monotonic() - began, 3)  # the attempt began `seconds` before its line
             logs.log(
                 _log, logging.INFO, "handled", {"attempt": attempt, "seconds": took}
             )  # `_log.info`'s, cheaper
+            return Outcome.HANDLED
 
     def _tick(self, route: Route, binding_metadata: Mapping[str, str]) -> None:
         tick = CronTick(binding=route.binding, fired_at=datetime.now(UTC))

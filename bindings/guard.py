@@ -7,6 +7,10 @@ The check wraps each servicer method once, when the server is built, rather than
 `grpc.ServerInterceptor`: gRPC runs an interceptor's pipeline and builds a method handler for
 every call, which cost more than the check itself (BENCHMARKS.md, framework overhead;
 `bench/callback_probe.py`). Methods the servicer leaves unimplemented are wrapped too.
+
+One method is answered without the token: daprd (1.16 to 1.18) lists an app's topic subscriptions
+through a bare gRPC client that never adds it (`pkg/runtime/processor/subscriber`), so checking it
+would leave every subscription unsubscribed. The answer only names topics; it starts no work.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger(__name__)
 TOKEN_HEADER = "dapr-api-token"  # noqa: S105 - a header name, not a secret
+UNCHECKED = frozenset({"/dapr.proto.runtime.v1.AppCallback/ListTopicSubscriptions"})  # see above
 
 
 class Guard:
@@ -44,9 +49,10 @@ class Guard:
 
     def wrap(self, behavior: Callable[[Any, Any], Any], method: str) -> Callable[[Any, Any], Any]:
         """`behavior` (a unary method, `method` its full gRPC name) behind the token check and drain."""
+        token = None if method in UNCHECKED else self._token
 
         def guarded(request: Any, context: Any) -> Any:  # noqa: ANN401
-            if self._token is not None and not self._token_matches(context.invocation_metadata()):
+            if token is not None and not self._token_matches(context.invocation_metadata()):
                 self._refuse(method, context)
             with self._lock:
                 draining = self._draining

@@ -35,6 +35,13 @@ class Queue(Protocol):
         """Enqueue `message` as JSON."""
 
 
+class Publisher(Protocol):
+    """Topics of one pub/sub component, published to as CloudEvents."""
+
+    def publish(self, topic: str, event: BaseModel, *, event_id: str) -> None:
+        """Publish `event` as JSON on `topic`, as CloudEvent `event_id`: subscribers dedupe on the id."""
+
+
 @dataclass(frozen=True, slots=True)
 class StateItem:
     """A value read from the state store, with the ETag to write it back guarded."""

@@ -1,15 +1,18 @@
-"""The gRPC server an app serves to its sidecar: Dapr's AppCallback service, input bindings only.
+"""The gRPC server an app serves to its sidecar: Dapr's AppCallback service, bindings and topics.
 
 Served from the generated `dapr.proto` stubs rather than `dapr.ext.grpc.App`, whose import pulls
 in the whole Dapr client package (aiohttp, the workflow and actor clients…): about a quarter of a
 second and a dozen MiB before the port opens, for code the server never runs. Only what an app of
-ours answers is implemented: the bindings it lists, their events, and the health check. Everything
-else (service invocation, topics, jobs) keeps the generated UNIMPLEMENTED answer.
+ours answers is implemented: the bindings and topics it lists, their events, and the health check.
+Everything else (service invocation, bulk topic delivery, jobs) keeps the generated UNIMPLEMENTED
+answer; the subscriptions listed are not bulk ones, so daprd never asks for bulk delivery.
 """
 
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -19,11 +22,14 @@ from dapr.proto.runtime.v1 import appcallback_pb2, appcallback_pb2_grpc
 
 from bindings import client, logs
 from bindings.settings import Setting
+from bindings.topics import TopicStatus
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
+    from types import FrameType
 
     from bindings.guard import Guard
+    from bindings.topics import Subscription
 
 _log = logging.getLogger("bindings.app")
 TOKEN = Setting("APP_API_TOKEN", None, "the token daprd sends; unset: calls are not checked", optional=True)
@@ -55,14 +61,31 @@ class ServerSettings:
         )
 
 
-class _Callback(appcallback_pb2_grpc.AppCallbackServicer):
-    """Lists the app's input bindings and hands each binding event to `handle`."""
+@dataclass(frozen=True)
+class Callbacks:
+    """What an app answers: its input bindings and topics, and the handler of each kind of event."""
 
-    def __init__(
-        self, bindings: tuple[str, ...], handle: Callable[[str, bytes, Mapping[str, str]], None]
-    ) -> None:
-        self._bindings = bindings
-        self._handle = handle
+    bindings: tuple[str, ...]
+    handle: Callable[[str, bytes, Mapping[str, str]], None]
+    subscriptions: tuple[Subscription, ...] = ()
+    handle_topic: Callable[[str, str, str, bytes], TopicStatus] | None = None
+
+
+_STATUS = {
+    TopicStatus.SUCCESS: appcallback_pb2.TopicEventResponse.SUCCESS,
+    TopicStatus.RETRY: appcallback_pb2.TopicEventResponse.RETRY,
+    TopicStatus.DROP: appcallback_pb2.TopicEventResponse.DROP,
+}
+
+
+class _Callback(appcallback_pb2_grpc.AppCallbackServicer):
+    """Lists the app's input bindings and topics and hands each event to its handler."""
+
+    def __init__(self, callbacks: Callbacks) -> None:
+        self._bindings = callbacks.bindings
+        self._handle = callbacks.handle
+        self._topics = {(s.pubsub, s.topic): s for s in callbacks.subscriptions}
+        self._handle_topic = callbacks.handle_topic
 
     def ListInputBindings(self, _request: Any, _context: Any) -> Any:  # noqa: N802, ANN401 - gRPC names
         """The bindings this app handles (daprd asks only for components without a direction)."""
@@ -77,6 +100,26 @@ class _Callback(appcallback_pb2_grpc.AppCallbackServicer):
         self._handle(request.name, request.data, dict(request.metadata))
         return appcallback_pb2.BindingEventResponse()
 
+    def ListTopicSubscriptions(self, _request: Any, _context: Any) -> Any:  # noqa: N802, ANN401
+        """The topics this app subscribes to, each with its dead-letter topic."""
+        subscriptions = [
+            appcallback_pb2.TopicSubscription(
+                pubsub_name=s.pubsub, topic=s.topic, dead_letter_topic=s.dead_letter_topic
+            )
+            for s in self._topics.values()
+        ]
+        return appcallback_pb2.ListTopicSubscriptionsResponse(subscriptions=subscriptions)
+
+    def OnTopicEvent(self, request: Any, _context: Any) -> Any:  # noqa: N802, ANN401
+        """One event: SUCCESS (handled), RETRY (redeliver) or DROP (dead-lettered; daprd forwards it)."""
+        if self._handle_topic is None or (request.pubsub_name, request.topic) not in self._topics:
+            _log.error(
+                "event on %s/%s, which this app does not subscribe to", request.pubsub_name, request.topic
+            )
+            return appcallback_pb2.TopicEventResponse(status=appcallback_pb2.TopicEventResponse.DROP)
+        status = self._handle_topic(request.pubsub_name, request.topic, request.id, request.data)
+        return appcallback_pb2.TopicEventResponse(status=_STATUS[status])
+
 
 class _Health(appcallback_pb2_grpc.AppCallbackHealthCheckServicer):
     """Healthy while serving; the guard answers UNAVAILABLE once the app drains."""
@@ -86,17 +129,49 @@ class _Health(appcallback_pb2_grpc.AppCallbackHealthCheckServicer):
         return appcallback_pb2.HealthCheckResponse()
 
 
-def build(
-    bindings: tuple[str, ...],
-    handle: Callable[[str, bytes, Mapping[str, str]], None],
-    *,
-    guard: Guard,
-    workers: int,
-) -> grpc.Server:
+def build(callbacks: Callbacks, *, guard: Guard, workers: int) -> grpc.Server:
     """A server (not started, no port yet) answering daprd's app callbacks, each method behind `guard`."""
     server = grpc.server(ThreadPoolExecutor(max_workers=workers))
-    callback = guard.servicer(_Callback(bindings, handle), "dapr.proto.runtime.v1.AppCallback")
+    callback = guard.servicer(_Callback(callbacks), "dapr.proto.runtime.v1.AppCallback")
     health = guard.servicer(_Health(), "dapr.proto.runtime.v1.AppCallbackHealthCheck")
     appcallback_pb2_grpc.add_AppCallbackServicer_to_server(callback, server)  # type: ignore[no-untyped-call]
     appcallback_pb2_grpc.add_AppCallbackHealthCheckServicer_to_server(health, server)  # type: ignore[no-untyped-call]
     return server
+
+
+def serve(
+    grpc_server: grpc.Server,
+    guard: Guard,
+    address: str,
+    *,
+    grace_seconds: float,
+    serving: Callable[[], object] | None = None,
+) -> None:
+    """Serve on `address` until SIGTERM or SIGINT, then drain within `grace_seconds` and stop."""
+    # The handler only records the signal; the main thread drains and stops the server once it
+    # has started. Stopping inside the handler raced the start: the port accepts connections
+    # before `start()`, and stopping a server that is not started yet is a no-op, so a SIGTERM
+    # in that window left the app serving until SIGKILL. A bare lock is the wake-up, not an
+    # Event: the handler runs on the main thread, which may be holding the Event's own lock.
+    received: list[int] = []
+    stop_requested = threading.Lock()
+    stop_requested.acquire()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        received.append(signum)
+        if len(received) == 1:
+            stop_requested.release()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    grpc_server.add_insecure_port(address)
+    grpc_server.start()
+    if serving is not None:
+        serving()
+    stop_requested.acquire()  # returns once a signal has arrived, before or after the start
+    _log.info("received %s: draining for up to %.0fs", signal.Signals(received[0]).name, grace_seconds)
+    finished = guard.drain(grace_seconds)
+    _log.info("drained" if finished else "grace period over with work in flight")
+    grpc_server.stop(0)
+    grpc_server.wait_for_termination()
+    client.close()

@@ -82,6 +82,22 @@ class MemoryQueue:
             self.sent.append(message)
 
 
+class MemoryPublisher:
+    """A `Publisher` in memory: `published` keeps (topic, event id, event); `fail` makes publishes raise."""
+
+    def __init__(self) -> None:
+        self.published: list[tuple[str, str, BaseModel]] = []
+        self.fail: Exception | None = None
+        self._lock = threading.Lock()
+
+    def publish(self, topic: str, event: BaseModel, *, event_id: str) -> None:
+        """Record or raise `fail`."""
+        if self.fail is not None:
+            raise self.fail
+        with self._lock:
+            self.published.append((topic, event_id, event))
+
+
 class MemoryBlobStore:
     """A `BlobStore` in memory: `blobs` maps names to (data, content type, metadata); `fail` fails puts."""
 

@@ -118,7 +118,8 @@ def _output(args: argparse.Namespace) -> str:
     if args.command == "render":
         target = render_for_dapr_cli()
         return (
-            f"rendered {target} (Azurite on 10000/10001, SMTP on {DAPR_CLI_SMTP_PORT}); now `dapr run -f .`"
+            f"rendered {target} (Azurite on 10000/10001, Redis on {DAPR_CLI_REDIS_PORT}, "
+            f"SMTP on {DAPR_CLI_SMTP_PORT}); now `dapr run -f .`"
         )
     if args.command == "cases":
         store = args.state_url or var_dir() / "state" / "state.db"
@@ -141,12 +142,16 @@ def _output(args: argparse.Namespace) -> str:
 
 DAPR_CLI_COMPONENTS = "var/dapr-cli/components"
 DAPR_CLI_SMTP_PORT = 2525
+DAPR_CLI_REDIS_PORT = 6379  # redis-server's default
 DAPR_CLI_SANDBOX_PORT = 8089
 DAPR_CLI_SENDGRID_PORT = 8090
 
 
 def render_for_dapr_cli() -> Path:
-    """Render components/local for dapr.yaml: Azurite default ports, SMTP 2525, sandboxes 8089 and 8090."""
+    """Render components/local for dapr.yaml: Azurite and Redis on their default ports, SMTP 2525, sandboxes.
+
+    The sandboxes listen on 8089 and 8090.
+    """
     from tooling.stack import DEFAULTS  # noqa: PLC0415 - loads the Azure SDKs
 
     target = project_root() / DAPR_CLI_COMPONENTS
@@ -156,6 +161,7 @@ def render_for_dapr_cli() -> Path:
         **DEFAULTS,
         "AZURITE_BLOB": "http://127.0.0.1:10000",
         "AZURITE_QUEUE": "http://127.0.0.1:10001",
+        "REDIS_HOST": f"127.0.0.1:{DAPR_CLI_REDIS_PORT}",
         "STATE_DIR": str(state),
         "SMTP_PORT": str(DAPR_CLI_SMTP_PORT),
         "PAYMENT_GATEWAY_URL": f"http://127.0.0.1:{DAPR_CLI_SANDBOX_PORT}",
@@ -192,6 +198,8 @@ def _where(stack: Stack) -> str:
     assert stack.azurite is not None  # noqa: S101 - started by Stack.__enter__
     lines = [f"Bindery local stack healthy in {stack.started_in:.1f}s (Ctrl-C stops everything)"]
     lines.append(f"  azurite blob    {stack.azurite.blob_endpoint}   queue {stack.azurite.queue_endpoint}")
+    if stack.redis is not None:
+        lines.append(f"  redis (pub/sub) {stack.redis.host} (data {stack.redis.data})")
     lines.append(f"  smtp capture    127.0.0.1:{stack.smtp_port} -> {stack.mail_dir}")
     lines.append(f"  card sandbox    http://127.0.0.1:{stack.sandbox_port} (ledger {stack.ledger})")
     lines.append(f"  sendgrid        http://127.0.0.1:{stack.sendgrid_port} (sends {stack.sendgrid_log})")

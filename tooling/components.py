@@ -32,10 +32,12 @@ def render(source: Path, target: Path, values: Mapping[str, str]) -> list[Path]:
 
 
 def load(folder: Path) -> dict[str, dict[str, Any]]:
-    """Return the components of `folder` by name, each with `type`, `metadata` (name → value) and `scopes`."""
+    """Return the components of `folder` by name, each with `type`, `metadata` (name → value) and `scopes`.
+
+    Other resources daprd loads from the folder (a `Resiliency`) are left out: see `resources`.
+    """
     found: dict[str, dict[str, Any]] = {}
-    for path in sorted(folder.glob("*.yaml")):
-        doc = yaml.safe_load(path.read_text())
+    for path, doc in resources(folder, "Component"):
         name = doc["metadata"]["name"]
         if name in found:
             raise ValueError(f"{folder}: component {name!r} is defined twice")
@@ -49,6 +51,12 @@ def load(folder: Path) -> dict[str, dict[str, Any]]:
             "scopes": tuple(doc.get("scopes") or ()),
         }
     return found
+
+
+def resources(folder: Path, kind: str) -> list[tuple[Path, dict[str, Any]]]:
+    """The documents of `folder`'s `*.yaml` files whose `kind` is `kind` (Component, Resiliency)."""
+    docs = [(path, yaml.safe_load(path.read_text())) for path in sorted(folder.glob("*.yaml"))]
+    return [(path, doc) for path, doc in docs if doc.get("kind") == kind]
 
 
 def storage_entities(folder: Path) -> tuple[set[str], set[str]]:

@@ -25,7 +25,7 @@ DEFAULT = "local"
 
 _KEY_FILES = ("go.mod", "go.sum", "main.go", "components.go", "_upstream/zz_notag.go")
 _VERSION_RE = re.compile(r"^\s*github\.com/dapr/dapr v(\d+\.\d+\.\d+)\s*$", re.MULTILINE)
-_LOADER_RE = re.compile(r"\b(bindings|state|secretstores)Loader\.DefaultRegistry\.Register\w+\(")
+_LOADER_RE = re.compile(r"\b(bindings|pubsub|state|secretstores)Loader\.DefaultRegistry\.Register\w+\(")
 _TYPE_NAME_RE = re.compile(r'"([a-z][a-z0-9.]*)"')
 
 

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from functions.common import names
 from functions.payment_retry.model import Case
-from tooling import deadletters, demo_documents, state_reader
+from tooling import deadletters, demo_documents, demo_events, state_reader
 from tooling.sandboxes.processor_client import SandboxTransport
 from tooling.simulation import command as simulation
 from tooling.stack import Stack, StackConfig
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
-_RUN_STATE = ("azurite", "mail", "state", "log", "run", "demo", "sandbox")
+_RUN_STATE = ("azurite", "redis", "mail", "state", "log", "run", "demo", "sandbox")
 # (customer, days since the failure, decline): the sandbox's customer prefixes script the outcomes. Each
 # failed a day ago, so its first retry is due now; the policy spaces later retries a day apart. The first
 # is a Stripe invoice whose automatic payment failed: Stripe's signed event reaches the intake, and the
@@ -70,7 +70,8 @@ def run(root: Path, *, say: Callable[[str], None] = print) -> dict[str, Any]:
         documents_made = demo_documents.run(stack, recovered, say=say)
         summary = _summary(stack)
         summary["documents"] = documents_made
-    say("5. a short dunning campaign on a virtual clock (`bindery simulate` runs the full-size one)")
+        summary["domain_events"] = demo_events.run(stack, lambda: _cases(stack), say)
+    say("6. a short dunning campaign on a virtual clock (`bindery simulate` runs the full-size one)")
     summary["campaign"] = simulation.describe(simulation.run(days=14, customers=200, seed=7))
     target = root / "demo" / "summary.json"
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -221,6 +222,7 @@ def describe(summary: dict[str, Any]) -> str:
     lines.append(
         f"  email lifecycle   {summary['email_lifecycle']} (signed events from the SendGrid sandbox)"
     )
+    lines += demo_events.describe(summary["domain_events"])
     lines.append(f"  dead letters      {len(summary['dead_letters'])}")
     lines += [f"    - {d['source']} {d['kind']}: {d['reason'][:70]}" for d in summary["dead_letters"]]
     lines += ["", summary["campaign"], ""]

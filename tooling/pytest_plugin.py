@@ -1,4 +1,4 @@
-"""Pytest fixtures that start the real local stack: daprd, Azurite, the SMTP capture and the sandboxes.
+"""Pytest fixtures that start the real local stack: daprd, Azurite, Redis, the SMTP capture, the sandboxes.
 
 Load it with `pytest_plugins = ["tooling.pytest_plugin"]` in a conftest.py (Bindery's own tests do, in
 tests/conftest.py). Nothing here skips: when daprd cannot be built or Azurite cannot start, the

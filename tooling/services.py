@@ -1,4 +1,4 @@
-"""The local stand-ins a stack starts before its apps: Azurite, the SMTP capture and the two sandboxes."""
+"""The local stand-ins a stack starts before its apps: Azurite, Redis, the SMTP capture, the two sandboxes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 import urllib.request
 from typing import TYPE_CHECKING
 
-from tooling import azurite, procs
+from tooling import azurite, procs, redis
 from tooling.sandboxes.processor_client import SandboxTransport
 
 if TYPE_CHECKING:
@@ -21,6 +21,7 @@ class Services:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.azurite: azurite.Azurite | None = None
+        self.redis: redis.Redis | None = None  # the pub/sub broker
         self.smtp_port = self.sandbox_port = self.sendgrid_port = 0
         self._procs: list[procs.Proc] = []
 
@@ -60,9 +61,11 @@ class Services:
         return self.root / "sandbox" / "ledger.jsonl"
 
     def _start_services(self) -> None:
-        """Start Azurite, the SMTP capture, the card sandbox and the SendGrid sandbox."""
+        """Start Azurite, Redis, the SMTP capture, the card sandbox and the SendGrid sandbox."""
         self.azurite = azurite.start(self.root / "azurite", self.log_dir / "azurite.log")
         self._procs.append(self.azurite.proc)
+        self.redis = redis.start(self.root / "redis", self.log_dir / "redis.log")
+        self._procs.append(self.redis.proc)  # stopped with SIGTERM: Redis fsyncs its append-only file
         self.smtp_port, self.sandbox_port, self.sendgrid_port = (procs.free_port() for _ in range(3))
         smtp = self._python("smtp-capture", "tooling.smtp_capture", "--port", str(self.smtp_port),
                             "--dir", str(self.mail_dir))  # fmt: skip
@@ -88,11 +91,20 @@ class Services:
 
     def endpoints(self) -> dict[str, str]:
         """Component placeholders the services fill (besides Azurite's)."""
+        if self.redis is None:
+            raise procs.StackError("Redis is not running")
         return {
+            "REDIS_HOST": self.redis.host,
             "SMTP_PORT": str(self.smtp_port),
             "PAYMENT_GATEWAY_URL": f"http://127.0.0.1:{self.sandbox_port}",
             "SENDGRID_API_URL": f"http://127.0.0.1:{self.sendgrid_port}",
         }
+
+    def redis_stream(self, key: str) -> list[dict[str, str]]:
+        """The entries of one Redis stream (a pub/sub topic), oldest first, as their fields."""
+        if self.redis is None:
+            raise procs.StackError("Redis is not running")
+        return self.redis.stream(key)
 
     def set_webhook(self, url: str) -> None:
         """Tell the SendGrid sandbox where to post its signed events."""

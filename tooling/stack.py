@@ -1,4 +1,4 @@
-"""The local stack: Azurite, SMTP capture, rendered components, and every app with its daprd.
+"""The local stack: Azurite, Redis, SMTP capture, rendered components, and every app with its daprd.
 
 Used by `bindery run`, `make demo` and the integration-test fixtures alike:
 
@@ -46,19 +46,24 @@ DEMO_APPS: tuple[sidecar.AppSpec, ...] = (
     # (so may the tests), and the intake asks the sandbox, as Stripe, for an invoice's decline.
     sidecar.AppSpec(names.STRIPE_WEBHOOK, "functions.stripe_webhook.app", protocol="http"),
     sidecar.AppSpec(names.RECEIPT_RENDER, "functions.receipt_render.app"),
+    # Counts the dunning events payment-retry publishes on domain-events (the `aggregates` store).
+    sidecar.AppSpec(names.AGGREGATOR, "functions.aggregator.app"),
 )
 DEFAULTS: Mapping[str, str] = {
     "DEMO_TICK_SCHEDULE": "@every 2s",
     "RETRY_TICK_SCHEDULE": "@every 5s",
     "QUEUE_POLLING_INTERVAL": "200ms",
     "QUEUE_VISIBILITY_TIMEOUT": "60s",  # as deployed (deploy/aca/main.bicep)
+    "PUBSUB_PROCESSING_TIMEOUT": "60s",  # pubsub.redis redelivers an event unacknowledged this long
+    "PUBSUB_REDELIVER_INTERVAL": "10s",  # (checked this often): components/local/domain-events.yaml
 }
 
 
 # Filled from the running stack; DEFAULTS (or StackConfig.values) fill the rest.
-RUNTIME_PLACEHOLDERS = frozenset(
-    {"AZURITE_BLOB", "AZURITE_QUEUE", "STATE_DIR", "SMTP_PORT", "PAYMENT_GATEWAY_URL", "SENDGRID_API_URL"}
-)
+RUNTIME_PLACEHOLDERS = frozenset({
+    "AZURITE_BLOB", "AZURITE_QUEUE", "REDIS_HOST", "STATE_DIR", "SMTP_PORT", "PAYMENT_GATEWAY_URL",
+    "SENDGRID_API_URL",
+})  # fmt: skip
 
 
 @dataclass(frozen=True)

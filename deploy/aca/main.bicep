@@ -1,7 +1,8 @@
 // Bindery on Azure Container Apps: one resource group holding Log Analytics, a registry, a storage
-// account (queues, containers, the Event Grid route for order documents), Key Vault, PostgreSQL for
-// state, one managed identity, the Container Apps environment with its Dapr components, and one
-// container app per function. Step by step: docs/deploy-aca.md.
+// account (queues, containers, the Event Grid route for order documents), a Service Bus namespace (the
+// domain-events pub/sub), Key Vault, PostgreSQL for state, the apps' managed identity (and the Service
+// Bus scale rules' own), the Container Apps environment with its Dapr components and the pub/sub's
+// resiliency policy, and one container app per function. Step by step: docs/deploy-aca.md.
 //
 // Deploy twice the first time: with deployApps=false to create everything the apps need (push the
 // images and set the Key Vault secrets then), and again with deployApps=true (the default).
@@ -69,6 +70,22 @@ var storageName = '${prefix}${suffix}'
 // Every queue a deployed component or the Event Grid route uses (tooling/aca.py; tests/unit/test_aca.py).
 var queues = ['payment-events', 'email-requests', 'receipt-requests', 'blob-events', 'email-events', 'subscription-actions']
 var containers = ['documents', 'dead-letters']
+// The domain-events pub/sub (pubsub.azure.servicebus.topics, modules/servicebus.bicep). daprd creates no
+// entity (disableEntityManagement), so every topic an app publishes to must be listed here (a publish
+// to a missing topic fails), and every dead-letter topic a subscription names. `dunning`: payment-retry's
+// events (functions/common/domain_events.py); `dunning-dead`: what the aggregator drops or gives up on
+// (daprd forwards it there). No app subscribes to `dunning-dead` yet (the audit archive will), so Service
+// Bus drops what is forwarded to it; the app's own dead-letter record (the dead-letters container) keeps
+// each event with its reason meanwhile.
+var topics = ['dunning', 'dunning-dead']
+// One per subscriber app and topic: {topic, app, deadLetterTopic}; the subscription is named by the app
+// id (daprd's consumerID) and its dead letters go to deadLetterTopic (`<topic>-dead`, bindings/topics.py),
+// or stay in its own dead-letter queue when that is ''. Each subscriber lists the topic in its `topics`
+// below too: a KEDA `azure-servicebus` rule on that subscription's backlog scales it (modules/app.bicep),
+// signed in as the scalers' own identity (modules/scaler.bicep: Data Owner, which KEDA's count needs).
+var subscriptions = [
+  { topic: 'dunning', app: 'aggregator', deadLetterTopic: 'dunning-dead' }
+]
 // Order documents dropped under documents/orders/ become BlobCreated events on blob-events.
 var blobEventsQueue = 'blob-events'
 var blobEventsContainer = 'documents'
@@ -76,16 +93,18 @@ var blobEventsPrefix = 'orders/'
 // The image's APP_PORT (deploy/Dockerfile); the container apps set it explicitly as well.
 var appPort = 50001
 // One container app per app in functions/common/names.py (demo-ticker and demo-archiver run locally only).
-// `queues` are the app's input queues: its scale rules. payment-retry keeps a replica because
-// retry-tick is a cron binding: a replica scaled to zero has no sidecar, so no tick.
+// `queues` are the app's input queues and `topics` the topics it subscribes to (each its subscription in
+// `subscriptions`): its scale rules. payment-retry keeps a replica because retry-tick is a cron binding:
+// a replica scaled to zero has no sidecar, so no tick. A subscriber may scale to zero: KEDA starts a
+// replica once its subscription holds a message.
 var apps = [
   {
     name: 'payment-retry', function: 'payment_retry', appProtocol: 'grpc', external: false
-    minReplicas: 1, maxReplicas: 3, queues: ['payment-events'], env: [], secrets: []
+    minReplicas: 1, maxReplicas: 3, queues: ['payment-events'], topics: [], env: [], secrets: []
   }
   {
     name: 'email-send', function: 'email_send', appProtocol: 'grpc', external: false
-    minReplicas: 0, maxReplicas: 5, queues: ['email-requests'], secrets: []
+    minReplicas: 0, maxReplicas: 5, queues: ['email-requests'], topics: [], secrets: []
     env: [
       { name: 'EMAIL_PROVIDER', value: emailProvider }
       { name: 'EMAIL_FROM', value: emailFrom }
@@ -95,11 +114,11 @@ var apps = [
   }
   {
     name: 'email-events', function: 'email_events', appProtocol: 'grpc', external: false
-    minReplicas: 0, maxReplicas: 3, queues: ['email-events'], env: [], secrets: []
+    minReplicas: 0, maxReplicas: 3, queues: ['email-events'], topics: [], env: [], secrets: []
   }
   {
     name: 'receipt-render', function: 'receipt_render', appProtocol: 'grpc', external: false
-    minReplicas: 0, maxReplicas: 3, queues: ['receipt-requests', 'blob-events'], secrets: []
+    minReplicas: 0, maxReplicas: 3, queues: ['receipt-requests', 'blob-events'], topics: [], secrets: []
     // Customer links are user-delegation SAS URLs signed with the managed identity.
     env: [
       { name: 'DOCUMENTS_ACCOUNT_URL', value: 'https://${storageName}.blob.${environment().suffixes.storage}/' }
@@ -107,13 +126,17 @@ var apps = [
     ]
   }
   {
+    name: 'aggregator', function: 'aggregator', appProtocol: 'grpc', external: false
+    minReplicas: 0, maxReplicas: 3, queues: [], topics: ['dunning'], env: [], secrets: []
+  }
+  {
     name: 'email-webhook', function: 'email_webhook', appProtocol: 'http', external: true
-    minReplicas: 0, maxReplicas: 3, queues: [], secrets: ['sendgrid-webhook-public-key']
+    minReplicas: 0, maxReplicas: 3, queues: [], topics: [], secrets: ['sendgrid-webhook-public-key']
     env: [{ name: 'SENDGRID_WEBHOOK_PUBLIC_KEY', secretRef: 'sendgrid-webhook-public-key' }]
   }
   {
     name: 'stripe-webhook', function: 'stripe_webhook', appProtocol: 'http', external: true
-    minReplicas: 0, maxReplicas: 3, queues: [], secrets: ['stripe-webhook-secret']
+    minReplicas: 0, maxReplicas: 3, queues: [], topics: [], secrets: ['stripe-webhook-secret']
     env: [{ name: 'STRIPE_WEBHOOK_SECRET', secretRef: 'stripe-webhook-secret' }]
   }
 ]
@@ -147,6 +170,17 @@ module storage 'modules/storage.bicep' = {
   }
 }
 
+module serviceBus 'modules/servicebus.bicep' = {
+  name: 'servicebus'
+  params: {
+    location: location
+    name: '${prefix}-bus-${suffix}'
+    topics: topics
+    subscriptions: subscriptions
+    workspaceId: monitoring.outputs.id
+  }
+}
+
 module vault 'modules/vault.bicep' = {
   name: 'vault'
   params: {
@@ -173,10 +207,24 @@ module identity 'modules/identity.bicep' = {
     location: location
     name: '${prefix}-apps'
     storageAccountName: storage.outputs.name
+    serviceBusName: serviceBus.outputs.name
+    serviceBusReceives: !empty(subscriptions)
     vaultName: vault.outputs.name
     registryName: registry.outputs.name
     operatorPrincipalId: operatorPrincipalId
     operatorPrincipalType: operatorPrincipalType
+  }
+}
+
+// The scale rules' own identity: Data Owner on the namespace, which KEDA's subscription count needs and
+// no app holds (modules/scaler.bicep).
+module scaler 'modules/scaler.bicep' = {
+  name: 'scaler'
+  params: {
+    location: location
+    name: '${prefix}-scaler'
+    serviceBusName: serviceBus.outputs.name
+    serviceBusScales: !empty(subscriptions)
   }
 }
 
@@ -199,6 +247,7 @@ module dapr 'modules/components.bicep' = if (deployApps) {
     vaultUri: vault.outputs.uri
     identityId: identity.outputs.id
     STORAGE_ACCOUNT: storage.outputs.name
+    SERVICEBUS_NAMESPACE: serviceBus.outputs.host
     MANAGED_IDENTITY_CLIENT_ID: identity.outputs.clientId
     QUEUE_POLLING_INTERVAL: queuePollingInterval
     QUEUE_VISIBILITY_TIMEOUT: queueVisibilityTimeout
@@ -207,10 +256,24 @@ module dapr 'modules/components.bicep' = if (deployApps) {
   }
 }
 
+// Dapr resiliency for the domain-events component in ACA, as components/local/resiliency.yaml locally:
+// a RETRY answer is retried in place (modules/resiliency.bicep says why).
+module daprResiliency 'modules/resiliency.bicep' = if (deployApps) {
+  name: 'dapr-resiliency'
+  dependsOn: [
+    dapr
+  ]
+  params: {
+    environmentName: appsEnvironment.outputs.name
+    componentName: 'domain-events'
+  }
+}
+
 module containerApps 'modules/app.bicep' = [for app in (deployApps ? apps : []): {
   name: 'app-${app.name}'
   dependsOn: [
     dapr
+    daprResiliency
     postgres
   ]
   params: {
@@ -229,6 +292,9 @@ module containerApps 'modules/app.bicep' = [for app in (deployApps ? apps : []):
     minReplicas: app.minReplicas
     maxReplicas: app.maxReplicas
     queues: app.queues
+    topics: app.topics
+    serviceBusName: serviceBus.outputs.name
+    scalerIdentityId: scaler.outputs.id
     env: app.env
     secrets: app.secrets
   }
@@ -237,6 +303,7 @@ module containerApps 'modules/app.bicep' = [for app in (deployApps ? apps : []):
 output registryLoginServer string = registry.outputs.loginServer
 output registryName string = registry.outputs.name
 output storageAccountName string = storage.outputs.name
+output serviceBusName string = serviceBus.outputs.name
 output vaultName string = vault.outputs.name
 output environmentName string = appsEnvironment.outputs.name
 output postgresHost string = postgres.outputs.host

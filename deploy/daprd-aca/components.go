@@ -13,6 +13,8 @@ import (
 	"github.com/dapr/components-contrib/bindings/http"
 	"github.com/dapr/components-contrib/bindings/smtp"
 	"github.com/dapr/components-contrib/bindings/twilio/sendgrid"
+	pubsubservicebus "github.com/dapr/components-contrib/pubsub/azure/servicebus/topics"
+	pubsubredis "github.com/dapr/components-contrib/pubsub/redis"
 	secretenv "github.com/dapr/components-contrib/secretstores/local/env"
 	secretfile "github.com/dapr/components-contrib/secretstores/local/file"
 	pgv1 "github.com/dapr/components-contrib/state/postgresql/v1"
@@ -21,6 +23,7 @@ import (
 	"github.com/dapr/components-contrib/state/sqlite"
 	"github.com/dapr/dapr/pkg/components"
 	bindingsLoader "github.com/dapr/dapr/pkg/components/bindings"
+	pubsubLoader "github.com/dapr/dapr/pkg/components/pubsub"
 	secretstoresLoader "github.com/dapr/dapr/pkg/components/secretstores"
 	stateLoader "github.com/dapr/dapr/pkg/components/state"
 	"github.com/dapr/kit/logger"
@@ -38,6 +41,11 @@ func init() {
 	bindingsLoader.DefaultRegistry.RegisterOutputBinding(http.NewHTTP, "http")
 	bindingsLoader.DefaultRegistry.RegisterOutputBinding(smtp.NewSMTP, "smtp")
 	bindingsLoader.DefaultRegistry.RegisterOutputBinding(sendgrid.NewSendGrid, "twilio.sendgrid")
+
+	// Redis streams: the local broker of components/local/domain-events.yaml.
+	pubsubLoader.DefaultRegistry.RegisterComponent(pubsubredis.NewRedisStreams, "redis")
+	// Service Bus topics: the Azure broker of components/azure/domain-events.yaml.
+	pubsubLoader.DefaultRegistry.RegisterComponent(pubsubservicebus.NewAzureServiceBusTopics, "azure.servicebus.topics")
 
 	stateLoader.DefaultRegistry.RegisterComponent(sqlite.NewSQLiteStateStore, "sqlite", "sqlite3")
 	stateLoader.DefaultRegistry.RegisterComponent(redis.NewRedisStateStore, "redis")

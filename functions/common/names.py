@@ -27,8 +27,11 @@ EMAIL_WEBHOOK: Final = "email-webhook"
 STRIPE_WEBHOOK: Final = "stripe-webhook"
 EMAIL_EVENTS: Final = "email-events"
 RECEIPT_RENDER: Final = "receipt-render"
+AGGREGATOR: Final = "aggregator"  # counts the domain events (subscribes to domain-events' topics)
 # Apps built on FunctionApp (binding triggers over gRPC); the webhooks are plain HTTP apps, public.
-FUNCTION_APPS: Final = (DEMO_TICKER, DEMO_ARCHIVER, PAYMENT_RETRY, EMAIL_SEND, EMAIL_EVENTS, RECEIPT_RENDER)
+FUNCTION_APPS: Final = (
+    DEMO_TICKER, DEMO_ARCHIVER, PAYMENT_RETRY, EMAIL_SEND, EMAIL_EVENTS, RECEIPT_RENDER, AGGREGATOR,
+)  # fmt: skip
 WEBHOOK_APPS: Final = (EMAIL_WEBHOOK, STRIPE_WEBHOOK)
 APPS: Final = (*FUNCTION_APPS, *WEBHOOK_APPS)
 
@@ -39,6 +42,7 @@ DEAD_LETTERS: Final = messages.DEAD_LETTERS  # the framework writes dead letters
 DOCUMENTS: Final = "documents"
 DOCUMENTS_CONTAINER: Final = "documents"  # the container behind `documents`; order uploads land in it too
 BILLING_STATE: Final = "billing-state"  # details the billing system leaves for documents (keys not prefixed)
+AGGREGATES: Final = "aggregates"  # the aggregator's daily counters (keys prefixed by app id, as statestore's)
 RECEIPT_REQUESTS: Final = "receipt-requests"
 BLOB_EVENTS: Final = "blob-events"
 DEMO_TICK: Final = "demo-tick"
@@ -55,6 +59,7 @@ SENDGRID_API: Final = "sendgrid-api"
 EMAIL_EVENTS_OUT: Final = "email-events-out"
 RECEIPT_REQUESTS_OUT: Final = "receipt-requests-out"
 SUBSCRIPTION_ACTIONS_OUT: Final = "subscription-actions-out"
+DOMAIN_EVENTS: Final = "domain-events"  # the pub/sub every effect is published on as a domain event
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +68,7 @@ class Component:
 
     name: str
     type: str
-    direction: Literal["input", "output"] | None  # None for state stores
+    direction: Literal["input", "output"] | None  # None for state stores and pub/subs
     apps: tuple[str, ...]
 
 
@@ -90,4 +95,8 @@ COMPONENTS: Final = (
     Component(DEMO_TICK, "bindings.cron", "input", (DEMO_TICKER,)),
     Component(DEMO_EVENTS, "bindings.azure.storagequeues", "input", (DEMO_ARCHIVER,)),
     Component(DEMO_EVENTS_OUT, "bindings.azure.storagequeues", "output", (DEMO_TICKER,)),
+    Component(
+        DOMAIN_EVENTS, "pubsub", None, (PAYMENT_RETRY, EMAIL_SEND, EMAIL_EVENTS, RECEIPT_RENDER, AGGREGATOR)
+    ),
+    Component(AGGREGATES, "state", None, (AGGREGATOR,)),
 )

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 
 from bindings.app import CronTick, FunctionApp
 from bindings.clock import SystemClock
-from bindings.dapr_ports import DaprQueue, DaprStateStore
+from bindings.dapr_ports import DaprPublisher, DaprQueue, DaprStateStore
 from bindings.settings import Setting
-from functions.common import names
+from functions.common import domain_events, names
 from functions.common.stripe_gateway import DaprStripeTransport, StripeGateway
 from functions.common.suppression import SuppressionList
 from functions.payment_retry.cases import CaseStore
@@ -54,6 +54,8 @@ gateway = StripeGateway(DaprStripeTransport(names.PAYMENT_GATEWAY))
 email_requests = DaprQueue(names.EMAIL_REQUESTS_OUT)
 receipt_requests = DaprQueue(names.RECEIPT_REQUESTS_OUT)
 subscription_actions = DaprQueue(names.SUBSCRIPTION_ACTIONS_OUT)
+# The dunning topic of domain-events: the outbox publishes each effect's event on it, as it sends emails.
+dunning_events = domain_events.TopicQueue(DaprPublisher(names.DOMAIN_EVENTS), domain_events.DUNNING)
 
 
 @functools.cache
@@ -68,7 +70,10 @@ def dunning() -> Dunning:
     return Dunning(
         cases=CaseStore(state),
         gateway=gateway,
-        queues={queue.binding: queue for queue in (email_requests, receipt_requests, subscription_actions)},
+        queues={
+            **{queue.binding: queue for queue in (email_requests, receipt_requests, subscription_actions)},
+            domain_events.DUNNING_QUEUE: dunning_events,
+        },
         owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}",
         lease=settings().lease,
         suppressed=SuppressionList(DaprStateStore(names.EMAIL_STATE)),

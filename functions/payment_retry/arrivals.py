@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from functions.payment_retry import doubles
+from functions.common.domain_events import DunningEvent
+from functions.payment_retry import doubles, publications
 from functions.payment_retry.report import money
 
 if TYPE_CHECKING:
@@ -69,32 +70,41 @@ class CardUpdate(_Record):
 
 
 def already_paid(case: Case, settlement: Settlement, now: datetime) -> Case:
-    """A case opened for a payment settled before its failure arrived: closed, nothing owed or mailed."""
+    """A case opened for a payment settled before its failure arrived: closed, nothing mailed.
+
+    It was opened and canceled all the same: both events are owed (`case.opened`, `case.canceled`).
+    """
     detail = (
         f"payment.succeeded {settlement.event_id} at {settlement.succeeded_at:%Y-%m-%d %H:%M:%S} came before"
         " this failure: nothing to collect"
     )
-    return case.model_copy(
+    closed = case.model_copy(
         update={
             "status": "canceled",
             "waiting_for_update": False,
             "next_charge_at": None,
-            "outbox": (),
+            "outbox": tuple(item for item in case.outbox if isinstance(item.message, DunningEvent)),
             "timeline": case.noted(now, "already paid", detail, settlement.event_id),
         }
     )
+    return publications.closed(closed, now)
 
 
 def paid_elsewhere(case: Case, event_id: str, now: datetime) -> Case:
-    """Stop dunning a payment settled elsewhere; held if a charge of ours is still unanswered."""
-    return case.model_copy(
+    """Stop dunning a payment settled elsewhere; held if a charge of ours is still unanswered.
+
+    `case.canceled` is owed unless our charge is in flight: its answer decides how the case ended.
+    """
+    in_flight = doubles.in_flight(case, event_id)
+    closed = case.model_copy(
         update={
             "status": "canceled",
             "next_charge_at": None,
-            "held": doubles.in_flight(case, event_id) or case.held,
+            "held": in_flight or case.held,
             "timeline": case.noted(now, "paid elsewhere", f"payment.succeeded {event_id}", event_id),
         }
     )
+    return closed if in_flight else publications.closed(closed, now)
 
 
 def paid_too(case: Case, event: PaymentSucceeded, now: datetime) -> tuple[Case, str]:

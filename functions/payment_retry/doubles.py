@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 from functions.common import names
 from functions.common.subscription_actions import DoubleCollection, SubscriptionActionV2
+from functions.payment_retry import publications
 from functions.payment_retry.model import Outgoing
 
 if TYPE_CHECKING:
@@ -99,16 +100,18 @@ def answered_after_close(
 
     Paid: double collected (an invoice's: recovered, the success was ours). Declined or refused:
     nothing was collected, the case stays closed. No answer to read (in doubt): the attempt stays
-    pending and the case stays held.
+    pending and the case stays held. A charge answered owes its `attempt.charged`; a case no longer
+    held owes the event of how it ended (`case.canceled` if a success closed it), held back till now.
     """
     attempt = next(item for item in answered.attempts if item.key == key)
     base = closed.model_copy(update={"attempts": answered.attempts, "claim": None})
+    base = publications.charges_of(answered, base)
     if attempt.outcome == "succeeded" and closed.invoice is not None:  # the invoice's one payment: ours
         return answered.model_copy(update={"claim": None, "held": None})
     if attempt.outcome == "succeeded" and other is not None:
-        return flagged(base, attempt, other, now)
+        return publications.closed(flagged(base, attempt, other, now), now, closed.status)
     if attempt.outcome in {"declined", "refused"}:
-        return base.model_copy(update={"held": None, "timeline": answered.timeline})
+        return publications.closed(base.model_copy(update={"held": None, "timeline": answered.timeline}), now)
     why = closed.held or answered.held or f"charge {key} answered after the case closed"
     return base.model_copy(update={"held": why, "timeline": answered.timeline})
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bindings.errors import ConflictError, TransientError
+from bindings.errors import ConflictError, PermanentError, TransientError
 from functions.common.messages import EmailRequested
 from functions.common.payments import Declined, Later, NeedsCustomer, Paid, Refused
-from functions.payment_retry import arrivals, doubles, inbox, outcomes
+from functions.payment_retry import arrivals, attempts, doubles, inbox, outcomes
 from functions.payment_retry.model import (
     Attempt,
     Case,
@@ -87,12 +87,12 @@ class Dunning:
             closed = arrivals.paid_elsewhere(case, paid.event_id, now)  # claimed: one sender of its outbox
             closed = closed.model_copy(update={"claim": Claim(owner=self.owner, until=now + self.lease)})
             return self._write(closed, now, etag) and self._flush(case_id, now)
-        attempt = outcomes.next_attempt(case) if charging else None
+        attempt = attempts.next_attempt(case) if charging else None
         claimed = case.model_copy(
             update={
                 "claim": Claim(owner=self.owner, until=now + self.lease),
                 "status": "retrying" if attempt else case.status,
-                "attempts": outcomes.with_attempt(case.attempts, attempt),
+                "attempts": attempts.with_attempt(case.attempts, attempt),
             }
         )
         self.cases.index(case_id, now + self.lease, now)
@@ -102,13 +102,14 @@ class Dunning:
             return False
         if attempt is not None:
             return self._charge(claimed, attempt, policy, now) and self._flush(case_id, now)
-        if case.is_open and case.held is None and case.give_up_at <= now:
-            self._write(outcomes.gave_up(claimed, policy, now), now)
+        if case.is_open and case.held is None and case.give_up_at <= now:  # claimed until flushed
+            gave_up = outcomes.gave_up(claimed, policy, now)
+            self._write(gave_up.model_copy(update={"claim": claimed.claim}), now)
         return self._flush(case_id, now)
 
     def _charge(self, case: Case, attempt: Attempt, policy: Policy, now: datetime) -> bool:
         try:
-            answer = self.gateway.charge(outcomes.charge_order(case, attempt))
+            answer = self.gateway.charge(attempts.charge_order(case, attempt))
         except TransientError as error:
             _log.warning("attempt %s failed at the processor, retrying later: %s", attempt.key, error)
             return self._release(case.case_id, now, put_off=attempt)
@@ -136,7 +137,8 @@ class Dunning:
             level = logging.ERROR if after.status == doubles.STATUS or after.held else logging.INFO
             _log.log(level, "attempt %s answered %s after case %s closed: %s", attempt.key,
                      type(answer).__name__, case.case_id, after.status)  # fmt: skip
-        return self._write(after, now, etag)
+        # Still claimed until `_flush` has sent what the outcome owes: one sender of its outbox.
+        return self._write(after.model_copy(update={"claim": current.claim}), now, etag)
 
     def _flush(self, case_id: str, now: datetime) -> bool:
         case, etag = self.cases.get(case_id)
@@ -144,17 +146,22 @@ class Dunning:
             return True
         due = [item for item in case.outbox if item.due_at <= now]
         sent: list[str] = []
+        failing: set[str] = set()  # queues (topics) that failed: their later items wait, in order
         timeline = case.timeline
         for item in due:
             if isinstance(item.message, EmailRequested) and item.message.to in self.suppressed:
                 timeline = (*timeline, Event(at=now, what="email skipped", detail=f"{item.key}: suppressed"))
                 sent.append(item.key)
                 continue
+            if item.queue in failing:
+                continue
             try:
                 self.queues[item.queue].send(item.message)
-            except TransientError as error:
-                _log.warning("could not send %s yet: %s", item.key, error)
-                break
+            except (TransientError, PermanentError) as error:  # permanent: e.g. a component not deployed
+                level = logging.WARNING if isinstance(error, TransientError) else logging.ERROR
+                _log.log(level, "could not send %s yet: %s", item.key, error)
+                failing.add(item.queue)
+                continue
             sent.append(item.key)
         left = tuple(item for item in case.outbox if item.key not in sent)
         update = {"outbox": left, "sent": (*case.sent, *sent), "claim": None, "timeline": timeline}
@@ -168,10 +175,10 @@ class Dunning:
             return False
         pending = next((a for a in case.attempts if a.key == put_off.key and a.outcome == "pending"), put_off)
         later = pending.model_copy(update={"deferrals": pending.deferrals + 1})
-        attempts = tuple(later if a is pending else a for a in case.attempts)
+        kept = tuple(later if a is pending else a for a in case.attempts)
         wait = backoff(pending)
         free = case.model_copy(
-            update={"claim": None, "status": "open", "next_charge_at": now + wait, "attempts": attempts}
+            update={"claim": None, "status": "open", "next_charge_at": now + wait, "attempts": kept}
         )
         if not case.is_open:  # closed by a success meanwhile: never reopened, held with the attempt pending
             free = case.model_copy(update={"claim": None})

@@ -99,9 +99,11 @@ def on_succeeded(dunning: Dunning, event: PaymentSucceeded, now: datetime) -> No
                 "payment.succeeded %s for %s before its failure: remembered", event.event_id, event.payment_id
             )
             return None, False
-        if case.is_open:
-            dunning.cases.replace(arrivals.paid_elsewhere(case, event.event_id, now), etag)
-            return None, False
+        if case.is_open:  # a `case.canceled` is owed unless our charge is in flight: sent at once
+            closed = arrivals.paid_elsewhere(case, event.event_id, now)
+            dunning.cases.index_next_due(closed, now)
+            dunning.cases.replace(closed, etag)
+            return None, bool(closed.outbox)
         if case.status == "recovered" and (charge := doubles.our_charge(case)) is not None:
             return None, _after_recovery(dunning, case, charge, etag, event=event, now=now)
         if case.status in {"canceled", doubles.STATUS}:
@@ -114,7 +116,7 @@ def on_succeeded(dunning: Dunning, event: PaymentSucceeded, now: datetime) -> No
 
     reason, owed = retry_conflicts(close, tries=_TRIES)
     if owed:
-        dunning.settle(event.payment_id, now)  # send the refund review now; a tick sends it otherwise
+        dunning.settle(event.payment_id, now)  # send the refund review or event now; a tick otherwise
     if reason is not None:
         _log.error("%s", reason)
         raise PermanentError(reason)

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validato
 
 from bindings.messages import Message
 from functions.common import money
+from functions.common.domain_events import DunningEvent
 from functions.common.messages import EmailAddress, EmailRequested, ReceiptRequested, SubscriptionAction
 from functions.common.payments import Decline
 from functions.common.safe_links import PaymentPageUrl
@@ -154,11 +155,12 @@ class Claim(_Record):
 
 
 class Outgoing(_Record):
-    """A message the case owes a queue: kept until sent, so a crash cannot lose it."""
+    """A message the case owes a queue (or a topic): kept until sent, so a crash cannot lose it."""
 
     queue: str
     key: str
-    message: EmailRequested | ReceiptRequested | SubscriptionAction | SubscriptionActionV2
+    # DunningEvent: from the release after issue 18's domain events, which an older replica cannot read
+    message: EmailRequested | ReceiptRequested | SubscriptionAction | SubscriptionActionV2 | DunningEvent
     due_at: datetime
 
 

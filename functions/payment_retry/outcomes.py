@@ -1,25 +1,27 @@
 """How a case changes: pure functions from a case, its policy and what happened, to the next case.
 
-Every message a transition owes (emails, receipts, subscription actions) goes into the case's
-outbox with a deterministic key, so it is written with the case and sent after, and a downstream
-consumer can deduplicate on the key.
+Every message a transition owes (emails, receipts, subscription actions, and the domain event of
+each effect: `publications`) goes into the case's outbox with a deterministic key, so it is written
+with the case and sent after, and a downstream consumer can deduplicate on the key.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit
 
 from functions.common import names
 from functions.common.messages import EmailRequested, ReceiptRequested, SubscriptionAction
-from functions.common.payments import ChargeOrder, Decline, NeedsCustomer
+from functions.payment_retry import publications
 from functions.payment_retry.declines import classify
-from functions.payment_retry.model import Attempt, Case, Outgoing, PaymentFailed
+from functions.payment_retry.model import Case, Outgoing, PaymentFailed
 from functions.payment_retry.schedule import GiveUp, deadline, email_time, next_step
 
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from functions.common.payments import Decline, NeedsCustomer
+    from functions.payment_retry.model import Attempt
     from functions.payment_retry.policy import Policy
 
 PAGE_TEMPLATE_VERSION = 2  # the dunning templates' version that shows `payment_page_url`
@@ -50,23 +52,10 @@ def opened(event: PaymentFailed, policy: Policy, now: datetime) -> Case:
     case = _scheduled(case, policy, now, not_before=wait)
     detail = f"{event.amount} {event.currency}, {kind.kind} decline {kind.reason_code}"
     case = case.model_copy(update={"timeline": case.noted(now, "payment failed", detail, event.event_id)})
+    case = publications.opened(case, now)
     data: dict[str, str | int] = {"decline": kind.customer_code}
     data |= _page(case) if event.decline.wants_cardholder else {}
     return _email(case, policy, (policy.emails.on_failure, 0), now, data)
-
-
-def charge_order(case: Case, attempt: Attempt) -> ChargeOrder:
-    """What `attempt` asks the processor for: the same order every time, so a replay matches."""
-    return ChargeOrder(
-        case_id=case.case_id,
-        attempt=attempt.number,
-        key=attempt.key,
-        amount=case.amount,
-        currency=case.currency,
-        customer=case.customer_id,
-        payment_method=case.payment_method,
-        invoice=case.invoice,
-    )
 
 
 def succeeded(case: Case, attempt: Attempt, charge_id: str, policy: Policy, now: datetime) -> Case:
@@ -92,15 +81,24 @@ def succeeded(case: Case, attempt: Attempt, charge_id: str, policy: Policy, now:
             "timeline": case.noted(now, "recovered", f"attempt {attempt.number}, charge {charge_id}"),
         }
     )
+    case = publications.closed(publications.charged(case, done, "paid", now), now)
     return _email(case, policy, (policy.emails.on_recovery, attempt.number), now, {"attempt": attempt.number})
 
 
 def declined(
-    case: Case, attempt: Attempt, decline: Decline, policy: Policy, now: datetime, *, page: bool = False
+    case: Case,
+    attempt: Attempt,
+    decline: Decline,
+    policy: Policy,
+    now: datetime,
+    *,
+    page: bool = False,
+    outcome: Literal["declined", "needs_customer"] = "declined",
 ) -> Case:
     """The attempt was declined: schedule the next step and send the ladder's email for it.
 
-    With `page`, the email carries the processor's page for the payment, if the case knows one.
+    With `page`, the email carries the processor's page for the payment, if the case knows one;
+    `outcome` is what its `attempt.charged` event says.
     """
     kind = classify(decline, policy)
     done = attempt.model_copy(
@@ -118,6 +116,7 @@ def declined(
         }
     )
     case = _scheduled(case, policy, now, not_before=now + kind.retry_after if kind.retry_after else None)
+    case = publications.charged(case, done, outcome, now, kind)
     template = policy.emails.attempts[min(attempt.number, len(policy.emails.attempts)) - 1]
     data: dict[str, str | int] = {"attempt": attempt.number, "decline": kind.customer_code}
     return _email(case, policy, (template, attempt.number), now, data | (_page(case) if page else {}))
@@ -132,7 +131,7 @@ def needs_customer(
     confirmed payment method); the ladder's email for the attempt asks them to, with the processor's
     page where they can complete the payment when the case knows one (an invoice's hosted page).
     """
-    case = declined(case, attempt, answer.decline, policy, now, page=True)
+    case = declined(case, attempt, answer.decline, policy, now, page=True, outcome="needs_customer")
     detail = answer.reason + (f"; the processor's page: {answer.link}" if answer.link else "")
     return case.model_copy(
         update={"waiting_for_update": True, "timeline": case.noted(now, "waiting for the customer", detail)}
@@ -160,6 +159,7 @@ def gave_up(case: Case, policy: Policy, now: datetime) -> Case:
             "timeline": case.noted(now, "abandoned", f"final action {policy.final_action}"),
         }
     )
+    case = publications.closed(case, now)
     return _email(
         case, policy, (policy.emails.on_give_up, len(case.attempts)), now, {"action": policy.final_action}
     )
@@ -169,7 +169,8 @@ def held(case: Case, attempt: Attempt, reason: str, *, refused: bool, now: datet
     """Hold the case for an operator: the processor refused our request, or its answer is in doubt.
 
     A refused attempt is finished (nothing was charged), not declined; one in doubt stays pending, so a
-    release asks again with its key. No email is queued; a held case never gives up on its own.
+    release asks again with its key. No email is queued; a held case never gives up on its own. Neither
+    was charged, so no `attempt.charged` is published (a pending one's answer, if a release gets it, is).
     """
     attempts = case.attempts
     if refused:
@@ -235,21 +236,3 @@ def _outgoing(
 
 def _replaced(case: Case, attempt: Attempt) -> tuple[Attempt, ...]:
     return tuple(attempt if item.number == attempt.number else item for item in case.attempts)
-
-
-def next_attempt(case: Case) -> Attempt:
-    """The pending attempt (a retry after a crash or an error keeps its key), or the next one."""
-    for attempt in case.attempts:
-        if attempt.outcome == "pending":
-            return attempt
-    number = len(case.attempts) + 1
-    return Attempt(
-        number=number, key=f"{case.case_id}:{number}", started_at=case.next_charge_at or case.failed_at
-    )
-
-
-def with_attempt(attempts: tuple[Attempt, ...], attempt: Attempt | None) -> tuple[Attempt, ...]:
-    """`attempts` with `attempt` appended unless it is already there."""
-    if attempt is None or any(item.key == attempt.key for item in attempts):
-        return attempts
-    return (*attempts, attempt)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from bindings.errors import PermanentError
 from bindings.optimistic import retry_conflicts
 from functions.common.messages import EmailRequested
+from functions.payment_retry import publications
 from functions.payment_retry.policy import load_policy
 from functions.payment_retry.schedule import GiveUp, next_step
 
@@ -91,10 +92,13 @@ def resumed(case: Case, event: CaseRelease, now: datetime) -> Case:
 
 
 def closed(case: Case, event: CaseRelease, now: datetime) -> Case:
-    """`case` closed by the operator: canceled, nothing more charged, the emails it owed dropped."""
+    """`case` closed by the operator: canceled, nothing more charged, the emails it owed dropped.
+
+    The event of how it ended is owed now (`case.canceled`, or a closed case's own, once).
+    """
     dropped = [item.key for item in case.outbox if isinstance(item.message, EmailRequested)]
     detail = _detail(case, event) + (f"; emails dropped: {', '.join(dropped)}" if dropped else "")
-    return case.model_copy(
+    after = case.model_copy(
         update={
             "status": "canceled" if case.is_open else case.status,
             "held": None,
@@ -104,3 +108,4 @@ def closed(case: Case, event: CaseRelease, now: datetime) -> Case:
             "timeline": case.noted(now, "hold released: close", detail, event.event_id),
         }
     )
+    return publications.closed(after, now)

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 def test_the_demo_runs_its_steps_and_reports_what_the_readme_promises(
     tmp_path: Path, daprd_binary: Path
 ) -> None:
-    """Steps 1-5 in the README's order; the Stripe invoice and one card recovered, the expired card open."""
+    """Steps 1-6 in the README's order; the Stripe invoice and one card recovered, the expired card open."""
     del daprd_binary  # built or found before the demo starts its stack
     said: list[str] = []
     summary = demo.run(tmp_path, say=said.append)
@@ -23,7 +23,7 @@ def test_the_demo_runs_its_steps_and_reports_what_the_readme_promises(
     readme = (project_root() / "README.md").read_text(encoding="utf-8")
     section = readme.split("## What `make demo` does", 1)[1].split("\n## ", 1)[0]
     listed = [int(number) for number in re.findall(r"^(\d+)\. ", section, re.MULTILINE)]
-    assert steps == listed == [1, 2, 3, 4, 5]
+    assert steps == listed == [1, 2, 3, 4, 5, 6]
     assert summary["cases_by_customer"] == {
         "cus_ok_demo": "recovered", "cus_recover1_demo": "recovered", "cus_hard_demo": "open",
     }  # fmt: skip
@@ -39,3 +39,8 @@ def test_the_demo_runs_its_steps_and_reports_what_the_readme_promises(
     assert len(summary["documents"]) == 3  # two receipts and the invoice, each linked in one mail
     assert summary["queued"] == {"email-requests": 0, "receipt-requests": 0, "blob-events": 0}
     assert ", 0 duplicated, 0 cases disagreeing with it" in summary["campaign"]
+    events = summary["domain_events"]  # every effect published once, and counted once
+    assert events["published"]["case.opened"] == 3
+    assert events["published"]["case.recovered"] == 2
+    assert events["published"]["attempt.charged"] == len(ours)  # each of our charges the processor answered
+    assert events["aggregated"] == sum(events["published"].values())

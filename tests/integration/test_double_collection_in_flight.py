@@ -78,7 +78,11 @@ def test_a_success_during_our_paid_charge_is_double_collected_once(
     def reviews() -> list[dict[str, Any]]:
         return [m for m in queued(stack, "subscription-actions") if m.get("case_id") == case_id]
 
-    final = eventually(lambda: in_status("double_collected"), "the case double_collected")
+    def settled() -> Case | None:  # the outcome's writer holds its claim until it has sent what it owes
+        current = in_status("double_collected")
+        return current if current is not None and current.claim is None and not current.outbox else None
+
+    final = eventually(settled, "the case double_collected, its outbox sent and its claim released")
     [review] = eventually(reviews, "the refund review on subscription-actions")
     [charge] = ledger()
     assert (charge["key"], charge["status"], charge["outcome"]) == (f"{case_id}:1", 200, "timeout")

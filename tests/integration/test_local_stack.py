@@ -45,7 +45,7 @@ def _processes_with(marker: str) -> list[int]:
 
 
 def test_bindery_run_stops_every_process_it_started_on_ctrl_c(tmp_path: Path) -> None:
-    """SIGINT to `bindery run` leaves no Azurite, SMTP capture, app or daprd behind."""
+    """SIGINT to `bindery run` leaves no Azurite, Redis, SMTP capture, app or daprd behind."""
     var = tmp_path / "var"
     marker = f"BINDERY_VAR={var}"
     run = subprocess.Popen(
@@ -65,8 +65,8 @@ def test_bindery_run_stops_every_process_it_started_on_ctrl_c(tmp_path: Path) ->
         else:
             raise AssertionError("bindery run ended before it was healthy:\n" + "".join(output))
         children = [pid for pid in _processes_with(marker) if pid != run.pid]
-        # azurite, smtp capture, two sandboxes, and each app with its sidecar
-        assert len(children) >= 4 + 2 * len(DEMO_APPS), children
+        # azurite, redis, smtp capture, two sandboxes, and each app with its sidecar
+        assert len(children) >= 5 + 2 * len(DEMO_APPS), children
         assert (var / "run" / "stack.json").is_file()
         run.send_signal(signal.SIGINT)
         assert run.wait(60) == 0
@@ -76,6 +76,6 @@ def test_bindery_run_stops_every_process_it_started_on_ctrl_c(tmp_path: Path) ->
     assert not _processes_with(marker)
     assert not (var / "run" / "stack.json").exists()
     assert sorted(path.name for path in (var / "log").glob("*.log")) == sorted(
-        ["azurite.log", "smtp-capture.log", "processor-sandbox.log", "sendgrid-sandbox.log"]
+        ["azurite.log", "redis.log", "smtp-capture.log", "processor-sandbox.log", "sendgrid-sandbox.log"]
         + [f"{spec.app_id}{suffix}.log" for spec in DEMO_APPS for suffix in ("", "-daprd")]
     )

@@ -142,7 +142,7 @@ def test_a_charge_the_processor_refuses_as_our_fault_neither_declines_nor_mails(
         ({"amount": -5}, "greater than 0"),
         ({"currency": "XYZ"}, "not a current ISO 4217 currency"),
         ({"timezone": "Mars/Olympus"}, "not an IANA time zone"),
-        ({"version": 3}, "version"),
+        ({"version": 4}, "version"),
         ({"invoice": "in_1"}, "fields of version 2"),
         ({"policy": "nope"}, "no dunning policy"),
     ],

@@ -37,8 +37,9 @@ def _wrong_types(good: dict[str, Any], required: list[str]) -> st.SearchStrategy
 
 
 def _unknown_version(good: dict[str, Any]) -> st.SearchStrategy[str]:
-    # From 3: payment.failed version 2 only adds optional fields, so a version 1 body relabelled 2 is valid.
-    return st.integers(min_value=3, max_value=10**6).map(
+    # From 4: payment.failed versions 2 and 3 only add optional fields, so a version 1 body relabelled
+    # 2 or 3 is valid.
+    return st.integers(min_value=4, max_value=10**6).map(
         lambda version: json.dumps({**good, "version": version})
     )
 

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-import importlib
 import re
-import sys
-from types import ModuleType
 from typing import Any
 
 import pytest
 
-from tooling.paths import project_root
-
-
-def _bench(name: str) -> ModuleType:
-    folder = str(project_root() / "bench")
-    sys.path.insert(0, folder)  # the benches are scripts that import their siblings
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path.remove(folder)
+from tests.tools.benches import bench_module
 
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One toy run of the section, shared by the tests below."""
-    bench = _bench("receipt_render")
+    bench = bench_module("receipt_render")
     figures = bench.measure(
         samples=2, page_samples=1, pages=(1, 2), shaping_samples=1, renders=2, page_renders=1
     )
@@ -97,7 +85,7 @@ def test_the_renderer_process_is_measured_ready_and_warm(results: dict[str, Any]
 
 def test_the_section_states_each_goal_and_its_verdict(results: dict[str, Any]) -> None:
     """The BENCHMARKS.md section has the tables, each goal with met or missed, and the profile."""
-    text = "\n".join(_bench("report_receipt").receipt_lines(results))
+    text = "\n".join(bench_module("report_receipt").receipt_lines(results))
     assert text.startswith("## Receipt rendering")
     for goal in ("at most 1.5\N{MULTIPLICATION SIGN} ReportLab", "p50 ≤ 5 ms", "≤ 0.5 s", "≤ 96 MB"):
         assert goal in text, goal
@@ -114,7 +102,7 @@ def test_the_section_states_each_goal_and_its_verdict(results: dict[str, Any]) -
 
 def test_the_worst_valid_invoice_is_rendered_per_script_against_the_visibility_timeout() -> None:
     """Each script renders in its own process; its share is its wall time over the smaller timeout."""
-    worst = _bench("worst_case")
+    worst = bench_module("worst_case")
     figures = worst.measure(lines=2)
     limit = min(figures["timeouts"].values())
     assert figures["timeouts"]["local"] == float(worst.DEFAULTS["QUEUE_VISIBILITY_TIMEOUT"].removesuffix("s"))
@@ -123,7 +111,7 @@ def test_the_worst_valid_invoice_is_rendered_per_script_against_the_visibility_t
         assert row["cpu"] > 0
         assert row["pages"] >= 1
         assert row["share"] == row["wall"] / limit
-    section = "\n".join(_bench("report_receipt")._worst_lines(figures))  # noqa: SLF001
+    section = "\n".join(bench_module("report_receipt")._worst_lines(figures))  # noqa: SLF001
     assert all(f"| {script} |" in section for script in worst.ALPHABETS)
 
 
@@ -131,7 +119,7 @@ def test_the_worst_invoice_holds_every_text_field_at_its_validated_maximum() -> 
     """The order validates, and its name, address lines and descriptions are as long as validation allows."""
     from functions.receipt_render import fields, invoice  # noqa: PLC0415
 
-    worst = _bench("worst_case")
+    worst = bench_module("worst_case")
     for script in worst.ALPHABETS:
         order = invoice.Order.model_validate(worst.order(script, 10_000))
         assert len(order.lines) == fields.MAX_LINES

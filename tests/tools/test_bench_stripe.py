@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
 import re
 import statistics
-import sys
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from tooling.paths import project_root
+from tests.tools.benches import bench_module
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -20,22 +17,13 @@ CHARGES, EVENTS, RUNS = 20, 10, 2
 MACHINE = {"cpu": "cpu", "cores": 2, "memory_gib": 1.0, "system": "os", "python": "3", "daprd": "1"}
 
 
-def _bench(name: str) -> ModuleType:
-    folder = str(project_root() / "bench")
-    sys.path.insert(0, folder)  # the benches are scripts that import their siblings
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path.remove(folder)
-
-
 @pytest.fixture(scope="module")
 def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One toy run of the section (`run.py`'s `stripe` results), shared by the tests below."""
-    charge = _bench("stripe_charge").measure(
+    charge = bench_module("stripe_charge").measure(
         tmp_path_factory.mktemp("charge"), charges=CHARGES, runs=RUNS, top=5
     )
-    intake = _bench("stripe_intake").measure(
+    intake = bench_module("stripe_intake").measure(
         tmp_path_factory.mktemp("intake"), events=EVENTS, runs=RUNS, clients=2
     )
     return {"charge": charge, "intake": intake}
@@ -90,7 +78,7 @@ def test_the_intake_queues_every_signed_event_and_answers_health(results: dict[s
 
 def test_the_report_shows_both_figures_the_baselines_and_the_goal(results: dict[str, Any]) -> None:
     """The section names the baselines, the ratio, the goal (1.2 times) and its verdict, the cores."""
-    text = "\n".join(_bench("report_stripe").stripe_lines(results, MACHINE))
+    text = "\n".join(bench_module("report_stripe").stripe_lines(results, MACHINE))
     assert text.count("## Stripe: charges through the adapter, events through the intake") == 1
     assert "| bare `invoke_binding`, prebuilt request (baseline) |" in text
     assert "| `DaprStripeTransport.send`, prebuilt `StripeRequest` |" in text
@@ -98,5 +86,5 @@ def test_the_report_shows_both_figures_the_baselines_and_the_goal(results: dict[
     assert f"Ratio {results['charge']['ratio']:.2f}" in text
     assert re.search(r"Goal ≤ 1\.2.: (met|missed)\.", text)
     assert "on\n2 cores (cpu)" in text
-    again = "\n".join(_bench("report_stripe").stripe_lines({**results, "generated": "later"}, MACHINE))
+    again = "\n".join(bench_module("report_stripe").stripe_lines({**results, "generated": "later"}, MACHINE))
     assert "Re-measured on later by `bench/run.py --only stripe`." in again

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from pycep import BicepParser
 
-from functions.common import names
+from functions.common import domain_events, names
 from tooling import aca
 from tooling.paths import project_root
 
@@ -25,6 +25,9 @@ ROLES = {  # built-in role definition ids
     "974c5e8b-45b9-4653-ba55-5f855dd0fb88": "Storage Queue Data Contributor",
     "4633458b-17de-408a-b874-0445c86b69e6": "Key Vault Secrets User",
     "7f951dda-4ed3-4680-a7ca-43fe172d538d": "AcrPull",
+    "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39": "Azure Service Bus Data Sender",
+    "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0": "Azure Service Bus Data Receiver",
+    "090c5cfd-751d-490a-894a-3ce6f1109419": "Azure Service Bus Data Owner",
 }
 
 
@@ -202,8 +205,52 @@ def test_event_grid_sends_blob_created_under_orders_to_the_blob_events_queue() -
     assert destination["properties"]["queueName"] == "blobEventsQueue"
 
 
-def granted() -> set[tuple[str, str]]:
-    """(scope, role) pairs identity.bicep grants the apps' managed identity."""
+def test_the_pub_sub_namespace_holds_every_topic_and_subscription_daprd_may_not_create() -> None:
+    """A Standard namespace without keys, TLS 1.2; daprd manages no entity, so the template creates them."""
+    (component,) = [c for c in aca.generate(aca.source_dir()) if c["name"] == names.DOMAIN_EVENTS]
+    values = {i["name"]: i["value"] for i in component["metadata"]}
+    assert component["componentType"] == "pubsub.azure.servicebus.topics"
+    assert values["disableEntityManagement"] == "true"
+    assert values["namespaceName"] == "${SERVICEBUS_NAMESPACE}"
+    assert values["azureClientId"] == "${MANAGED_IDENTITY_CLIENT_ID}"
+    assert "connectionString" not in values
+    passed = bicep("main.bicep")["modules"]["dapr"]["config"]["config"]["params"]
+    assert dotted(passed["SERVICEBUS_NAMESPACE"]) == "serviceBus.outputs.host"
+    resources = {r["type"]: r["config"] for r in bicep("modules/servicebus.bicep")["resources"].values()}
+    namespace = resources["Microsoft.ServiceBus/namespaces"]
+    assert namespace["sku"]["name"] == "Standard"
+    assert namespace["properties"]["disableLocalAuth"] is True
+    assert namespace["properties"]["minimumTlsVersion"] == "1.2"
+    subscription = resources["Microsoft.ServiceBus/namespaces/topics/subscriptions"]
+    assert subscription["loop_type"]["detail"]["array_name"] == "subscriptions"
+    assert subscription["config"]["properties"]["deadLetteringOnMessageExpiration"] is True
+    forward = subscription["config"]["properties"]["forwardDeadLetteredMessagesTo"]["operator"]["operands"]
+    assert dotted(forward["false_value"]) == "sub.deadLetterTopic"  # none when the subscription names none
+    params = bicep("main.bicep")["modules"]["serviceBus"]["config"]["params"]
+    assert (params["topics"], params["subscriptions"]) == ("topics", "subscriptions")
+    topics = variable("topics")
+    assert len(set(topics)) == len(topics)
+    for sub in variable("subscriptions"):  # the subscription is named by the app id: daprd's consumerID
+        assert sub["topic"] in topics, sub
+        assert sub["deadLetterTopic"] in {*topics, ""}, sub
+        assert sub["app"] in component["scopes"], sub
+
+
+def test_every_topic_a_deployed_app_publishes_on_is_created() -> None:
+    """Each topic a deployed app publishes on (a TopicQueue) is in main.bicep's topics: daprd creates none."""
+    published = set()
+    for app in apps().values():
+        module = importlib.import_module(f"functions.{app['function']}.app")
+        for value in vars(module).values():
+            if isinstance(value, domain_events.TopicQueue):
+                assert getattr(value.publisher, "pubsub", names.DOMAIN_EVENTS) == names.DOMAIN_EVENTS
+                published.add(value.topic)
+    assert published
+    assert published <= set(variable("topics"))
+
+
+def granted(*, subscribing: bool = False) -> set[tuple[str, str]]:
+    """(scope, role) pairs identity.bicep grants the apps' identity; `subscribing`: with subscribers'."""
     out = set()
     for resource in bicep("modules/identity.bicep")["resources"].values():
         if resource["type"] != "Microsoft.Authorization/roleAssignments":
@@ -215,18 +262,25 @@ def granted() -> set[tuple[str, str]]:
             config["properties"]["roleDefinitionId"]["function"]["parameters"]["resource_name_1"]
             == loop["item_name"]
         )
+        array = loop["array_name"]
+        if isinstance(array, dict):  # `serviceBusReceives ? roles : []`: granted once an app subscribes
+            operands = array["operator"]["operands"]
+            assert (operands["condition"], operands["false_value"]) == ("serviceBusReceives", [])
+            if not subscribing:
+                continue
+            array = operands["true_value"]
         declared = bicep("modules/identity.bicep")["variables"]
-        roles = [declared[r]["value"] if r in declared else r for r in declared[loop["array_name"]]["value"]]
+        roles = [declared[r]["value"] if r in declared else r for r in declared[array]["value"]]
         out |= {(config["scope"], ROLES[role]) for role in roles}
     return out
 
 
 def test_every_app_identity_has_the_roles_its_bindings_need() -> None:
-    """Blob bindings need Blob Data Contributor; queues and scale rules Queue Data; secrets Secrets User."""
+    """Each binding, scale rule, secret and pub/sub role is granted (Service Bus: never Data Owner)."""
     params = bicep("main.bicep")["modules"]["containerApps"]["config"]["config"]["params"]
     assert dotted(params["identityId"]) == "identity.outputs.id"
     assert dotted(bicep("modules/identity.bicep")["outputs"]["id"]["value"]) == "identity.id"
-    have = granted()
+    have = granted(subscribing=bool(variable("subscriptions")))
     for name, app in apps().items():
         need = {("registry", "AcrPull")}
         for c in scoped_to(name):
@@ -236,11 +290,24 @@ def test_every_app_identity_has_the_roles_its_bindings_need() -> None:
                 need.add(("storage", "Storage Queue Data Contributor"))
             if c["secrets"]:
                 need.add(("vault", "Key Vault Secrets User"))
+            if c["componentType"] == "pubsub.azure.servicebus.topics":
+                need.add(("serviceBus", "Azure Service Bus Data Sender"))
+        if name in {sub["app"] for sub in variable("subscriptions")}:
+            need.add(("serviceBus", "Azure Service Bus Data Receiver"))
         if app["queues"]:
             need.add(("storage", "Storage Queue Data Contributor"))
         if app["secrets"]:
             need.add(("vault", "Key Vault Secrets User"))
         assert need <= have, (name, need - have)
+    assert "Azure Service Bus Data Owner" not in {role for _, role in granted(subscribing=True)}
+
+
+def test_subscribers_get_data_receiver_exactly_when_the_template_declares_subscriptions() -> None:
+    """main.bicep passes serviceBusReceives = !empty(subscriptions): Data Receiver on the namespace."""
+    receives = bicep("main.bicep")["modules"]["identity"]["config"]["params"]["serviceBusReceives"]
+    empty = {"function": {"type": "empty", "parameters": {"item_to_test": "subscriptions"}}}
+    assert receives == {"operator": {"type": "not", "operands": {"bool_value": empty}}}
+    assert granted(subscribing=True) - granted() == {("serviceBus", "Azure Service Bus Data Receiver")}
 
 
 def test_app_api_token_is_left_to_container_apps() -> None:

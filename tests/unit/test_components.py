@@ -13,6 +13,8 @@ import yaml
 
 from bindings.app import FunctionApp
 from bindings.dapr_ports import DaprBlobStore, DaprQueue
+from bindings.poison import DEFAULT_MAX_ATTEMPTS
+from bindings.server import WORKERS
 from functions.common import names
 from functions.common.mail import DaprMailer, SendGridMailer
 from functions.common.stripe_gateway import DaprStripeTransport
@@ -45,15 +47,15 @@ def function_modules() -> list[ModuleType]:
 
 @pytest.mark.parametrize("folder", sorted(FOLDERS))
 def test_each_folder_declares_exactly_the_components_in_names(folder: str) -> None:
-    """Same names, types, directions and scopes as functions/common/names.py (state stores may differ)."""
+    """Same names, types, directions and scopes as functions/common/names.py (stores, pub/subs may differ)."""
     found = components.load(FOLDERS[folder])
     assert sorted(found) == sorted(DECLARED)
     for name, component in found.items():
         declared = DECLARED[name]
         assert sorted(component["scopes"]) == sorted(declared.apps), name
         assert component["metadata"].get("direction") == declared.direction, name
-        if declared.type == "state":
-            assert component["type"].startswith("state."), name
+        if declared.type in {"state", "pubsub"}:
+            assert component["type"].startswith(f"{declared.type}."), name
         else:
             assert component["type"] == declared.type, name
 
@@ -144,3 +146,88 @@ def test_dapr_yaml_runs_every_app_over_the_rendered_components(
         path.name for path in FOLDERS["local"].glob("*.yaml")
     )
     assert "${" not in "".join(path.read_text() for path in rendered.glob("*.yaml"))
+
+
+PUBSUB = FOLDERS["local"] / "domain-events.yaml"
+PROBE_PUBSUB = ROOT / "tests" / "integration" / "components" / "probe-events.yaml"
+_GO_DURATION = re.compile(r"^(\d+)(ms|s|m|h)$")
+
+
+def seconds(value: str) -> float:
+    """A Go duration as the components write them (`60s`, `500ms`, `2m`), in seconds."""
+    match = _GO_DURATION.match(value)
+    assert match, value
+    return int(match[1]) * {"ms": 0.001, "s": 1, "m": 60, "h": 3600}[match[2]]
+
+
+def filled(value: str) -> str:
+    """`value` with a `${NAME}` of the stack's DEFAULTS replaced by its default."""
+    return re.sub(r"\$\{([A-Z0-9_]+)\}", lambda m: DEFAULTS.get(m[1], m[0]), value)
+
+
+def test_the_local_pub_sub_is_redis_streams_on_the_stack_broker_with_redelivery_on() -> None:
+    """domain-events is pubsub.redis v1 at ${REDIS_HOST}; a positive processing timeout and scan redeliver."""
+    component = components.load(FOLDERS["local"])["domain-events"]
+    assert (component["file"], component["type"], component["version"]) == (PUBSUB.name, "pubsub.redis", "v1")
+    meta = {name: filled(str(value)) for name, value in component["metadata"].items()}
+    assert component["metadata"]["redisHost"] == "${REDIS_HOST}"
+    assert "REDIS_HOST" in RUNTIME_PLACEHOLDERS
+    timeout, interval = seconds(meta["processingTimeout"]), seconds(meta["redeliverInterval"])
+    assert 0 < interval < timeout  # "0" would turn redelivery off
+    assert timeout >= seconds(DEFAULTS["QUEUE_VISIBILITY_TIMEOUT"])  # handlers get as long as on queues
+    assert "consumerID" not in meta  # daprd uses the app id: one consumer group an app
+
+
+def test_the_local_pub_sub_never_trims_a_stream_and_never_outruns_the_app() -> None:
+    """No maxLenApprox or streamTTL (they drop unread events); fewer deliveries at once than app threads."""
+    meta = components.load(FOLDERS["local"])["domain-events"]["metadata"]
+    assert not {"maxLenApprox", "streamTTL"} & set(meta)
+    concurrency, depth = int(meta["concurrency"]), int(meta["queueDepth"])
+    assert WORKERS.default is not None
+    assert 0 < concurrency < int(WORKERS.default)
+    assert concurrency <= depth <= 100  # 100: the component's default buffer, which only grows the wait
+
+
+def test_the_probe_pub_sub_is_the_local_one_scoped_to_the_probe() -> None:
+    """tests/integration/components/probe-events.yaml: the same type and metadata, for the probe app only."""
+    local = components.load(FOLDERS["local"])["domain-events"]
+    probe = components.load(PROBE_PUBSUB.parent)["probe-events"]
+    assert (probe["type"], probe["version"], probe["metadata"]) == (
+        local["type"],
+        local["version"],
+        local["metadata"],
+    )
+    assert probe["scopes"] == ("probe",)
+
+
+def _ladder_seconds(retry: dict[str, object]) -> float:
+    """The longest an exponential retry policy can hold an event (0.5 s growing 1.5x, +50% jitter)."""
+    assert retry["policy"] == "exponential"
+    cap = float(str(retry["maxInterval"]).removesuffix("s"))
+    return sum(min(0.5 * 1.5**attempt, cap) * 1.5 for attempt in range(int(str(retry["maxRetries"]))))
+
+
+@pytest.mark.parametrize("folder", [FOLDERS["local"], ROOT / "tests" / "integration" / "components"])
+def test_every_pubsub_retries_a_retry_answer_in_place_past_the_apps_attempts(folder: Path) -> None:
+    """A RETRY answer is handed back in place more often than a route tries, within the redelivery timeout."""
+    targets = {}
+    for _, doc in components.resources(folder, "Resiliency"):
+        retries = doc["spec"]["policies"]["retries"]
+        for name, target in doc["spec"]["targets"]["components"].items():
+            targets[name] = retries[target["inbound"]["retry"]]
+    pubsubs = {name for name, found in components.load(folder).items() if found["type"].startswith("pubsub.")}
+    assert pubsubs
+    timeout = float(DEFAULTS["PUBSUB_PROCESSING_TIMEOUT"].removesuffix("s"))
+    for name in pubsubs:
+        assert name in targets, f"{name}: no inbound retry policy"
+        assert int(targets[name]["maxRetries"]) >= DEFAULT_MAX_ATTEMPTS, name
+        assert _ladder_seconds(targets[name]) < timeout, name
+
+
+def test_every_state_store_has_its_own_file_or_table() -> None:
+    """Locally each store has its own sqlite file, in Azure its own table prefix (aggregates included)."""
+    for folder, key in (("local", "connectionString"), ("azure", "tablePrefix")):
+        stores = {n: c for n, c in components.load(FOLDERS[folder]).items() if c["type"].startswith("state.")}
+        assert names.AGGREGATES in stores, folder
+        places = [str(store["metadata"][key]) for store in stores.values()]
+        assert len(set(places)) == len(places), (folder, places)

@@ -33,7 +33,7 @@ def test_the_aca_build_pins_the_1_16_line_azure_runs() -> None:
 
 @pytest.mark.parametrize("name", BUILD_NAMES)
 def test_registered_types_cover_the_design_component_set(name: str) -> None:
-    """Every binding, state store and secret store DESIGN.md names is registered, in both builds."""
+    """Every binding, state store, pub/sub and secret store DESIGN.md names is registered, in both builds."""
     assert {
         "bindings.cron",
         "bindings.azure.storagequeues",
@@ -44,6 +44,8 @@ def test_registered_types_cover_the_design_component_set(name: str) -> None:
         "state.sqlite",
         "state.postgresql",
         "state.redis",
+        "pubsub.redis",
+        "pubsub.azure.servicebus.topics",
         "secretstores.local.file",
         "secretstores.local.env",
     } <= daprd.registered_types(name)

@@ -14,6 +14,7 @@ from google.protobuf import empty_pb2
 from bindings import server
 from bindings.errors import RedeliverError
 from bindings.guard import Guard
+from bindings.topics import Subscription, TopicStatus
 from tooling.paths import project_root
 
 TOKEN = "s3cret"
@@ -23,7 +24,7 @@ Seen = list[tuple[str, bytes, dict[str, str]]]
 
 @pytest.fixture
 def served() -> Iterator[tuple[grpc.Channel, Seen]]:
-    """A started server for bindings `orders` and `ticks` whose handler records its events."""
+    """A started server for bindings `orders` and `ticks` and topic `bus/paid`, recording their events."""
     seen: Seen = []
 
     def handle(binding: str, data: bytes, metadata: Mapping[str, str]) -> None:
@@ -31,7 +32,14 @@ def served() -> Iterator[tuple[grpc.Channel, Seen]]:
             raise RedeliverError("attempt 1 failed: boom")
         seen.append((binding, data, dict(metadata)))
 
-    grpc_server = server.build(("orders", "ticks"), handle, guard=Guard(TOKEN), workers=2)
+    def handle_topic(pubsub: str, topic: str, event_id: str, data: bytes) -> TopicStatus:
+        seen.append((f"{pubsub}/{topic}", data, {"id": event_id}))
+        return TopicStatus(data.decode()) if data in {b"retry", b"drop"} else TopicStatus.SUCCESS
+
+    callbacks = server.Callbacks(
+        ("orders", "ticks"), handle, (Subscription("bus", "paid", "paid-dead"),), handle_topic
+    )
+    grpc_server = server.build(callbacks, guard=Guard(TOKEN), workers=2)
     port = grpc_server.add_insecure_port("127.0.0.1:0")
     grpc_server.start()
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
@@ -73,6 +81,33 @@ def test_redelivery_and_unknown_bindings_are_errors_daprd_sees(served: tuple[grp
     assert seen == []
 
 
+def _topic_event(channel: grpc.Channel, topic: str, data: bytes) -> int:
+    stub = appcallback_pb2_grpc.AppCallbackStub(channel)  # type: ignore[no-untyped-call]
+    request = appcallback_pb2.TopicEventRequest(id="ev-1", pubsub_name="bus", topic=topic, data=data)
+    answer = stub.OnTopicEvent(request, metadata=AUTH, timeout=5)
+    return int(answer.status)
+
+
+def test_lists_the_topics_with_their_dead_letter_topics(served: tuple[grpc.Channel, Seen]) -> None:
+    """ListTopicSubscriptions answers each subscription, even without the token (daprd sends none)."""
+    stub = appcallback_pb2_grpc.AppCallbackStub(served[0])  # type: ignore[no-untyped-call]
+    answer = stub.ListTopicSubscriptions(empty_pb2.Empty(), timeout=5)
+    assert [(s.pubsub_name, s.topic, s.dead_letter_topic) for s in answer.subscriptions] == [
+        ("bus", "paid", "paid-dead")
+    ]
+
+
+def test_a_topic_event_is_answered_with_the_handler_s_status(served: tuple[grpc.Channel, Seen]) -> None:
+    """SUCCESS, RETRY and DROP reach daprd as its own statuses; an unknown topic is dropped unhandled."""
+    channel, seen = served
+    statuses = [_topic_event(channel, "paid", data) for data in (b"{}", b"retry", b"drop")]
+    answer = appcallback_pb2.TopicEventResponse
+    assert statuses == [answer.SUCCESS, answer.RETRY, answer.DROP]
+    assert seen == [("bus/paid", data, {"id": "ev-1"}) for data in (b"{}", b"retry", b"drop")]
+    assert _topic_event(channel, "refunds", b"{}") == answer.DROP
+    assert len(seen) == 3
+
+
 def test_every_callback_checks_the_token(served: tuple[grpc.Channel, Seen]) -> None:
     """Events and health checks without the app token are refused before any handler runs."""
     channel, seen = served
@@ -111,13 +146,13 @@ def test_unimplemented_callbacks_and_the_listing_check_the_token_too(
     stub = appcallback_pb2_grpc.AppCallbackStub(served[0])  # type: ignore[no-untyped-call]
     for metadata, code in (((), grpc.StatusCode.PERMISSION_DENIED), (AUTH, grpc.StatusCode.UNIMPLEMENTED)):
         with pytest.raises(grpc.RpcError) as caught:
-            stub.OnTopicEvent(appcallback_pb2.TopicEventRequest(), metadata=metadata, timeout=5)
+            stub.OnBulkTopicEvent(appcallback_pb2.TopicEventBulkRequest(), metadata=metadata, timeout=5)
         assert caught.value.code() is code
     with pytest.raises(grpc.RpcError) as listing:
         stub.ListInputBindings(empty_pb2.Empty(), timeout=5)
     assert listing.value.code() is grpc.StatusCode.PERMISSION_DENIED
     refusals = [record.getMessage() for record in caplog.records if record.name == "bindings.guard"]
     assert refusals == [
-        "refused /dapr.proto.runtime.v1.AppCallback/OnTopicEvent: missing or wrong dapr-api-token",
+        "refused /dapr.proto.runtime.v1.AppCallback/OnBulkTopicEvent: missing or wrong dapr-api-token",
         "refused /dapr.proto.runtime.v1.AppCallback/ListInputBindings: missing or wrong dapr-api-token",
     ]

@@ -9,17 +9,19 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tooling.paths import project_root
 
 SCRIPT = project_root() / "tools" / "system-packages"
 # What the script itself runs, from the real system; the programs it looks for are left out on purpose,
-# or stubbed (npm, go): the unit tests need neither Node nor Go on the machine.
+# or stubbed (npm, go, redis-server): the unit tests need neither Node, Go nor Redis on the machine.
 BASICS = ("bash", "env", "grep", "sed", "sort", "head", "dirname", "make")
 GO_NEEDED = re.search(r"^go ([0-9.]+)$", (project_root() / "deploy/daprd/go.mod").read_text(), re.MULTILINE)
 
 
-def path_with(tmp_path: Path, *, uid: int, apt: bool, go: str | None = None) -> str:
-    """A PATH of the basics, an `id` that reports `uid`, apt-get only when `apt`, a Go of version `go`."""
+def path_with(tmp_path: Path, *, uid: int, apt: bool, go: str | None = None, redis: bool = True) -> str:
+    """A PATH of the basics, an `id` reporting `uid`, apt-get if `apt`, a Go `go`, redis-server if `redis`."""
     folder = tmp_path / "bin"
     folder.mkdir()
     for name in BASICS:
@@ -32,6 +34,8 @@ def path_with(tmp_path: Path, *, uid: int, apt: bool, go: str | None = None) -> 
         "npm": "#!/bin/sh\necho 10.8.2\n",
         "go": f"#!/bin/sh\necho go{go or GO_NEEDED[1]}\n",  # `go env GOVERSION`
     }
+    if redis:
+        stubs["redis-server"] = "#!/bin/sh\necho Redis server v=7.0.15\n"
     if apt:
         stubs["apt-get"] = "#!/bin/sh\necho apt-get must not run here >&2\nexit 99\n"
     (folder / "python3").symlink_to(Path(sys.executable).resolve())  # not a shim that needs more
@@ -71,6 +75,15 @@ def test_the_demo_needs_none_of_the_test_packages(tmp_path: Path) -> None:
     """`make demo` goes on without PostgreSQL, pdftoppm, Java or Maven."""
     done = run("demo", path_with(tmp_path, uid=1000, apt=True))
     assert (done.returncode, done.stderr) == (0, "")
+
+
+@pytest.mark.parametrize("profile", ["demo", "test"])
+def test_both_profiles_name_redis_server_when_it_is_missing(tmp_path: Path, profile: str) -> None:
+    """The stack's pub/sub broker is Debian's redis-server: without one, both profiles ask for the package."""
+    done = run(profile, path_with(tmp_path, uid=1000, apt=True, redis=False))
+    assert done.returncode == 1
+    command = next(line for line in done.stderr.splitlines() if "sudo apt-get install -y" in line)
+    assert "redis-server" in command.split(), command
 
 
 def test_a_go_older_than_the_daprd_module_needs_is_named_with_both_versions(tmp_path: Path) -> None:

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import pytest
 
-from bindings.errors import ConflictError, NotFoundError
-from bindings.testing import MemoryBlobStore, MemoryStateStore
+from bindings.errors import ConflictError, NotFoundError, TransientError
+from bindings.messages import Message
+from bindings.ports import Publisher
+from bindings.testing import MemoryBlobStore, MemoryPublisher, MemoryStateStore
+
+
+class Paid(Message):
+    """A test event."""
+
+    version: Literal[1] = 1
+    payment: str
 
 
 def test_get_many_reads_each_key_in_order_as_get_does() -> None:
@@ -43,3 +54,14 @@ def test_the_blob_store_returns_what_was_put_and_refuses_unknown_names() -> None
     assert blobs.blobs["a/b.json"] == (b"{}", "application/json", {"k": "v"})
     with pytest.raises(NotFoundError):
         blobs.get("nope")
+
+
+def test_the_publisher_keeps_each_event_with_its_topic_and_id_or_fails_as_told() -> None:
+    """`published` lists (topic, event id, event) in order; `fail` raises instead of recording."""
+    memory = MemoryPublisher()
+    publisher: Publisher = memory
+    publisher.publish("payments", Paid(payment="p1"), event_id="p1:paid")
+    memory.fail = TransientError("broker down")
+    with pytest.raises(TransientError):
+        publisher.publish("payments", Paid(payment="p2"), event_id="p2:paid")
+    assert memory.published == [("payments", "p1:paid", Paid(payment="p1"))]

@@ -116,6 +116,7 @@ def describe(sim: Simulation) -> str:
         f"{sim.disagreements} cases disagreeing with it; per case "
         + ", ".join(f"{n}: {count}" for n, count in sorted(out.charges_per_case.items())),
         f"  receipts    {out.receipts} requested;  subscription actions {_counts(out.actions) or 'none'}",
+        "  published   " + (_counts(out.published) or "nothing") + f" ({out.event_ids} distinct ids)",
         "  by profile",
     ]
     rows += [f"    {name:16} {_counts(out.by_profile.get(name, Counter()))}" for name, _ in campaign.PROFILES]

@@ -19,7 +19,7 @@ from pydantic import TypeAdapter
 from bindings.clock import VirtualClock
 from bindings.errors import PermanentError
 from bindings.testing import MemoryQueue, MemoryStateStore
-from functions.common import names
+from functions.common import domain_events, names
 from functions.payment_retry.cases import CaseStore
 from functions.payment_retry.dunning import Dunning
 from functions.payment_retry.handlers import handle_event, handle_tick
@@ -33,7 +33,12 @@ if TYPE_CHECKING:
 
 _Event = AnyEvent
 _EVENT: TypeAdapter[_Event] = TypeAdapter(PaymentEvent)
-_QUEUES = (names.EMAIL_REQUESTS_OUT, names.RECEIPT_REQUESTS_OUT, names.SUBSCRIPTION_ACTIONS_OUT)
+_QUEUES = (
+    names.EMAIL_REQUESTS_OUT,
+    names.RECEIPT_REQUESTS_OUT,
+    names.SUBSCRIPTION_ACTIONS_OUT,
+    domain_events.DUNNING_QUEUE,
+)
 _NO_BUDGET = timedelta(days=1)  # virtual ticks are never cut short: the campaign is the point
 
 
@@ -52,6 +57,8 @@ class Outcome:
     recovered: Counter[str] = field(default_factory=Counter)  # minor units by currency
     receipts: int = 0
     actions: Counter[str] = field(default_factory=Counter)
+    published: Counter[str] = field(default_factory=Counter)  # domain events by type
+    event_ids: int = 0  # distinct ids among them: one per effect
     rejected: list[str] = field(default_factory=list)
     tick_errors: int = 0
 
@@ -128,3 +135,6 @@ def _tally(
     outcome.actions.update(
         getattr(message, "action", "?") for message in queues[names.SUBSCRIPTION_ACTIONS_OUT].sent
     )
+    events = queues[domain_events.DUNNING_QUEUE].sent
+    outcome.published.update(getattr(message, "type", "?") for message in events)
+    outcome.event_ids = len({getattr(message, "event_id", None) for message in events})

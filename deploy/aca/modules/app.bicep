@@ -1,6 +1,7 @@
 // One Bindery function as a Dapr-enabled container app. Binding-triggered apps speak gRPC to their
-// sidecar and scale on the length of the queues they read; the webhooks (email-webhook, stripe-webhook)
-// are plain HTTP apps with external ingress, scaled on concurrent requests.
+// sidecar and scale on the length of the queues they read and on the backlog of the topic
+// subscriptions they hold (KEDA `azure-servicebus`, signed in as the scalers' own identity); the
+// webhooks (email-webhook, stripe-webhook) are plain HTTP apps with external ingress, scaled on concurrent requests.
 //
 // No APP_API_TOKEN is set here: Container Apps generates one per revision and gives it to both the app
 // and its daprd, which sends it with every call to the app (bindings/guard.py checks it).
@@ -56,6 +57,18 @@ param queues array = []
 @description('Messages per replica before another replica is added.')
 param queueLength int = 5
 
+@description('Topics the app subscribes to on domain-events: its subscription (named by the app id) on each scales it.')
+param topics array = []
+
+@description('Service Bus namespace name (not host) of those subscriptions.')
+param serviceBusName string = ''
+
+@description('The scalers\' identity (modules/scaler.bicep, Data Owner on the namespace): the topic rules only.')
+param scalerIdentityId string = ''
+
+@description('Messages in a subscription per replica before another replica is added.')
+param messageCount int = 5
+
 @description('Extra environment variables ({name, value} or {name, secretRef}).')
 param env array = []
 
@@ -71,6 +84,31 @@ var queueRules = [for queue in queues: {
     identity: identityId
   }
 }]
+// KEDA's Service Bus scaler counts the subscription's active messages through the management API (the
+// Manage right), so it signs in as the scalers' identity, never the apps' shared one.
+var topicRules = [for topic in topics: {
+  name: 'topic-${topic}'
+  custom: {
+    type: 'azure-servicebus'
+    metadata: {
+      namespace: serviceBusName
+      topicName: topic
+      subscriptionName: name
+      messageCount: string(messageCount)
+    }
+    identity: scalerIdentityId
+  }
+}]
+// A scale rule may only name an identity assigned to the app. The scalers' is assigned with lifecycle
+// None: available to the platform (KEDA), not to the app's containers, which keep the apps' identity.
+var scales = !empty(topics)
+var scalerIdentities = scales ? { '${scalerIdentityId}': {} } : {}
+var identitySettings = scales ? [
+  {
+    identity: scalerIdentityId
+    lifecycle: 'None'
+  }
+] : []
 var httpRules = external ? [
   {
     name: 'http'
@@ -103,15 +141,14 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
   location: location
   identity: {
     type: 'UserAssigned'
-    userAssignedIdentities: {
-      '${identityId}': {}
-    }
+    userAssignedIdentities: union({ '${identityId}': {} }, scalerIdentities)
   }
   properties: {
     environmentId: environmentId
     workloadProfileName: 'Consumption'
     configuration: {
       activeRevisionsMode: 'Single'
+      identitySettings: identitySettings
       dapr: {
         enabled: true
         appId: name
@@ -163,7 +200,7 @@ resource app 'Microsoft.App/containerApps@2025-01-01' = {
       scale: {
         minReplicas: minReplicas
         maxReplicas: maxReplicas
-        rules: concat(queueRules, httpRules)
+        rules: concat(queueRules, topicRules, httpRules)
       }
     }
   }

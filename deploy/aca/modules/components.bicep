@@ -25,11 +25,31 @@ param QUEUE_VISIBILITY_TIMEOUT string
 @description('Fills the RETRY_TICK_SCHEDULE placeholder of components/azure.')
 param RETRY_TICK_SCHEDULE string
 
+@description('Fills the SERVICEBUS_NAMESPACE placeholder of components/azure.')
+param SERVICEBUS_NAMESPACE string
+
 @description('Fills the STORAGE_ACCOUNT placeholder of components/azure.')
 param STORAGE_ACCOUNT string
 
 resource managedEnvironment 'Microsoft.App/managedEnvironments@2025-01-01' existing = {
   name: environmentName
+}
+
+resource aggregatesComponent 'Microsoft.App/managedEnvironments/daprComponents@2025-01-01' = {
+  parent: managedEnvironment
+  name: 'aggregates'
+  properties: {
+    componentType: 'state.postgresql'
+    version: 'v2'
+    metadata: [
+      { name: 'connectionString', secretRef: 'statestore-connection' }
+      { name: 'tablePrefix', value: 'bindery_aggregates_' }
+    ]
+    secrets: [
+      { name: 'statestore-connection', keyVaultUrl: '${vaultUri}secrets/statestore-connection', identity: identityId }
+    ]
+    scopes: ['aggregator']
+  }
 }
 
 resource billingStateComponent 'Microsoft.App/managedEnvironments/daprComponents@2025-01-01' = {
@@ -84,7 +104,7 @@ resource deadLettersComponent 'Microsoft.App/managedEnvironments/daprComponents@
       { name: 'disableEntityManagement', value: 'true' }
     ]
     secrets: []
-    scopes: ['payment-retry', 'email-send', 'email-events', 'receipt-render']
+    scopes: ['payment-retry', 'email-send', 'email-events', 'receipt-render', 'aggregator']
   }
 }
 
@@ -103,6 +123,25 @@ resource documentsComponent 'Microsoft.App/managedEnvironments/daprComponents@20
     ]
     secrets: []
     scopes: ['receipt-render']
+  }
+}
+
+resource domainEventsComponent 'Microsoft.App/managedEnvironments/daprComponents@2025-01-01' = {
+  parent: managedEnvironment
+  name: 'domain-events'
+  properties: {
+    componentType: 'pubsub.azure.servicebus.topics'
+    version: 'v1'
+    metadata: [
+      { name: 'namespaceName', value: '${SERVICEBUS_NAMESPACE}' }
+      { name: 'azureClientId', value: '${MANAGED_IDENTITY_CLIENT_ID}' }
+      { name: 'disableEntityManagement', value: 'true' }
+      { name: 'handlerTimeoutInSec', value: '60' }
+      { name: 'maxConcurrentHandlers', value: '4' }
+      { name: 'maxActiveMessages', value: '10' }
+    ]
+    secrets: []
+    scopes: ['payment-retry', 'email-send', 'email-events', 'receipt-render', 'aggregator']
   }
 }
 
@@ -392,10 +431,12 @@ resource subscriptionActionsOutComponent 'Microsoft.App/managedEnvironments/dapr
 }
 
 output names array = [
+  'aggregates'
   'billing-state'
   'blob-events'
   'dead-letters'
   'documents'
+  'domain-events'
   'email'
   'email-events'
   'email-events-out'

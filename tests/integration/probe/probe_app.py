@@ -11,8 +11,8 @@ import threading
 import time
 from typing import Literal
 
-from bindings.app import CronTick, FunctionApp, current_delivery
-from bindings.dapr_ports import DaprBlobStore, DaprStateStore
+from bindings.app import CronTick, Delivery, FunctionApp, current_delivery
+from bindings.dapr_ports import DaprBlobStore, DaprPublisher, DaprStateStore
 from bindings.errors import ConflictError, PermanentError, TransientError
 from bindings.events import BlobEvent
 from bindings.messages import Message
@@ -25,6 +25,7 @@ app = FunctionApp(os.environ.get("PROBE_APP_ID", "probe"), max_attempts=3)
 documents = DaprBlobStore("documents")
 state = DaprStateStore("statestore")
 gateway = DaprStripeTransport("probe-gateway")
+events = DaprPublisher("probe-events")
 _lock = threading.Lock()
 
 
@@ -33,7 +34,9 @@ class Probe(Message):
 
     version: Literal[1] = 1
     id: str
-    behaviour: Literal["ok", "transient", "permanent", "blob", "state", "slow", "charge", "contended"] = "ok"
+    behaviour: Literal[
+        "ok", "transient", "permanent", "blob", "state", "slow", "charge", "contended", "publish"
+    ] = "ok"
     customer: str = ""
 
 
@@ -41,6 +44,18 @@ def record(**fields: object) -> None:
     """Append one JSON line to the probe log."""
     with _lock, open(os.environ["PROBE_LOG"], "a", encoding="utf-8") as log:  # noqa: PTH123
         log.write(json.dumps({"app": app.name, **fields}) + "\n")
+
+
+def recorded(kind: str, probe: Probe) -> Delivery:
+    """Record `probe` as `kind` with its delivery; fail as it asks (`transient`, `permanent`)."""
+    delivery = current_delivery()
+    assert delivery is not None
+    record(kind=kind, id=probe.id, attempt=delivery.attempt, message_id=delivery.message_id)
+    if probe.behaviour == "transient":
+        raise TransientError(f"{probe.id}: asked to fail for now")
+    if probe.behaviour == "permanent":
+        raise PermanentError(f"{probe.id}: asked to fail for good")
+    return delivery
 
 
 @app.cron(os.environ.get("PROBE_TICK", "probe-tick"))
@@ -52,13 +67,7 @@ def on_tick(tick: CronTick) -> None:
 @app.queue(os.environ.get("PROBE_QUEUE", "probe-in"), model=Probe)
 def on_probe(probe: Probe) -> None:
     """Record the message with its delivery, then behave as asked."""
-    delivery = current_delivery()
-    assert delivery is not None
-    record(kind="message", id=probe.id, attempt=delivery.attempt, message_id=delivery.message_id)
-    if probe.behaviour == "transient":
-        raise TransientError(f"{probe.id}: asked to fail for now")
-    if probe.behaviour == "permanent":
-        raise PermanentError(f"{probe.id}: asked to fail for good")
+    delivery = recorded("message", probe)
     if probe.behaviour == "charge":
         request = stripe.create_payment_intent(
             case_id=probe.id, attempt=1, amount=1250, currency="eur", customer=probe.customer
@@ -99,6 +108,17 @@ def contend(key: str, *, rival: bool) -> None:
 def on_blob(event: BlobEvent) -> None:
     """Record the storage event."""
     record(kind="blob", id=event.id, path=event.path)
+
+
+def on_probe_event(probe: Probe) -> None:
+    """A topic event: recorded with its delivery, then behaves as asked; `publish` publishes an echo."""
+    recorded("event", probe)
+    if probe.behaviour == "publish":
+        events.publish("probes", Probe(id=f"{probe.id}-echo"), event_id=f"{probe.id}-echo")
+
+
+if os.environ.get("PROBE_TOPICS") == "1":  # only the stacks whose components hold probe-events
+    app.topic("probe-events", "probes", model=Probe)(on_probe_event)
 
 
 if __name__ == "__main__":

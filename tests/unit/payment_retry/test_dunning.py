@@ -15,7 +15,7 @@ import pytest
 
 from bindings.ports import StateItem
 from bindings.testing import MemoryQueue, MemoryStateStore
-from functions.common import names
+from functions.common import domain_events, names
 from functions.common.payments import ChargeOrder
 from functions.common.stripe_gateway import StripeGateway
 from functions.payment_retry.cases import SHARDS, CaseStore
@@ -26,7 +26,12 @@ from tooling.sandboxes.processor import RunningSandbox, start_sandbox
 from tooling.sandboxes.processor_client import SandboxTransport
 
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-_QUEUES = (names.EMAIL_REQUESTS_OUT, names.RECEIPT_REQUESTS_OUT, names.SUBSCRIPTION_ACTIONS_OUT)
+_QUEUES = (
+    names.EMAIL_REQUESTS_OUT,
+    names.RECEIPT_REQUESTS_OUT,
+    names.SUBSCRIPTION_ACTIONS_OUT,
+    domain_events.DUNNING_QUEUE,
+)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bindings.testing import MemoryQueue, MemoryStateStore
-from functions.common import names
+from functions.common import domain_events, names
 from functions.common.stripe import StripeAnswer, StripeRequest
 from functions.common.stripe_gateway import StripeGateway
 from functions.payment_retry.cases import CaseStore
@@ -23,7 +23,12 @@ from functions.payment_retry.handlers import handle_event, handle_tick
 from functions.payment_retry.model import Case, PaymentFailed, PaymentMethodUpdated
 
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-_QUEUES = (names.EMAIL_REQUESTS_OUT, names.RECEIPT_REQUESTS_OUT, names.SUBSCRIPTION_ACTIONS_OUT)
+_QUEUES = (
+    names.EMAIL_REQUESTS_OUT,
+    names.RECEIPT_REQUESTS_OUT,
+    names.SUBSCRIPTION_ACTIONS_OUT,
+    domain_events.DUNNING_QUEUE,
+)
 OK = StripeAnswer(200, json.dumps({"id": "pi_1", "object": "payment_intent", "status": "succeeded"}).encode())
 
 

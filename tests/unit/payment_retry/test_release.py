@@ -69,10 +69,12 @@ def test_a_conflict_held_case_released_with_close_ends_canceled_without_charge_o
     world = held_by_conflict()
     handle_event(world.dunning, release("close"), NOON + timedelta(minutes=3))
     case = world.case()
-    assert (case.status, case.held, case.next_due()) == ("canceled", None, None)
+    assert (case.status, case.held) == ("canceled", None)
+    assert [item.key for item in case.outbox] == ["dunning:pay_1:canceled"]  # the close's event, sent next
     assert case.timeline[-1].what == "hold released: close"
     for offset in (DAY, *DEADLINE):
         world.tick(NOON + offset)
+    assert (world.case().next_due(), world.case().outbox) == (None, ())
     assert world.processor.keys == []
     assert world.templates() == ["payment_failed"]
     assert world.sent(names.SUBSCRIPTION_ACTIONS_OUT) == []

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bindings.testing import MemoryQueue, MemoryStateStore
-from functions.common import names
+from functions.common import domain_events, names
 from functions.common.stripe_gateway import StripeGateway
 from functions.payment_retry.cases import CaseStore
 from functions.payment_retry.dunning import Dunning
@@ -25,8 +25,13 @@ def test_three_concurrent_replicas_charge_each_attempt_exactly_once(tmp_path: Pa
     ledger_path = tmp_path / "ledger.jsonl"
     sandbox = start_sandbox(ledger_path)
     state = MemoryStateStore()
-    queues = {name: MemoryQueue(name) for name in (names.EMAIL_REQUESTS_OUT, names.RECEIPT_REQUESTS_OUT,
-                                                  names.SUBSCRIPTION_ACTIONS_OUT)}  # fmt: skip
+    outs = (
+        names.EMAIL_REQUESTS_OUT,
+        names.RECEIPT_REQUESTS_OUT,
+        names.SUBSCRIPTION_ACTIONS_OUT,
+        domain_events.DUNNING_QUEUE,
+    )
+    queues = {name: MemoryQueue(name) for name in outs}
     replicas = [
         Dunning(
             cases=CaseStore(state),
@@ -72,3 +77,7 @@ def test_three_concurrent_replicas_charge_each_attempt_exactly_once(tmp_path: Pa
     emails = Counter(message.request_id for message in queues[names.EMAIL_REQUESTS_OUT].sent)  # type: ignore[attr-defined]
     assert all(count == 1 for count in emails.values()), [k for k, v in emails.items() if v > 1][:5]
     assert len(queues[names.RECEIPT_REQUESTS_OUT].sent) == CASES
+    events = queues[domain_events.DUNNING_QUEUE].sent
+    assert len({event.event_id for event in events}) == len(events)  # type: ignore[attr-defined]
+    kinds = Counter(event.type for event in events)  # type: ignore[attr-defined]
+    assert kinds == {"case.opened": CASES, "attempt.charged": 2 * CASES, "case.recovered": CASES}

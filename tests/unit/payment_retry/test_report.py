@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from functions.payment_retry import outcomes
+from functions.payment_retry import attempts, outcomes
 from functions.payment_retry.policy import load_policy
 from functions.payment_retry.report import money, table, timeline
 from tests.unit.payment_retry.test_dunning import NOON, failed
@@ -40,7 +40,7 @@ def test_the_table_and_timeline_show_status_attempts_and_owed_messages() -> None
 def test_the_table_shows_a_case_held_for_an_operator() -> None:
     """A held case lists why it waits for an operator instead of a due time."""
     case = outcomes.opened(failed("cus_soft_9"), load_policy("default", 2), NOON)
-    attempt = outcomes.next_attempt(case)
+    attempt = attempts.next_attempt(case)
     case = case.model_copy(update={"attempts": (attempt,), "outbox": ()})
     held = outcomes.held(
         case, attempt, "processor answered 404 invalid_request_error", refused=True, now=NOON

@@ -57,6 +57,16 @@ def test_the_effects_follow_the_statuses(finished: simulation.Simulation) -> Non
     assert outcome.ticks == 18 * 24 * 60
 
 
+def test_each_effect_is_published_once(finished: simulation.Simulation) -> None:
+    """One case.opened per case, one event per answered charge and per closed case, each id once."""
+    outcome = finished.outcome
+    assert outcome.published["case.opened"] == 70
+    assert outcome.published["attempt.charged"] == finished.charges == sum(outcome.charged.values())
+    for status in ("recovered", "abandoned", "canceled"):
+        assert outcome.published[f"case.{status}"] == outcome.statuses[status], status
+    assert outcome.event_ids == outcome.published.total()
+
+
 def test_the_same_seed_gives_the_same_campaign() -> None:
     """Two runs with one seed end every case the same way and send the same emails."""
     first, second = (simulation.run(days=5, customers=25, seed=11) for _ in range(2))
@@ -71,6 +81,7 @@ def test_the_command_prints_the_campaign(capsys: pytest.CaptureFixture[str]) -> 
     out, err = capsys.readouterr()
     assert out.startswith("Campaign: 12 customers over 2 days (seed 5)")
     assert "payment_failed 12" in out
+    assert "case.opened 12" in out
     assert "0 duplicated, 0 cases disagreeing" in out
     assert err.strip().splitlines()[-1].endswith("day   2.0/2")
 

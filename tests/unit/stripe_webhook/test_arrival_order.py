@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from bindings.testing import MemoryQueue, MemoryStateStore
-from functions.common import names
+from functions.common import domain_events, names
 from functions.common.stripe_gateway import DaprStripeTransport, StripeGateway
 from functions.payment_retry.cases import CaseStore
 from functions.payment_retry.dunning import Dunning
@@ -32,7 +32,12 @@ def engine() -> tuple[Dunning, dict[str, MemoryQueue]]:
     """The payment engine over a fresh in-memory state store and queues (nothing here charges)."""
     queues = {
         name: MemoryQueue(name)
-        for name in (names.EMAIL_REQUESTS_OUT, names.RECEIPT_REQUESTS_OUT, names.SUBSCRIPTION_ACTIONS_OUT)
+        for name in (
+            names.EMAIL_REQUESTS_OUT,
+            names.RECEIPT_REQUESTS_OUT,
+            names.SUBSCRIPTION_ACTIONS_OUT,
+            domain_events.DUNNING_QUEUE,
+        )
     }
     gateway = StripeGateway(DaprStripeTransport(names.PAYMENT_GATEWAY))
     return Dunning(cases=CaseStore(MemoryStateStore()), gateway=gateway, queues=queues, owner="r1"), queues

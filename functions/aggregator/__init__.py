@@ -1,0 +1,1 @@
+"""aggregator: counts every domain event once, per day, currency and dimension (issue 18)."""

@@ -1,0 +1,109 @@
+"""Domain events: one per effect that happened, published on the `domain-events` pub/sub (issue 18).
+
+An app publishes an event only after the effect is recorded (dunning: from the case's outbox, written
+with the case), so none is published for an effect that did not happen, and at least once for one
+that did. Each event's id is deterministic (the same effect always has the same id) and is its
+CloudEvent id, so a subscriber counts an effect once however often it is published. Topics are the
+publishing domains; `docs/architecture.md` (*Domain events*) lists each topic's events, versions,
+publisher and subscribers.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Final, Literal
+
+from pydantic import AwareDatetime, Field, model_validator
+
+from bindings.messages import Message
+from functions.common import money, names
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from bindings.ports import Publisher
+
+# Topics of `names.DOMAIN_EVENTS`, one per publishing domain.
+DUNNING: Final = "dunning"
+EMAIL: Final = "email"  # not published yet
+DOCUMENTS: Final = "documents"  # not published yet
+DEAD_LETTERS: Final = "dead-letters"  # not published yet: the framework's dead letters
+# The outbox name dunning sends its events under (`TopicQueue` over `DUNNING` in the app).
+DUNNING_QUEUE: Final = f"{names.DOMAIN_EVENTS}/{DUNNING}"
+
+_ID = r"^[A-Za-z0-9_.:@-]{1,120}$"
+DunningEventType = Literal[
+    "case.opened", "attempt.charged", "case.recovered", "case.abandoned", "case.canceled"
+]
+ChargeOutcome = Literal["paid", "declined", "needs_customer"]
+
+
+def dunning_event_id(kind: DunningEventType, case_id: str, attempt: int | None = None) -> str:
+    """The id of a dunning effect: `{case}:opened`, `{case}:attempt:{n}`, `{case}:recovered`..."""
+    if kind == "attempt.charged":
+        return f"{case_id}:attempt:{attempt}"
+    return f"{case_id}:{kind.removeprefix('case.')}"
+
+
+class DunningEvent(Message):
+    """A dunning effect (version 1): a case opened, an attempt charged, a case recovered, abandoned, canceled.
+
+    `occurred_at` is the moment dunning recorded the effect: the day it is counted under. `amount` (minor
+    units of `currency`, upper case as the case holds it) is the case's payment: what was failed, charged,
+    recovered, given up or settled elsewhere. An `attempt.charged` is a charge the processor answered
+    (`paid`, `declined`, or `needs_customer`: declined for the cardholder's authentication) and carries
+    its `attempt` number; a declined one the policy's `decline_class` (soft, hard, fraud... as the
+    policy's table names it) and the `decline_code` it was classed by. An attempt the processor refused,
+    or whose answer is in doubt, charged nothing and has no event.
+    """
+
+    version: Literal[1] = 1
+    type: DunningEventType
+    event_id: str = Field(
+        pattern=r"^[A-Za-z0-9_.:@-]{1,160}$", description="deterministic: see `dunning_event_id`"
+    )
+    case_id: str = Field(pattern=_ID)
+    customer_id: str = Field(pattern=_ID)
+    occurred_at: AwareDatetime
+    amount: int = Field(gt=0, le=money.MAX_MINOR, description="minor units of `currency`")
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    attempt: int | None = Field(default=None, ge=1, le=1000)
+    outcome: ChargeOutcome | None = None
+    decline_class: str | None = Field(default=None, pattern=r"^[a-z][a-z_]{0,79}$")
+    decline_code: str | None = Field(default=None, min_length=1, max_length=200)  # the processor's, as given
+
+    @model_validator(mode="after")
+    def _consistent(self) -> DunningEvent:
+        charge = (self.attempt, self.outcome)
+        declined = (self.decline_class, self.decline_code)
+        if self.type != "attempt.charged" and (charge != (None, None) or declined != (None, None)):
+            raise ValueError(f"{self.type} has no attempt, outcome or decline")
+        if self.type == "attempt.charged":
+            if None in charge:
+                raise ValueError("attempt.charged needs its attempt and outcome")
+            if self.outcome == "paid" and declined != (None, None):
+                raise ValueError("a paid attempt has no decline_class or decline_code")
+            if self.outcome != "paid" and None in declined:
+                raise ValueError(f"a {self.outcome} attempt needs its decline_class and decline_code")
+        expected = dunning_event_id(self.type, self.case_id, self.attempt)
+        if self.event_id != expected:
+            raise ValueError(f"event_id of this {self.type} is {expected!r}, not {self.event_id!r}")
+        return self
+
+
+class TopicQueue:
+    """A `Queue` that publishes each message on one topic, with the message's `event_id` as CloudEvent id.
+
+    An outbox sends through it as through a queue; a `TransientError` from the publisher leaves the
+    message in the outbox for the next flush.
+    """
+
+    def __init__(self, publisher: Publisher, topic: str) -> None:
+        self.publisher = publisher
+        self.topic = topic
+
+    def send(self, message: BaseModel) -> None:
+        """Publish `message` on the topic; it must carry its `event_id`."""
+        event_id = getattr(message, "event_id", None)
+        if not isinstance(event_id, str):
+            raise TypeError(f"{type(message).__name__} has no event_id to publish on {self.topic!r} under")
+        self.publisher.publish(self.topic, message, event_id=event_id)

@@ -1,0 +1,87 @@
+"""The aggregator through the real daprd and Redis: each of dunning's effects counted once, resent or not."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import pytest
+
+from functions.aggregator.tallies import Counts, Tally, summed
+from functions.common import domain_events, names
+from tests.integration.test_payment_retry import failed, send
+from tests.integration.test_stripe_webhook import log_lines
+from tooling import state_reader
+from tooling.sidecar import AppSpec
+from tooling.stack import Stack
+from tooling.waiting import eventually
+
+
+@pytest.fixture(scope="module")
+def stack(stack_factory: Callable[..., Stack]) -> Stack:
+    """payment-retry (ticking every second) and the aggregator, on the local broker."""
+    retry = AppSpec(
+        names.PAYMENT_RETRY, "functions.payment_retry.app", env={"RETRY_TICK_BUDGET_SECONDS": "0.8"}
+    )
+    aggregator = AppSpec(names.AGGREGATOR, "functions.aggregator.app")
+    return stack_factory(apps=[retry, aggregator], values={"RETRY_TICK_SCHEDULE": "@every 1s"})
+
+
+def today(stack: Stack) -> dict[str, Tally]:
+    """The aggregator's dunning tallies for today (UTC), read from its store."""
+    day = datetime.now(UTC).date().isoformat()
+    database = stack.config.root / "state" / "aggregates.db"
+    rows = state_reader.values(database, names.AGGREGATOR, f"counts:{domain_events.DUNNING}:{day}:")
+    return summed([Counts.model_validate_json(value) for _, value in rows])
+
+
+def publish(stack: Stack, event: dict[str, object]) -> None:
+    """Publish a dunning event through the aggregator's own daprd, as payment-retry's would."""
+    port = stack.apps[names.AGGREGATOR].ports.http
+    headers = {"Content-Type": "application/json"}
+    if stack.dapr_token:
+        headers["dapr-api-token"] = stack.dapr_token
+    url = f"http://127.0.0.1:{port}/v1.0/publish/{names.DOMAIN_EVENTS}/{domain_events.DUNNING}"
+    request = urllib.request.Request(url, data=json.dumps(event).encode(), headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback
+        assert answer.status == 204
+
+
+def test_each_effect_of_a_recovered_case_is_counted_once(stack: Stack) -> None:
+    """A soft decline recovered on its first retry: opened, a paid attempt and the recovery, each once."""
+    for _ in range(3):
+        send(stack, failed("cus_ok_agg", currency="chf", amount=1500))
+
+    def counted() -> dict[str, Tally] | None:
+        tallies = {name: tally for name, tally in today(stack).items() if name.startswith("CHF/")}
+        return tallies if tallies.get("CHF/recovered", Tally(count=0, amount=0)).count == 3 else None
+
+    tallies = eventually(counted, "three recoveries counted", timeout=90)
+    assert tallies == {
+        "CHF/opened": Tally(count=3, amount=4500),
+        "CHF/charged.paid": Tally(count=3, amount=4500),
+        "CHF/recovered": Tally(count=3, amount=4500),
+    }
+
+
+def test_an_event_published_twice_is_counted_once(stack: Stack) -> None:
+    """The same effect published again (a resent outbox item) is handled, and adds nothing."""
+    case_id = f"pay_{uuid.uuid4().hex[:10]}"
+    event = {
+        "type": "case.opened", "version": 1, "event_id": f"{case_id}:opened", "case_id": case_id,
+        "customer_id": "cus_twice", "occurred_at": datetime.now(UTC).isoformat(), "amount": 700,
+        "currency": "SEK",
+    }  # fmt: skip
+    publish(stack, event)
+    eventually(lambda: today(stack).get("SEK/opened"), "the first publication counted")
+    publish(stack, event)
+
+    def seen_again() -> bool:
+        lines = log_lines(stack, names.AGGREGATOR)
+        return any(line["message"] == f"counted already: {case_id}:opened" for line in lines)
+
+    eventually(seen_again, "the second publication handled")
+    assert today(stack)["SEK/opened"] == Tally(count=1, amount=700)
