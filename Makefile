@@ -30,9 +30,12 @@ $(STAMP): pyproject.toml tooling/pyproject.toml requirements.lock tools/uv.txt |
 	@touch $(STAMP)
 
 # Every process imports the project's modules: compile them once, here, rather than in each process (which
-# writes nothing where PYTHONDONTWRITEBYTECODE is set). Only what changed is compiled again.
+# writes nothing where PYTHONDONTWRITEBYTECODE is set). Only what changed is compiled again. The unit
+# tests are collected once too, so pytest's assertion-rewritten modules are cached rather than rewritten
+# by every worker of every run.
 bytecode: $(STAMP)
 	@$(BIN)/python -m compileall -q -j 0 bindings functions tooling tests bench
+	@PYTHONDONTWRITEBYTECODE= $(BIN)/pytest --collect-only -q -p no:cacheprovider tests/unit > /dev/null
 
 setup: system $(STAMP) bytecode
 	@$(BIN)/bindery daprd

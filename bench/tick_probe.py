@@ -21,11 +21,11 @@ from pathlib import Path
 
 from bindings.dapr_ports import DaprStateStore
 from bindings.testing import MemoryQueue
-from functions.common import domain_events, names
+from functions.common import names
 from functions.common.stripe_gateway import DaprStripeTransport, StripeGateway
 from functions.payment_retry import outcomes
 from functions.payment_retry.cases import SHARDS, CaseStore, minute_of
-from functions.payment_retry.dunning import Dunning
+from functions.payment_retry.dunning import OUTBOUND, Dunning
 from functions.payment_retry.model import PaymentFailed
 from functions.payment_retry.policy import latest
 from functions.payment_retry.tick import run_tick
@@ -87,13 +87,7 @@ def seed(db: Path, count: int) -> dict[str, float]:
 
 def tick(db: Path, due: int, runs: int) -> list[dict[str, float]]:
     """Time `runs` ticks that each find `due` cases due, and the idle tick after each."""
-    outs = (
-        names.EMAIL_REQUESTS_OUT,
-        names.RECEIPT_REQUESTS_OUT,
-        names.SUBSCRIPTION_ACTIONS_OUT,
-        domain_events.DUNNING_QUEUE,
-    )
-    queues = {name: MemoryQueue(name) for name in outs}
+    queues = {name: MemoryQueue(name) for name in OUTBOUND}
     dunning = Dunning(
         cases=CaseStore(DaprStateStore(names.STATESTORE)),
         gateway=StripeGateway(DaprStripeTransport(names.PAYMENT_GATEWAY)),

@@ -6,8 +6,7 @@ over the Dapr sidecar, and `bindings.testing` in memory, for unit tests and simu
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -42,9 +41,12 @@ class Publisher(Protocol):
         """Publish `event` as JSON on `topic`, as CloudEvent `event_id`: subscribers dedupe on the id."""
 
 
-@dataclass(frozen=True, slots=True)
-class StateItem:
-    """A value read from the state store, with the ETag to write it back guarded."""
+class StateItem(NamedTuple):
+    """A value read from the state store, with the ETag to write it back guarded.
+
+    A named tuple rather than a frozen dataclass: as immutable, and built in half the time, which
+    counts where a tick reads thousands of index keys.
+    """
 
     key: str
     value: bytes | None

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bindings.errors import ConflictError, PermanentError, TransientError
+from functions.common import domain_events, names
 from functions.common.messages import EmailRequested
 from functions.common.payments import Declined, Later, NeedsCustomer, Paid, Refused
 from functions.payment_retry import arrivals, attempts, doubles, inbox, outcomes
@@ -46,6 +47,15 @@ def backoff(attempt: Attempt) -> timedelta:
     """How long to put `attempt` off again: 5 minutes, doubling each time it was put off, at most an hour."""
     doubled: timedelta = RETRY_AFTER_ERROR * 2 ** min(attempt.deferrals, 10)
     return min(doubled, MAX_RETRY_AFTER_ERROR)
+
+
+# Where outbox items go: the queues and the topic `Dunning.queues` must hold, by name.
+OUTBOUND = (
+    names.EMAIL_REQUESTS_OUT,
+    names.RECEIPT_REQUESTS_OUT,
+    names.SUBSCRIPTION_ACTIONS_OUT,
+    domain_events.DUNNING_QUEUE,
+)
 
 
 @dataclass(frozen=True)

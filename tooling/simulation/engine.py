@@ -21,7 +21,7 @@ from bindings.errors import PermanentError
 from bindings.testing import MemoryQueue, MemoryStateStore
 from functions.common import domain_events, names
 from functions.payment_retry.cases import CaseStore
-from functions.payment_retry.dunning import Dunning
+from functions.payment_retry.dunning import OUTBOUND, Dunning
 from functions.payment_retry.handlers import handle_event, handle_tick
 from functions.payment_retry.model import AnyEvent, PaymentEvent
 
@@ -33,12 +33,6 @@ if TYPE_CHECKING:
 
 _Event = AnyEvent
 _EVENT: TypeAdapter[_Event] = TypeAdapter(PaymentEvent)
-_QUEUES = (
-    names.EMAIL_REQUESTS_OUT,
-    names.RECEIPT_REQUESTS_OUT,
-    names.SUBSCRIPTION_ACTIONS_OUT,
-    domain_events.DUNNING_QUEUE,
-)
 _NO_BUDGET = timedelta(days=1)  # virtual ticks are never cut short: the campaign is the point
 
 
@@ -74,7 +68,7 @@ def run(
 ) -> Outcome:
     """Run the campaign from `start` for `days` virtual days; `progress` gets the fraction done."""
     clock = VirtualClock(start)
-    queues = {name: MemoryQueue(name) for name in _QUEUES}
+    queues = {name: MemoryQueue(name) for name in OUTBOUND}
     state = MemoryStateStore()
     dunning = Dunning(cases=CaseStore(state), gateway=gateway, queues=queues, owner="simulator")
     outcome = Outcome(customers=len(customers))

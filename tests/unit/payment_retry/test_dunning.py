@@ -15,23 +15,17 @@ import pytest
 
 from bindings.ports import StateItem
 from bindings.testing import MemoryQueue, MemoryStateStore
-from functions.common import domain_events, names
+from functions.common import names
 from functions.common.payments import ChargeOrder
 from functions.common.stripe_gateway import StripeGateway
 from functions.payment_retry.cases import SHARDS, CaseStore
-from functions.payment_retry.dunning import RETRY_AFTER_ERROR, Dunning
+from functions.payment_retry.dunning import OUTBOUND, RETRY_AFTER_ERROR, Dunning
 from functions.payment_retry.model import Case, PaymentFailed, PaymentMethodUpdated, PaymentSucceeded
 from functions.payment_retry.tick import READ_AHEAD, run_tick
 from tooling.sandboxes.processor import RunningSandbox, start_sandbox
 from tooling.sandboxes.processor_client import SandboxTransport
 
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-_QUEUES = (
-    names.EMAIL_REQUESTS_OUT,
-    names.RECEIPT_REQUESTS_OUT,
-    names.SUBSCRIPTION_ACTIONS_OUT,
-    domain_events.DUNNING_QUEUE,
-)
 
 
 @dataclass
@@ -74,7 +68,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     """A fresh world with a sandbox whose timeouts stall briefly."""
     ledger = tmp_path / "ledger.jsonl"
     sandbox = start_sandbox(ledger, timeout_seconds=0.5)
-    yield World(MemoryStateStore(), sandbox, ledger, {name: MemoryQueue(name) for name in _QUEUES})
+    yield World(MemoryStateStore(), sandbox, ledger, {name: MemoryQueue(name) for name in OUTBOUND})
     sandbox.shutdown()
 
 

@@ -14,21 +14,15 @@ from typing import Any
 import pytest
 
 from bindings.testing import MemoryQueue, MemoryStateStore
-from functions.common import domain_events, names
+from functions.common import names
 from functions.common.stripe import StripeAnswer, StripeRequest
 from functions.common.stripe_gateway import StripeGateway
 from functions.payment_retry.cases import CaseStore
-from functions.payment_retry.dunning import RETRY_AFTER_ERROR, Dunning
+from functions.payment_retry.dunning import OUTBOUND, RETRY_AFTER_ERROR, Dunning
 from functions.payment_retry.handlers import handle_event, handle_tick
 from functions.payment_retry.model import Case, PaymentFailed, PaymentMethodUpdated
 
 NOON = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
-_QUEUES = (
-    names.EMAIL_REQUESTS_OUT,
-    names.RECEIPT_REQUESTS_OUT,
-    names.SUBSCRIPTION_ACTIONS_OUT,
-    domain_events.DUNNING_QUEUE,
-)
 OK = StripeAnswer(200, json.dumps({"id": "pi_1", "object": "payment_intent", "status": "succeeded"}).encode())
 
 
@@ -59,7 +53,7 @@ class World:
     processor: Processor
     state: MemoryStateStore = field(default_factory=MemoryStateStore)
     queues: dict[str, MemoryQueue] = field(
-        default_factory=lambda: {name: MemoryQueue(name) for name in _QUEUES}
+        default_factory=lambda: {name: MemoryQueue(name) for name in OUTBOUND}
     )
 
     @property

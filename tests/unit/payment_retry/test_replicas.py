@@ -11,7 +11,7 @@ from bindings.testing import MemoryQueue, MemoryStateStore
 from functions.common import domain_events, names
 from functions.common.stripe_gateway import StripeGateway
 from functions.payment_retry.cases import CaseStore
-from functions.payment_retry.dunning import Dunning
+from functions.payment_retry.dunning import OUTBOUND, Dunning
 from functions.payment_retry.tick import run_tick
 from tests.unit.payment_retry.test_dunning import NOON, failed
 from tooling.sandboxes.processor import start_sandbox
@@ -25,13 +25,7 @@ def test_three_concurrent_replicas_charge_each_attempt_exactly_once(tmp_path: Pa
     ledger_path = tmp_path / "ledger.jsonl"
     sandbox = start_sandbox(ledger_path)
     state = MemoryStateStore()
-    outs = (
-        names.EMAIL_REQUESTS_OUT,
-        names.RECEIPT_REQUESTS_OUT,
-        names.SUBSCRIPTION_ACTIONS_OUT,
-        domain_events.DUNNING_QUEUE,
-    )
-    queues = {name: MemoryQueue(name) for name in outs}
+    queues = {name: MemoryQueue(name) for name in OUTBOUND}
     replicas = [
         Dunning(
             cases=CaseStore(state),
