@@ -39,10 +39,10 @@ def published(cases: Iterable[Case]) -> Counter[str]:
     return kinds
 
 
-def aggregated(stack: Stack) -> list[Counts]:
-    """Every shard of the aggregator's dunning counters, whatever the day."""
+def aggregated(stack: Stack, topic: str = domain_events.DUNNING) -> list[Counts]:
+    """Every shard of the aggregator's counters of `topic`, whatever the day."""
     database = stack.config.root / "state" / "aggregates.db"
-    rows = state_reader.values(database, names.AGGREGATOR, f"counts:{domain_events.DUNNING}:")
+    rows = state_reader.values(database, names.AGGREGATOR, f"counts:{topic}:")
     return [Counts.model_validate_json(value) for _, value in rows]
 
 
@@ -56,10 +56,12 @@ def run(stack: Stack, cases: Callable[[], list[Case]], say: Callable[[str], None
     eventually(caught_up, "the aggregator to count every published event", timeout=60)
     shards = aggregated(stack)
     tallies = summed(shards)
+    email = summed(aggregated(stack, domain_events.EMAIL))
     return {
         "published": dict(sorted(published(cases()).items())),
         "aggregated": sum(len(shard.seen) for shard in shards),
         "tallies": {name: [tally.count, tally.amount] for name, tally in sorted(tallies.items())},
+        "email": {name: tally.count for name, tally in sorted(email.items()) if name.count(".") == 0},
     }
 
 
@@ -72,4 +74,6 @@ def describe(events: dict[str, Any]) -> list[str]:
         f"    - {name:24} {count} events, {amount} minor units"
         for name, (count, amount) in events["tallies"].items()
     ]
+    email = ", ".join(f"{name.removeprefix('-/')} {count}" for name, count in events["email"].items())
+    lines.append(f"                    email: aggregated so far {email or 'nothing yet'}")
     return lines

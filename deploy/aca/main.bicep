@@ -73,11 +73,11 @@ var containers = ['documents', 'dead-letters']
 // The domain-events pub/sub (pubsub.azure.servicebus.topics, modules/servicebus.bicep). daprd creates no
 // entity (disableEntityManagement), so every topic an app publishes to must be listed here (a publish
 // to a missing topic fails), and every dead-letter topic a subscription names. `dunning`: payment-retry's
-// events (functions/common/domain_events.py); `dunning-dead`: what the aggregator drops or gives up on
-// (daprd forwards it there). No app subscribes to `dunning-dead` yet (the audit archive will), so Service
-// Bus drops what is forwarded to it; the app's own dead-letter record (the dead-letters container) keeps
-// each event with its reason meanwhile.
-var topics = ['dunning', 'dunning-dead']
+// events, `email`: email-send's and email-events' (functions/common/domain_events.py); `dunning-dead`,
+// `email-dead`: what the aggregator drops or gives up on (daprd forwards it there). No app subscribes to
+// a `-dead` topic yet (the audit archive will), so Service Bus drops what is forwarded to it; the app's own
+// dead-letter record (the dead-letters container) keeps each event with its reason meanwhile.
+var topics = ['dunning', 'dunning-dead', 'email', 'email-dead']
 // One per subscriber app and topic: {topic, app, deadLetterTopic}; the subscription is named by the app
 // id (daprd's consumerID) and its dead letters go to deadLetterTopic (`<topic>-dead`, bindings/topics.py),
 // or stay in its own dead-letter queue when that is ''. Each subscriber lists the topic in its `topics`
@@ -85,6 +85,7 @@ var topics = ['dunning', 'dunning-dead']
 // signed in as the scalers' own identity (modules/scaler.bicep: Data Owner, which KEDA's count needs).
 var subscriptions = [
   { topic: 'dunning', app: 'aggregator', deadLetterTopic: 'dunning-dead' }
+  { topic: 'email', app: 'aggregator', deadLetterTopic: 'email-dead' }
 ]
 // Order documents dropped under documents/orders/ become BlobCreated events on blob-events.
 var blobEventsQueue = 'blob-events'
@@ -127,7 +128,7 @@ var apps = [
   }
   {
     name: 'aggregator', function: 'aggregator', appProtocol: 'grpc', external: false
-    minReplicas: 0, maxReplicas: 3, queues: [], topics: ['dunning'], env: [], secrets: []
+    minReplicas: 0, maxReplicas: 3, queues: [], topics: ['dunning', 'email'], env: [], secrets: []
   }
   {
     name: 'email-webhook', function: 'email_webhook', appProtocol: 'http', external: true

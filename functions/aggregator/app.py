@@ -14,7 +14,7 @@ from bindings.app import FunctionApp
 from bindings.dapr_ports import DaprStateStore
 from functions.aggregator import counters, tallies
 from functions.common import domain_events, names
-from functions.common.domain_events import DunningEvent
+from functions.common.domain_events import DunningEvent, EmailEvent
 
 _log = logging.getLogger(__name__)
 app = FunctionApp(names.AGGREGATOR)
@@ -27,6 +27,14 @@ def on_dunning(event: DunningEvent) -> None:
     day = event.occurred_at.astimezone(UTC).date()
     dimensions = tallies.dunning_dimensions(event)
     if not counters.count(store, domain_events.DUNNING, day, event.event_id, dimensions):
+        _log.info("counted already: %s", event.event_id)
+
+
+@app.topic(names.DOMAIN_EVENTS, domain_events.EMAIL, model=EmailEvent)
+def on_email(event: EmailEvent) -> None:
+    """Count an email effect under the day it happened (UTC)."""
+    day = event.occurred_at.astimezone(UTC).date()
+    if not counters.count(store, domain_events.EMAIL, day, event.event_id, tallies.email_dimensions(event)):
         _log.info("counted already: %s", event.event_id)
 
 

@@ -2,6 +2,7 @@
 
 Pure: no store, no Dapr. A dimension is `{currency}/{name}`: `EUR/opened`, `EUR/charged.declined`,
 `EUR/declined.soft`… Each counts events (`count`) and sums their amounts in minor units (`amount`).
+An email event has no amount: its currency is `-` and its amount 0 (`-/sent`, `-/opened.reminder`).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
-    from functions.common.domain_events import DunningEvent
+    from functions.common.domain_events import DunningEvent, EmailEvent
 
 _NAMES = {
     "case.opened": "opened",
@@ -60,6 +61,12 @@ def dunning_dimensions(event: DunningEvent) -> dict[str, int]:
     if event.decline_class is not None:
         found[f"{money}/declined.{event.decline_class}"] = event.amount
     return found
+
+
+def email_dimensions(event: EmailEvent) -> dict[str, int]:
+    """The dimensions an email event counts under: `-/{status}` and `-/{status}.{template}`, amount 0."""
+    status = event.type.removeprefix("email.")
+    return {f"-/{status}": 0, f"-/{status}.{event.template}": 0}
 
 
 def summed(shards: list[Counts]) -> dict[str, Tally]:

@@ -1,15 +1,17 @@
 """Domain events: one per effect that happened, published on the `domain-events` pub/sub (issue 18).
 
 An app publishes an event only after the effect is recorded (dunning: from the case's outbox, written
-with the case), so none is published for an effect that did not happen, and at least once for one
-that did. Each event's id is deterministic (the same effect always has the same id) and is its
-CloudEvent id, so a subscriber counts an effect once however often it is published. Topics are the
-publishing domains; `docs/architecture.md` (*Domain events*) lists each topic's events, versions,
-publisher and subscribers.
+with the case; email: after email-send's record or email-events' timeline is written, before the message
+is acknowledged, so a failed publish redelivers it), so none is published for an effect that did not
+happen, and at least once for one that did. Each event's id is deterministic (the same effect always
+has the same id) and is its CloudEvent id, so a subscriber counts an effect once however often it is
+published. Topics are the publishing domains; `docs/architecture.md` (*Domain events*) lists each
+topic's events, versions, publisher and subscribers.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING, Final, Literal
 
 from pydantic import AwareDatetime, Field, model_validator
@@ -24,7 +26,7 @@ if TYPE_CHECKING:
 
 # Topics of `names.DOMAIN_EVENTS`, one per publishing domain.
 DUNNING: Final = "dunning"
-EMAIL: Final = "email"  # not published yet
+EMAIL: Final = "email"
 DOCUMENTS: Final = "documents"  # not published yet
 DEAD_LETTERS: Final = "dead-letters"  # not published yet: the framework's dead letters
 # The outbox name dunning sends its events under (`TopicQueue` over `DUNNING` in the app).
@@ -85,6 +87,68 @@ class DunningEvent(Message):
             if self.outcome != "paid" and None in declined:
                 raise ValueError(f"a {self.outcome} attempt needs its decline_class and decline_code")
         expected = dunning_event_id(self.type, self.case_id, self.attempt)
+        if self.event_id != expected:
+            raise ValueError(f"event_id of this {self.type} is {expected!r}, not {self.event_id!r}")
+        return self
+
+
+EmailEventType = Literal[
+    "email.sent", "email.suppressed", "email.delivered", "email.bounced", "email.opened", "email.clicked"
+]
+# Events the provider reports (SendGrid's webhook, through email-events); the others are email-send's.
+PROVIDER_EVENTS: Final = frozenset({"email.delivered", "email.bounced", "email.opened", "email.clicked"})
+TEMPLATE = r"^[a-z_]{1,40}$"  # an email step, as `EmailRequested.template`
+UNKNOWN_TEMPLATE: Final = "unknown"  # a provider event of a mail sent without its template tag
+
+
+def email_event_id(kind: EmailEventType, request_id: str, provider_event_id: str | None = None) -> str:
+    """The id of an email effect: `{request}:sent`, `{request}:suppressed`, or with the provider's event.
+
+    A provider event's id ends in a digest of its `sg_event_id` (any length and characters): `{request}:
+    delivered:{24 hex}`. SendGrid repeats an event with its `sg_event_id`, so its id repeats too.
+    """
+    name = f"{request_id}:{kind.removeprefix('email.')}"
+    if provider_event_id is None:
+        return name
+    return f"{name}:{hashlib.sha256(provider_event_id.encode()).hexdigest()[:24]}"
+
+
+class EmailEvent(Message):
+    """An email effect (version 1): sent or suppressed by email-send; delivered, bounced, opened, clicked.
+
+    - `email.sent`: email-send recorded the request `sent` (the provider took the mail);
+    - `email.suppressed`: not sent, the address being suppressed: by email-send (our suppression list,
+      no `provider_event_id`) or by SendGrid (its `dropped`: its own suppressions or an invalid address);
+    - `email.delivered`, `email.opened`, `email.clicked`: SendGrid's `delivered`, `open`, `click`;
+    - `email.bounced`: SendGrid's `bounce`, `permanent` unless its type is `blocked` (a refusal the
+      address may recover from; a permanent one suppresses the address).
+
+    SendGrid's `processed` (the provider took it: `email.sent`), `deferred` (still trying), `spamreport`,
+    `unsubscribe` and `group_unsubscribe` (they feed the suppression list) are not published in version 1.
+    `occurred_at` is when the effect happened: the send's record, or SendGrid's timestamp. `template` is
+    the email step (`payment_failed`, `reminder`...; `unknown` on a provider event of a mail sent before
+    email-send tagged it); `case_id` the dunning case, when the request's data names one.
+    """
+
+    version: Literal[1] = 1
+    type: EmailEventType
+    event_id: str = Field(pattern=r"^[A-Za-z0-9_.:@-]{1,160}$", description="see `email_event_id`")
+    request_id: str = Field(pattern=_ID)
+    template: str = Field(pattern=TEMPLATE)
+    occurred_at: AwareDatetime
+    case_id: str | None = Field(default=None, pattern=_ID)
+    provider_event_id: str | None = Field(default=None, min_length=1, max_length=200)  # sg_event_id
+    permanent: bool | None = None  # email.bounced only
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EmailEvent:
+        if self.type in PROVIDER_EVENTS and self.provider_event_id is None:
+            raise ValueError(f"{self.type} is the provider's: it needs its provider_event_id")
+        if self.type == "email.sent" and self.provider_event_id is not None:
+            raise ValueError("email.sent is email-send's: it has no provider_event_id")
+        if (self.type == "email.bounced") != (self.permanent is not None):
+            raise ValueError("permanent is set on email.bounced, and only there")
+        expected = email_event_id(self.type, self.request_id, self.provider_event_id)
         if self.event_id != expected:
             raise ValueError(f"event_id of this {self.type} is {expected!r}, not {self.event_id!r}")
         return self

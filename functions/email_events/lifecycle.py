@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
 
@@ -44,6 +44,8 @@ class SendGridEvent(BaseModel):
     timestamp: int
     sg_event_id: str = Field(min_length=1, max_length=200)
     request_id: str | None = Field(default=None, max_length=120)
+    email_template: str | None = Field(default=None, max_length=40)  # email-send's custom args
+    case_id: str | None = Field(default=None, max_length=120)
     type: str | None = None  # bounce or blocked, on bounce events
     reason: str | None = None
 
@@ -99,6 +101,7 @@ class Applied:
     duplicates: int = 0
     suppressed: int = 0
     untracked: int = 0
+    recorded: list[SendGridEvent] = field(default_factory=list)  # on their timeline: added or already
 
 
 class Lifecycle:
@@ -108,15 +111,17 @@ class Lifecycle:
         self._state = state
 
     def apply(self, events: list[SendGridEvent]) -> Applied:
-        """Add each event once; idempotent, so a redelivered batch changes nothing."""
+        """Add each event once; idempotent, so a redelivered batch changes nothing (but `recorded`)."""
         applied = Applied()
         for event in events:
             if event.request_id is None:
                 applied.untracked += 1
-            elif self._append(event):
-                applied.added += 1
             else:
-                applied.duplicates += 1
+                if self._append(event):
+                    applied.added += 1
+                else:
+                    applied.duplicates += 1
+                applied.recorded.append(event)
             if event.suppresses and self._suppress(event):
                 applied.suppressed += 1
         return applied

@@ -1,6 +1,8 @@
 """email-send: templated email. Each request on `email-requests` is rendered and sent at most once.
 
 Settings are read when the app starts (`EmailSendSettings`); templates and the sender are built then.
+Once a send (or a skip for a suppressed address) is recorded, its `EmailEvent` is published on the
+`email` topic (`publications`); a failed publish redelivers the request, which publishes and sends nothing.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from typing import TYPE_CHECKING
 
 from bindings.app import FunctionApp
 from bindings.clock import SystemClock
-from bindings.dapr_ports import DaprStateStore
+from bindings.dapr_ports import DaprPublisher, DaprStateStore
 from bindings.errors import PermanentError, SettingsError
 from bindings.settings import Setting
-from functions.common import names
+from functions.common import domain_events, names
 from functions.common.mail import DaprMailer, SendGridMailer
 from functions.common.messages import EmailRequested
+from functions.email_send import publications
 from functions.email_send.sends import Sends
 from functions.email_send.templates import Brand, TemplateError, Templates
 
@@ -63,6 +66,8 @@ app = FunctionApp(names.EMAIL_SEND)
 clock = SystemClock()
 smtp = DaprMailer(names.EMAIL)
 sendgrid = SendGridMailer(names.SENDGRID_API)
+# The email topic of domain-events: each recorded send or suppression's event (no call until a message).
+email_events = domain_events.TopicQueue(DaprPublisher(names.DOMAIN_EVENTS), domain_events.EMAIL)
 
 
 @functools.cache
@@ -102,6 +107,10 @@ def on_email_requested(request: EmailRequested) -> None:
     except TemplateError as error:
         raise PermanentError(str(error)) from error
     status = sends().deliver(request, email, clock.now())
+    if status in {"sent", "suppressed"}:  # recorded: publish (again, on a redelivery; counted once)
+        event = publications.event(request, sends().record(request.request_id))
+        if event is not None:
+            email_events.send(event)
     _log.info(
         "email %s %s", request.request_id, status, extra={"template": request.template, "status": status}
     )

@@ -12,6 +12,7 @@ a state-store restart must not make a sent mail look `unknown`, nor lose a refus
 off in flight (`InDoubtError`: the sidecar died or the connection broke after the request left) may
 have delivered the mail: it is marked `unknown` at once and not resent.
 An address on the suppression list (`functions.common.suppression`) is recorded as `suppressed` and not sent.
+The mail's custom args (`publications.tags`) name the request, its template and case for SendGrid's events.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from pydantic import BaseModel, ConfigDict
 from bindings.errors import BinderyError, ConflictError, InDoubtError, TransientError
 from functions.common.mail import OutgoingMail
 from functions.common.suppression import SuppressionList
+from functions.email_send.publications import tags
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -94,7 +96,7 @@ class Sends:
             raise TransientError(f"email {request.request_id} is being sent by another delivery")
         mail = OutgoingMail(
             sender=self._sender, to=(request.to,), subject=email.subject, html=email.html, text=email.text,
-            custom_args={"request_id": request.request_id},
+            custom_args=tags(request),
         )  # fmt: skip
         try:
             self._mailer.send(mail)
@@ -140,6 +142,11 @@ class Sends:
                 time.sleep(pause)
             else:
                 return
+
+    def record(self, request_id: str) -> SendRecord | None:
+        """The record of `request_id`, if it has one."""
+        value = self._state.get(f"email:{request_id}").value
+        return SendRecord.model_validate_json(value) if value else None
 
     def suppressed(self, address: str) -> bool:
         """True when `address` is on the suppression list."""

@@ -1,4 +1,4 @@
-"""The aggregator through the real daprd and Redis: each of dunning's effects counted once, resent or not."""
+"""The aggregator through the real daprd and Redis: dunning and email effects counted once, resent or not."""
 
 from __future__ import annotations
 
@@ -30,21 +30,21 @@ def stack(stack_factory: Callable[..., Stack]) -> Stack:
     return stack_factory(apps=[retry, aggregator], values={"RETRY_TICK_SCHEDULE": "@every 1s"})
 
 
-def today(stack: Stack) -> dict[str, Tally]:
-    """The aggregator's dunning tallies for today (UTC), read from its store."""
+def today(stack: Stack, topic: str = domain_events.DUNNING) -> dict[str, Tally]:
+    """The aggregator's tallies of `topic` for today (UTC), read from its store."""
     day = datetime.now(UTC).date().isoformat()
     database = stack.config.root / "state" / "aggregates.db"
-    rows = state_reader.values(database, names.AGGREGATOR, f"counts:{domain_events.DUNNING}:{day}:")
+    rows = state_reader.values(database, names.AGGREGATOR, f"counts:{topic}:{day}:")
     return summed([Counts.model_validate_json(value) for _, value in rows])
 
 
-def publish(stack: Stack, event: dict[str, object]) -> None:
-    """Publish a dunning event through the aggregator's own daprd, as payment-retry's would."""
+def publish(stack: Stack, event: dict[str, object], topic: str = domain_events.DUNNING) -> None:
+    """Publish an event on `topic` through the aggregator's own daprd, as its publisher's would."""
     port = stack.apps[names.AGGREGATOR].ports.http
     headers = {"Content-Type": "application/json"}
     if stack.dapr_token:
         headers["dapr-api-token"] = stack.dapr_token
-    url = f"http://127.0.0.1:{port}/v1.0/publish/{names.DOMAIN_EVENTS}/{domain_events.DUNNING}"
+    url = f"http://127.0.0.1:{port}/v1.0/publish/{names.DOMAIN_EVENTS}/{topic}"
     request = urllib.request.Request(url, data=json.dumps(event).encode(), headers=headers, method="POST")
     with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback
         assert answer.status == 204
@@ -85,3 +85,22 @@ def test_an_event_published_twice_is_counted_once(stack: Stack) -> None:
 
     eventually(seen_again, "the second publication handled")
     assert today(stack)["SEK/opened"] == Tally(count=1, amount=700)
+
+
+def test_an_email_event_published_twice_is_counted_once(stack: Stack) -> None:
+    """An `email.sent` published twice (a redelivered request) counts once under its status and template."""
+    request_id = f"req-{uuid.uuid4().hex[:10]}"
+    event = {
+        "type": "email.sent", "version": 1, "event_id": f"{request_id}:sent", "request_id": request_id,
+        "template": "update_card", "occurred_at": datetime.now(UTC).isoformat(),
+    }  # fmt: skip
+    publish(stack, event, domain_events.EMAIL)
+    eventually(lambda: today(stack, domain_events.EMAIL).get("-/sent.update_card"), "the first counted")
+    publish(stack, event, domain_events.EMAIL)
+
+    def seen_again() -> bool:
+        lines = log_lines(stack, names.AGGREGATOR)
+        return any(line["message"] == f"counted already: {request_id}:sent" for line in lines)
+
+    eventually(seen_again, "the second publication handled")
+    assert today(stack, domain_events.EMAIL)["-/sent.update_card"] == Tally(count=1, amount=0)

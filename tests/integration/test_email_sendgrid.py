@@ -64,11 +64,11 @@ def record(stack: Stack, request_id: str) -> str:
 
 
 def test_a_request_is_sent_by_api_delivered_multipart_and_its_events_come_back(stack: Stack) -> None:
-    """custom_args carry the request id; the mail has both parts; processed then delivered on its timeline."""
+    """custom_args carry the request id and template; both parts; processed then delivered on its timeline."""
     address = f"ana-{uuid.uuid4().hex[:6]}@example.com"
     request_id = send(stack, address)
     (call,) = eventually(lambda: api_calls(stack, address), "the API call")
-    assert call["custom_args"] == {"request_id": request_id}
+    assert call["custom_args"] == {"request_id": request_id, "email_template": "recovered"}
     assert [part["type"] for part in call["content"]] == ["text/plain", "text/html"]
     (mail,) = eventually(lambda: captured(stack, address), "the delivered mail")
     assert mail.get_content_type() == "multipart/alternative"

@@ -70,7 +70,7 @@ def test_a_request_is_sent_once_and_recorded() -> None:
     assert mail.subject == f"Payment received: {amount}"
     assert "<html" in mail.html
     assert mail.text.startswith("Thank you")
-    assert mail.custom_args == {"request_id": "req-1"}
+    assert mail.custom_args == {"request_id": "req-1", "email_template": "recovered"}
     assert record(state).status == "sent"
 
 
