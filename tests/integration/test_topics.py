@@ -80,7 +80,7 @@ def test_an_event_reaches_its_handler_once_with_its_cloudevent_id(probe: tuple[S
 
 
 def test_a_failing_handler_is_redelivered_then_dead_lettered_and_forwarded(probe: tuple[Stack, Path]) -> None:
-    """Transient failures are redelivered by the broker; after 3 attempts: our record and the DLT."""
+    """Transient failures are handed back by daprd's retry policy; after 3 attempts: our record, the DLT."""
     stack, log = probe
     probe_id, data = event("transient")
     publish(stack, data)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 import pytest
@@ -34,14 +35,12 @@ class OrderV2(Message):
 Order = Annotated[OrderV1 | OrderV2, Field(discriminator="version")]
 
 
-def make_app(
-    blob_store: MemoryBlobStore, **kwargs: int
-) -> tuple[FunctionApp, list[tuple[OrderV1 | OrderV2, Delivery | None]]]:
-    """An app with a queue route whose behaviour the message id chooses."""
-    app = FunctionApp("test-app", dead_letters=blob_store, **kwargs)
-    seen: list[tuple[OrderV1 | OrderV2, Delivery | None]] = []
+Seen = list[tuple[OrderV1 | OrderV2, Delivery | None]]
 
-    @app.queue("orders", model=Order)
+
+def recording(seen: Seen) -> Callable[[OrderV1 | OrderV2], None]:
+    """A handler that records each order with its delivery, then fails as the order's id asks."""
+
     def on_order(order: OrderV1 | OrderV2) -> None:
         seen.append((order, current_delivery()))
         if order.id == "permanent":
@@ -51,6 +50,14 @@ def make_app(
         if order.id == "bug":
             raise KeyError("unexpected")
 
+    return on_order
+
+
+def make_app(blob_store: MemoryBlobStore, **kwargs: int) -> tuple[FunctionApp, Seen]:
+    """An app with a queue route whose behaviour the message id chooses."""
+    app = FunctionApp("test-app", dead_letters=blob_store, **kwargs)
+    seen: Seen = []
+    app.queue("orders", model=Order)(recording(seen))
     return app, seen
 
 

@@ -6,35 +6,19 @@ import json
 
 import pytest
 
-from bindings.app import Delivery, FunctionApp, TopicStatus, current_delivery
-from bindings.errors import PermanentError, TransientError
-from bindings.messages import DeadLetter
+from bindings.app import Delivery, FunctionApp, TopicStatus
+from bindings.errors import TransientError
 from bindings.testing import MemoryBlobStore
 from bindings.topics import Subscription
-from tests.unit.test_app import Order, OrderV1, OrderV2
+from tests.unit.test_app import Order, OrderV1, Seen, dead_letters, recording
 
 
-def make_app(
-    blob_store: MemoryBlobStore, *, max_attempts: int = 3
-) -> tuple[FunctionApp, list[tuple[OrderV1 | OrderV2, Delivery | None]]]:
+def make_app(blob_store: MemoryBlobStore, *, max_attempts: int = 3) -> tuple[FunctionApp, Seen]:
     """An app subscribed to `bus/orders`, whose handler's behaviour the order id chooses."""
     app = FunctionApp("topic-app", dead_letters=blob_store, max_attempts=max_attempts)
-    seen: list[tuple[OrderV1 | OrderV2, Delivery | None]] = []
-
-    @app.topic("bus", "orders", model=Order)
-    def on_order(order: OrderV1 | OrderV2) -> None:
-        seen.append((order, current_delivery()))
-        if order.id == "permanent":
-            raise PermanentError("card is gone")
-        if order.id == "transient":
-            raise TransientError("processor timed out")
-
+    seen: Seen = []
+    app.topic("bus", "orders", model=Order)(recording(seen))
     return app, seen
-
-
-def dead_letters(blob_store: MemoryBlobStore) -> list[DeadLetter]:
-    """The dead-letter records written so far."""
-    return [DeadLetter.model_validate_json(data) for data, _, _ in blob_store.blobs.values()]
 
 
 def order(order_id: str, **more: object) -> bytes:
