@@ -91,15 +91,7 @@ def parser() -> argparse.ArgumentParser:
     parse.add_argument("--until", type=moment, help="to, inclusive (default: now)")
     parse.add_argument("--dry-run", action="store_true", help="list and map, queue nothing")
     parse.add_argument("--stripe-url", type=stripe_url, default=STRIPE_URL, help=f"default {STRIPE_URL}")
-    where = parse.add_mutually_exclusive_group()
-    where.add_argument(
-        "--connection-string", default=os.environ.get("BINDERY_STORAGE_CONNECTION_STRING"),
-        help="the storage account's connection string ($BINDERY_STORAGE_CONNECTION_STRING)",
-    )  # fmt: skip
-    where.add_argument(
-        "--account-url", default=os.environ.get("BINDERY_STORAGE_ACCOUNT_URL"),
-        help="a deployed account's queue endpoint, signed in with Entra ID ($BINDERY_STORAGE_ACCOUNT_URL)",
-    )  # fmt: skip
+    release_cli.add_payment_events_target(parse)
     return parse
 
 

@@ -48,16 +48,7 @@ def parser() -> argparse.ArgumentParser:
         help="end dunning: canceled by the operator, no further charge, email or final action",
     )  # fmt: skip
     parse.add_argument("--operator", default=_user(), help="who decides (default: your user name)")
-    where = parse.add_mutually_exclusive_group()
-    where.add_argument(
-        "--connection-string", default=os.environ.get("BINDERY_STORAGE_CONNECTION_STRING"),
-        help="the storage account's connection string ($BINDERY_STORAGE_CONNECTION_STRING)",
-    )  # fmt: skip
-    where.add_argument(
-        "--account-url", default=os.environ.get("BINDERY_STORAGE_ACCOUNT_URL"),
-        help="a deployed account's queue endpoint, https://NAME.queue.core.windows.net, signed in with"
-        " Entra ID ($BINDERY_STORAGE_ACCOUNT_URL; needs the azure extra)",
-    )  # fmt: skip
+    add_payment_events_target(parse)
     return parse
 
 
@@ -90,6 +81,20 @@ def queue_name() -> str:
     """The queue the `payment-events` binding reads."""
     component = components.load(project_root() / "components" / "local")[names.PAYMENT_EVENTS]
     return str(component["metadata"]["queue"])
+
+
+def add_payment_events_target(parse: argparse.ArgumentParser) -> None:
+    """`--connection-string` or `--account-url`: where `payment_events` finds the queue (default: local)."""
+    where = parse.add_mutually_exclusive_group()
+    where.add_argument(
+        "--connection-string", default=os.environ.get("BINDERY_STORAGE_CONNECTION_STRING"),
+        help="the storage account's connection string ($BINDERY_STORAGE_CONNECTION_STRING)",
+    )  # fmt: skip
+    where.add_argument(
+        "--account-url", default=os.environ.get("BINDERY_STORAGE_ACCOUNT_URL"),
+        help="a deployed account's queue endpoint, https://NAME.queue.core.windows.net, signed in with"
+        " Entra ID ($BINDERY_STORAGE_ACCOUNT_URL; needs the azure extra)",
+    )  # fmt: skip
 
 
 def send(release: CaseRelease, *, connection_string: str | None, account_url: str | None) -> None:

@@ -12,7 +12,8 @@ topic's events, versions, publisher and subscribers.
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING, Final, Literal
+import re
+from typing import TYPE_CHECKING, Final, Literal, TypeGuard
 
 from pydantic import AwareDatetime, Field, model_validator
 
@@ -32,7 +33,7 @@ DEAD_LETTERS: Final = "dead-letters"  # not published yet: the framework's dead 
 # The outbox name dunning sends its events under (`TopicQueue` over `DUNNING` in the app).
 DUNNING_QUEUE: Final = f"{names.DOMAIN_EVENTS}/{DUNNING}"
 
-_ID = r"^[A-Za-z0-9_.:@-]{1,120}$"
+ID = r"^[A-Za-z0-9_.:@-]{1,120}$"  # case, customer and request ids on events
 DunningEventType = Literal[
     "case.opened", "attempt.charged", "case.recovered", "case.abandoned", "case.canceled"
 ]
@@ -63,8 +64,8 @@ class DunningEvent(Message):
     event_id: str = Field(
         pattern=r"^[A-Za-z0-9_.:@-]{1,160}$", description="deterministic: see `dunning_event_id`"
     )
-    case_id: str = Field(pattern=_ID)
-    customer_id: str = Field(pattern=_ID)
+    case_id: str = Field(pattern=ID)
+    customer_id: str = Field(pattern=ID)
     occurred_at: AwareDatetime
     amount: int = Field(gt=0, le=money.MAX_MINOR, description="minor units of `currency`")
     currency: str = Field(pattern=r"^[A-Z]{3}$")
@@ -98,6 +99,13 @@ EmailEventType = Literal[
 # Events the provider reports (SendGrid's webhook, through email-events); the others are email-send's.
 PROVIDER_EVENTS: Final = frozenset({"email.delivered", "email.bounced", "email.opened", "email.clicked"})
 TEMPLATE = r"^[a-z_]{1,40}$"  # an email step, as `EmailRequested.template`
+
+
+def fits(value: object, pattern: str) -> TypeGuard[str]:
+    """Whether `value` is a string an event field of `pattern` (`ID`, `TEMPLATE`) accepts."""
+    return isinstance(value, str) and re.fullmatch(pattern, value) is not None
+
+
 UNKNOWN_TEMPLATE: Final = "unknown"  # a provider event of a mail sent without its template tag
 
 
@@ -133,10 +141,10 @@ class EmailEvent(Message):
     version: Literal[1] = 1
     type: EmailEventType
     event_id: str = Field(pattern=r"^[A-Za-z0-9_.:@-]{1,160}$", description="see `email_event_id`")
-    request_id: str = Field(pattern=_ID)
+    request_id: str = Field(pattern=ID)
     template: str = Field(pattern=TEMPLATE)
     occurred_at: AwareDatetime
-    case_id: str | None = Field(default=None, pattern=_ID)
+    case_id: str | None = Field(default=None, pattern=ID)
     provider_event_id: str | None = Field(default=None, min_length=1, max_length=200)  # sg_event_id
     permanent: bool | None = None  # email.bounced only
 

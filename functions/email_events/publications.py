@@ -21,15 +21,16 @@ before email-send set them counts under the template `unknown`.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING
 
 from functions.common.domain_events import (
+    ID,
     TEMPLATE,
     UNKNOWN_TEMPLATE,
     EmailEvent,
     EmailEventType,
     email_event_id,
+    fits,
 )
 
 if TYPE_CHECKING:
@@ -42,8 +43,6 @@ _TYPES: dict[str, EmailEventType] = {
     "bounce": "email.bounced",
     "dropped": "email.suppressed",
 }
-_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,120}")
-_TEMPLATE = re.compile(TEMPLATE.removeprefix("^").removesuffix("$"))
 
 
 def events(recorded: list[SendGridEvent]) -> list[EmailEvent]:
@@ -54,7 +53,7 @@ def events(recorded: list[SendGridEvent]) -> list[EmailEvent]:
 def _event(item: SendGridEvent) -> EmailEvent | None:
     kind = _TYPES.get(item.event)
     request_id = item.request_id
-    if kind is None or request_id is None or not _ID.fullmatch(request_id):
+    if kind is None or not fits(request_id, ID):
         return None
     template = item.email_template
     case_id = item.case_id
@@ -62,9 +61,9 @@ def _event(item: SendGridEvent) -> EmailEvent | None:
         type=kind,
         event_id=email_event_id(kind, request_id, item.sg_event_id),
         request_id=request_id,
-        template=template if template is not None and _TEMPLATE.fullmatch(template) else UNKNOWN_TEMPLATE,
+        template=template if fits(template, TEMPLATE) else UNKNOWN_TEMPLATE,
         occurred_at=item.at,
-        case_id=case_id if case_id is not None and _ID.fullmatch(case_id) else None,
+        case_id=case_id if fits(case_id, ID) else None,
         provider_event_id=item.sg_event_id,
         permanent=item.type != "blocked" if kind == "email.bounced" else None,
     )

@@ -13,24 +13,22 @@ name the request, its template and its case.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC
 from typing import TYPE_CHECKING
 
-from functions.common.domain_events import EmailEvent, EmailEventType, email_event_id
+from functions.common.domain_events import ID, EmailEvent, EmailEventType, email_event_id, fits
 
 if TYPE_CHECKING:
     from functions.common.messages import EmailRequested
     from functions.email_send.sends import SendRecord
 
-_ID = re.compile(r"[A-Za-z0-9_.:@-]{1,120}")
 _TYPES: dict[str, EmailEventType] = {"sent": "email.sent", "suppressed": "email.suppressed"}
 
 
 def case_of(request: EmailRequested) -> str | None:
     """The dunning case the request's data names (`case_id`), if it names one that is a valid id."""
     value = request.data.get("case_id")
-    return value if isinstance(value, str) and _ID.fullmatch(value) else None
+    return value if fits(value, ID) else None
 
 
 def tags(request: EmailRequested) -> dict[str, str]:
