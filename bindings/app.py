@@ -30,15 +30,18 @@ from bindings.guard import Guard
 from bindings.messages import DEAD_LETTERS
 from bindings.payload import decode_json
 from bindings.poison import DEFAULT_MAX_ATTEMPTS
-from bindings.topics import Subscription, Topics, TopicStatus
+from bindings.topics import BulkDelivery, Subscription, TopicEntry, Topics, TopicStatus
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
 
-    from bindings.ports import BlobStore
+    from bindings.ports import BlobStore, Publisher
     from bindings.server import ServerSettings
 
-__all__ = ["CronTick", "Delivery", "FunctionApp", "Subscription", "TopicStatus", "current_delivery"]
+__all__ = [
+    "BulkDelivery", "CronTick", "Delivery", "FunctionApp", "Subscription", "TopicEntry", "TopicStatus",
+    "current_delivery",
+]  # fmt: skip
 
 F = TypeVar("F", bound="Callable[..., None]")
 H = TypeVar("H", bound="Callable[[], object]")
@@ -54,14 +57,16 @@ class FunctionApp:
         *,
         max_attempts: int = DEFAULT_MAX_ATTEMPTS,
         dead_letters: BlobStore | None = None,
+        events: Publisher | None = None,
         grace_seconds: float = 20.0,
     ) -> None:
+        """`events`: where to announce each dead letter written (`DeadLetterEvent`); none when None."""
         self.name = name
         self._routes: dict[str, Route] = {}
         self._max_attempts = max_attempts
         self._dead_letters = dead_letters
         self._grace_seconds = grace_seconds
-        self._dispatcher = Dispatcher(name, self._sink)
+        self._dispatcher = Dispatcher(name, self._sink, events)
         self._topics = Topics(self._dispatcher)
         self._on_start: list[Callable[[], object]] = []
 
@@ -114,14 +119,16 @@ class FunctionApp:
         model: Any,  # noqa: ANN401 - a pydantic model or a union of versions
         dead_letter_topic: str | None = None,
         max_attempts: int | None = None,
+        bulk: BulkDelivery | None = None,
     ) -> Callable[[F], F]:
         """Register a handler of `model` for `topic` of pub/sub `pubsub`; drops go to `{topic}-dead`.
 
         The handler follows the rules of a queue handler: invalid, permanent or out of attempts, the
-        event is dead-lettered with the reason and daprd forwards it to the dead-letter topic.
+        event is dead-lettered with the reason and daprd forwards it to the dead-letter topic. With
+        `bulk`, daprd delivers batches; each event still runs alone through the same path.
         """
         adapter: TypeAdapter[Any] = TypeAdapter(model)
-        subscription = Subscription(pubsub, topic, dead_letter_topic or f"{topic}-dead")
+        subscription = Subscription(pubsub, topic, dead_letter_topic or f"{topic}-dead", bulk)
 
         def register(func: F) -> F:
             route = Route(subscription.source, func, adapter.validate_json, lambda _payload: True,
@@ -161,6 +168,10 @@ class FunctionApp:
         """Run one topic event (CloudEvent `event_id`, its `data`); what daprd should do with it."""
         return self._topics.handle(pubsub, topic, event_id, data)
 
+    def handle_topic_batch(self, pubsub: str, topic: str, entries: Sequence[TopicEntry]) -> list[TopicStatus]:
+        """Run a batch of topic events, each as `handle_topic` does; an answer per entry, in order."""
+        return self._topics.handle_batch(pubsub, topic, entries)
+
     def run(self, port: int | None = None, *, serving: Callable[[], object] | None = None) -> None:
         """Serve the app to its sidecar until SIGTERM or SIGINT, then drain within the grace period.
 
@@ -173,7 +184,9 @@ class FunctionApp:
         if settings.token is None:
             _log.warning("APP_API_TOKEN is not set: calls are accepted without a dapr-api-token")
         grpc_server = callbacks.build(
-            callbacks.Callbacks(self.bindings, self.handle, self.subscriptions, self.handle_topic),
+            callbacks.Callbacks(
+                self.bindings, self.handle, self.subscriptions, self.handle_topic, self.handle_topic_batch
+            ),
             guard=guard,
             workers=settings.workers,
         )

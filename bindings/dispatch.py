@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextvars
 import logging
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,13 +15,13 @@ from pydantic import BaseModel
 
 from bindings import logs
 from bindings.errors import RedeliverError
-from bindings.messages import DeadLetter
+from bindings.messages import DEAD_LETTER_TOPIC, DeadLetter, DeadLetterEvent, dead_letter_id
 from bindings.poison import Failure, Verdict, classify, decide, dequeue_count
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
 
-    from bindings.ports import BlobStore
+    from bindings.ports import BlobStore, Publisher
 
 _log = logging.getLogger("bindings.app")
 _REASON_LIMIT = 4000
@@ -73,12 +72,19 @@ def current_delivery() -> Delivery | None:
 
 
 class Dispatcher:
-    """Runs events through their routes; counts cron failures; writes dead letters to a `BlobStore`."""
+    """Runs events through their routes; counts cron failures; writes dead letters to a `BlobStore`.
 
-    def __init__(self, app: str, dead_letters: Callable[[], BlobStore]) -> None:
+    With a `Publisher`, each dead letter written is also announced (`DeadLetterEvent` on
+    `DEAD_LETTER_TOPIC`); a message whose record or event could not be written stays for redelivery.
+    """
+
+    def __init__(
+        self, app: str, dead_letters: Callable[[], BlobStore], events: Publisher | None = None
+    ) -> None:
         self.app = app
         self.cron_failures: Counter[str] = Counter()
         self._dead_letters = dead_letters
+        self._events = events
 
     def dispatch(self, route: Route, data: bytes, binding_metadata: Mapping[str, str]) -> Outcome:
         """Handle one event; return how, to acknowledge it; raise `RedeliverError` to leave it queued."""
@@ -154,7 +160,7 @@ class Dispatcher:
     ) -> None:
         kind = "exhausted" if failure is Failure.TRANSIENT else failure.value
         record = DeadLetter(
-            id=uuid.uuid4().hex,
+            id=dead_letter_id(self.app, route.binding, message_id),
             app=self.app,
             source=route.binding,
             reason=f"{type(error).__name__}: {error}"[:_REASON_LIMIT],
@@ -172,6 +178,16 @@ class Dispatcher:
             _log.exception("could not dead-letter; leaving the message for redelivery")
             raise RedeliverError(f"dead-lettering failed: {sink_error}") from sink_error
         _log.error("dead-lettered (%s): %s", kind, record.reason, extra={"dead_letter": record.blob_name()})
+        if self._events is not None:
+            self._announce(self._events, record)
+
+    def _announce(self, events: Publisher, record: DeadLetter) -> None:
+        """Publish the record's event; on failure the message is redelivered, and written again as itself."""
+        try:
+            events.publish(DEAD_LETTER_TOPIC, DeadLetterEvent.of(record), event_id=record.id)
+        except Exception as publish_error:
+            _log.exception("dead-lettered, but not announced; leaving the message for redelivery")
+            raise RedeliverError(f"publishing the dead letter failed: {publish_error}") from publish_error
 
 
 def _correlation_id(payload: object) -> str | None:

@@ -48,10 +48,13 @@ DEMO_APPS: tuple[sidecar.AppSpec, ...] = (
     sidecar.AppSpec(names.RECEIPT_RENDER, "functions.receipt_render.app"),
     # Counts the dunning events payment-retry publishes on domain-events (the `aggregates` store).
     sidecar.AppSpec(names.AGGREGATOR, "functions.aggregator.app"),
+    # Archives the same events, one JSON-lines blob a day and topic in the `audit` container.
+    sidecar.AppSpec(names.AUDIT_ARCHIVE, "functions.audit_archive.app"),
 )
 DEFAULTS: Mapping[str, str] = {
     "DEMO_TICK_SCHEDULE": "@every 2s",
     "RETRY_TICK_SCHEDULE": "@every 5s",
+    "ARCHIVE_TICK_SCHEDULE": "@every 2s",  # the audit archive renders the days that changed
     "QUEUE_POLLING_INTERVAL": "200ms",
     "QUEUE_VISIBILITY_TIMEOUT": "60s",  # as deployed (deploy/aca/main.bicep)
     "PUBSUB_PROCESSING_TIMEOUT": "60s",  # pubsub.redis redelivers an event unacknowledged this long

@@ -43,6 +43,9 @@ param paymentProcessorUrl string = 'https://api.stripe.com'
 @description('Cron schedule of the dunning tick (the tick\'s 40 s budget must fit in it).')
 param retryTickSchedule string = '@every 1m'
 
+@description('Cron schedule of the audit archive\'s tick (it writes the day blobs that changed).')
+param archiveTickSchedule string = '@every 1m'
+
 @description('How often an input queue binding polls while its queue is empty.')
 param queuePollingInterval string = '10s'
 
@@ -69,15 +72,17 @@ var suffix = uniqueString(resourceGroup().id)
 var storageName = '${prefix}${suffix}'
 // Every queue a deployed component or the Event Grid route uses (tooling/aca.py; tests/unit/test_aca.py).
 var queues = ['payment-events', 'email-requests', 'receipt-requests', 'blob-events', 'email-events', 'subscription-actions']
-var containers = ['documents', 'dead-letters']
+var containers = ['documents', 'dead-letters', 'audit']
 // The domain-events pub/sub (pubsub.azure.servicebus.topics, modules/servicebus.bicep). daprd creates no
 // entity (disableEntityManagement), so every topic an app publishes to must be listed here (a publish
 // to a missing topic fails), and every dead-letter topic a subscription names. `dunning`: payment-retry's
-// events, `email`: email-send's and email-events' (functions/common/domain_events.py); `dunning-dead`,
-// `email-dead`: what the aggregator drops or gives up on (daprd forwards it there). No app subscribes to
-// a `-dead` topic yet (the audit archive will), so Service Bus drops what is forwarded to it; the app's own
-// dead-letter record (the dead-letters container) keeps each event with its reason meanwhile.
-var topics = ['dunning', 'dunning-dead', 'email', 'email-dead']
+// events, `email`: email-send's and email-events', `documents`: receipt-render's
+// (functions/common/domain_events.py), `dead-letters`: every app's dead letters (bindings/messages.py
+// DeadLetterEvent); `dunning-dead`, `email-dead`, `documents-dead`, `dead-letters-dead`: what a subscriber
+// (the aggregator, the audit archive) drops or gives up on (daprd forwards it there). No app subscribes to
+// a `-dead` topic, so Service Bus drops what is forwarded to it: the subscriber's own dead-letter record
+// (the dead-letters container, announced on `dead-letters`) keeps each event with its reason.
+var topics = ['dunning', 'dunning-dead', 'email', 'email-dead', 'documents', 'documents-dead', 'dead-letters', 'dead-letters-dead']
 // One per subscriber app and topic: {topic, app, deadLetterTopic}; the subscription is named by the app
 // id (daprd's consumerID) and its dead letters go to deadLetterTopic (`<topic>-dead`, bindings/topics.py),
 // or stay in its own dead-letter queue when that is ''. Each subscriber lists the topic in its `topics`
@@ -86,6 +91,12 @@ var topics = ['dunning', 'dunning-dead', 'email', 'email-dead']
 var subscriptions = [
   { topic: 'dunning', app: 'aggregator', deadLetterTopic: 'dunning-dead' }
   { topic: 'email', app: 'aggregator', deadLetterTopic: 'email-dead' }
+  { topic: 'documents', app: 'aggregator', deadLetterTopic: 'documents-dead' }
+  { topic: 'dead-letters', app: 'aggregator', deadLetterTopic: 'dead-letters-dead' }
+  { topic: 'dunning', app: 'audit-archive', deadLetterTopic: 'dunning-dead' }
+  { topic: 'email', app: 'audit-archive', deadLetterTopic: 'email-dead' }
+  { topic: 'documents', app: 'audit-archive', deadLetterTopic: 'documents-dead' }
+  { topic: 'dead-letters', app: 'audit-archive', deadLetterTopic: 'dead-letters-dead' }
 ]
 // Order documents dropped under documents/orders/ become BlobCreated events on blob-events.
 var blobEventsQueue = 'blob-events'
@@ -128,7 +139,12 @@ var apps = [
   }
   {
     name: 'aggregator', function: 'aggregator', appProtocol: 'grpc', external: false
-    minReplicas: 0, maxReplicas: 3, queues: [], topics: ['dunning', 'email'], env: [], secrets: []
+    minReplicas: 0, maxReplicas: 3, queues: [], topics: ['dunning', 'email', 'documents', 'dead-letters'], env: [], secrets: []
+  }
+  // Keeps a replica: archive-tick is a cron binding (a replica scaled to zero has no sidecar, so no tick).
+  {
+    name: 'audit-archive', function: 'audit_archive', appProtocol: 'grpc', external: false
+    minReplicas: 1, maxReplicas: 3, queues: [], topics: ['dunning', 'email', 'documents', 'dead-letters'], env: [], secrets: []
   }
   {
     name: 'email-webhook', function: 'email_webhook', appProtocol: 'http', external: true
@@ -253,6 +269,7 @@ module dapr 'modules/components.bicep' = if (deployApps) {
     QUEUE_POLLING_INTERVAL: queuePollingInterval
     QUEUE_VISIBILITY_TIMEOUT: queueVisibilityTimeout
     RETRY_TICK_SCHEDULE: retryTickSchedule
+    ARCHIVE_TICK_SCHEDULE: archiveTickSchedule
     PAYMENT_PROCESSOR_URL: paymentProcessorUrl
   }
 }

@@ -2,7 +2,9 @@
 
 Pure: no store, no Dapr. A dimension is `{currency}/{name}`: `EUR/opened`, `EUR/charged.declined`,
 `EUR/declined.soft`… Each counts events (`count`) and sums their amounts in minor units (`amount`).
-An email event has no amount: its currency is `-` and its amount 0 (`-/sent`, `-/opened.reminder`).
+An email event has no amount: its currency is `-` and its amount 0 (`-/sent`, `-/opened.reminder`),
+nor has a dead letter (`-/source.payment-events`, `-/kind.invalid`).
+A document event counts its total under `{currency}/rendered.{document_type}` (`EUR/rendered.invoice`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 if TYPE_CHECKING:
+    from bindings.messages import DeadLetterEvent
+    from functions.common.document_events import DocumentEvent
     from functions.common.domain_events import DunningEvent, EmailEvent
 
 _NAMES = {
@@ -67,6 +71,16 @@ def email_dimensions(event: EmailEvent) -> dict[str, int]:
     """The dimensions an email event counts under: `-/{status}` and `-/{status}.{template}`, amount 0."""
     status = event.type.removeprefix("email.")
     return {f"-/{status}": 0, f"-/{status}.{event.template}": 0}
+
+
+def document_dimensions(event: DocumentEvent) -> dict[str, int]:
+    """The dimension a document event counts under: `{currency}/rendered.{document_type}`, its total."""
+    return {f"{event.currency}/rendered.{event.document_type}": event.amount}
+
+
+def dead_letter_dimensions(event: DeadLetterEvent) -> dict[str, int]:
+    """The dimensions a dead letter counts under: `-/source.{source}` and `-/kind.{kind}`, amount 0."""
+    return {f"-/source.{event.source}": 0, f"-/kind.{event.kind}": 0}
 
 
 def summed(shards: list[Counts]) -> dict[str, Tally]:

@@ -1,8 +1,9 @@
 """Domain events: one per effect that happened, published on the `domain-events` pub/sub (issue 18).
 
 An app publishes an event only after the effect is recorded (dunning: from the case's outbox, written
-with the case; email: after email-send's record or email-events' timeline is written, before the message
-is acknowledged, so a failed publish redelivers it), so none is published for an effect that did not
+with the case; email: after email-send's record or email-events' timeline is written; documents: after
+receipt-render's issuance record says issued; both before the message is acknowledged, so a failed
+publish redelivers it), so none is published for an effect that did not
 happen, and at least once for one that did. Each event's id is deterministic (the same effect always
 has the same id) and is its CloudEvent id, so a subscriber counts an effect once however often it is
 published. Topics are the publishing domains; `docs/architecture.md` (*Domain events*) lists each
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Final, Literal, TypeGuard
 
 from pydantic import AwareDatetime, Field, model_validator
 
-from bindings.messages import Message
+from bindings.messages import DEAD_LETTER_TOPIC, Message
 from functions.common import money, names
 
 if TYPE_CHECKING:
@@ -28,8 +29,8 @@ if TYPE_CHECKING:
 # Topics of `names.DOMAIN_EVENTS`, one per publishing domain.
 DUNNING: Final = "dunning"
 EMAIL: Final = "email"
-DOCUMENTS: Final = "documents"  # not published yet
-DEAD_LETTERS: Final = "dead-letters"  # not published yet: the framework's dead letters
+DOCUMENTS: Final = "documents"
+DEAD_LETTERS: Final = DEAD_LETTER_TOPIC  # the framework's `DeadLetterEvent`, from every app given a publisher
 # The outbox name dunning sends its events under (`TopicQueue` over `DUNNING` in the app).
 DUNNING_QUEUE: Final = f"{names.DOMAIN_EVENTS}/{DUNNING}"
 

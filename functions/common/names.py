@@ -28,9 +28,11 @@ STRIPE_WEBHOOK: Final = "stripe-webhook"
 EMAIL_EVENTS: Final = "email-events"
 RECEIPT_RENDER: Final = "receipt-render"
 AGGREGATOR: Final = "aggregator"  # counts the domain events (subscribes to domain-events' topics)
+AUDIT_ARCHIVE: Final = "audit-archive"  # archives the domain events: a JSON-lines blob a day and topic
 # Apps built on FunctionApp (binding triggers over gRPC); the webhooks are plain HTTP apps, public.
 FUNCTION_APPS: Final = (
     DEMO_TICKER, DEMO_ARCHIVER, PAYMENT_RETRY, EMAIL_SEND, EMAIL_EVENTS, RECEIPT_RENDER, AGGREGATOR,
+    AUDIT_ARCHIVE,
 )  # fmt: skip
 WEBHOOK_APPS: Final = (EMAIL_WEBHOOK, STRIPE_WEBHOOK)
 APPS: Final = (*FUNCTION_APPS, *WEBHOOK_APPS)
@@ -43,6 +45,9 @@ DOCUMENTS: Final = "documents"
 DOCUMENTS_CONTAINER: Final = "documents"  # the container behind `documents`; order uploads land in it too
 BILLING_STATE: Final = "billing-state"  # details the billing system leaves for documents (keys not prefixed)
 AGGREGATES: Final = "aggregates"  # the aggregator's daily counters (keys prefixed by app id, as statestore's)
+ARCHIVE_STATE: Final = "archive-state"  # the audit archive's kept events and dirty days (keys prefixed)
+AUDIT: Final = "audit"  # the audit archive's blobs: `audit/yyyy/mm/dd/{topic}.jsonl` (container `audit`)
+ARCHIVE_TICK: Final = "archive-tick"  # the audit archive's cron: renders the days that changed
 RECEIPT_REQUESTS: Final = "receipt-requests"
 BLOB_EVENTS: Final = "blob-events"
 DEMO_TICK: Final = "demo-tick"
@@ -96,7 +101,13 @@ COMPONENTS: Final = (
     Component(DEMO_EVENTS, "bindings.azure.storagequeues", "input", (DEMO_ARCHIVER,)),
     Component(DEMO_EVENTS_OUT, "bindings.azure.storagequeues", "output", (DEMO_TICKER,)),
     Component(
-        DOMAIN_EVENTS, "pubsub", None, (PAYMENT_RETRY, EMAIL_SEND, EMAIL_EVENTS, RECEIPT_RENDER, AGGREGATOR)
+        DOMAIN_EVENTS,
+        "pubsub",
+        None,
+        (DEMO_ARCHIVER, PAYMENT_RETRY, EMAIL_SEND, EMAIL_EVENTS, RECEIPT_RENDER, AGGREGATOR, AUDIT_ARCHIVE),
     ),
     Component(AGGREGATES, "state", None, (AGGREGATOR,)),
+    Component(ARCHIVE_STATE, "state", None, (AUDIT_ARCHIVE,)),
+    Component(AUDIT, "bindings.azure.blobstorage", "output", (AUDIT_ARCHIVE,)),
+    Component(ARCHIVE_TICK, "bindings.cron", "input", (AUDIT_ARCHIVE,)),
 )

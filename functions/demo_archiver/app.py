@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from bindings.app import FunctionApp
-from bindings.dapr_ports import DaprBlobStore
+from bindings.dapr_ports import DaprBlobStore, DaprPublisher
 from functions.common import names
 from functions.common.messages import Heartbeat
 
-app = FunctionApp(names.DEMO_ARCHIVER)
+# Announces each dead letter on domain-events (`DeadLetterEvent`, topic dead-letters), as every app does.
+app = FunctionApp(names.DEMO_ARCHIVER, events=DaprPublisher(names.DOMAIN_EVENTS))
 documents = DaprBlobStore(names.DOCUMENTS)
 
 

@@ -20,7 +20,8 @@ from functions.email_events import publications
 from functions.email_events.lifecycle import EVENTS, Lifecycle
 
 _log = logging.getLogger(__name__)
-app = FunctionApp(names.EMAIL_EVENTS)
+# Announces each dead letter on domain-events (`DeadLetterEvent`, topic dead-letters).
+app = FunctionApp(names.EMAIL_EVENTS, events=DaprPublisher(names.DOMAIN_EVENTS))
 lifecycle = Lifecycle(DaprStateStore(names.EMAIL_STATE))
 # The email topic of domain-events (no call until a batch).
 email_events = domain_events.TopicQueue(DaprPublisher(names.DOMAIN_EVENTS), domain_events.EMAIL)

@@ -62,7 +62,8 @@ class EmailSendSettings:
 
 
 _log = logging.getLogger(__name__)
-app = FunctionApp(names.EMAIL_SEND)
+# Announces each dead letter on domain-events (`DeadLetterEvent`, topic dead-letters).
+app = FunctionApp(names.EMAIL_SEND, events=DaprPublisher(names.DOMAIN_EVENTS))
 clock = SystemClock()
 smtp = DaprMailer(names.EMAIL)
 sendgrid = SendGridMailer(names.SENDGRID_API)

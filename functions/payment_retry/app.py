@@ -47,7 +47,8 @@ class RetrySettings:
         return cls(lease=LEASE.seconds(environ), tick_budget=TICK_BUDGET.seconds(environ))
 
 
-app = FunctionApp(names.PAYMENT_RETRY)
+# Announces each dead letter on domain-events (`DeadLetterEvent`, topic dead-letters).
+app = FunctionApp(names.PAYMENT_RETRY, events=DaprPublisher(names.DOMAIN_EVENTS))
 clock = SystemClock()
 state = DaprStateStore(names.STATESTORE)
 gateway = StripeGateway(DaprStripeTransport(names.PAYMENT_GATEWAY))

@@ -1,7 +1,8 @@
 """receipt-render: receipts from `receipt-requests`, invoices from order documents dropped under `orders/`.
 
 Each document type is its own pipeline (`receipt.py`, `invoice.py`: load -> render -> store -> notify),
-issued once per number through `issuance.py` (a record in `billing-state`: other content is refused).
+issued once per number through `issuance.py` (a record in `billing-state`: other content is refused),
+then announced on the `documents` topic of domain-events (`publications.py`).
 fpdf2, the fonts and the storage SDK that signs links load in a background thread once the server has
 started, so they do not delay the app's start-up; a request that arrives earlier waits for them.
 """
@@ -17,9 +18,9 @@ from typing import TYPE_CHECKING
 
 from bindings.app import FunctionApp
 from bindings.clock import SystemClock
-from bindings.dapr_ports import DaprBlobStore, DaprQueue, DaprStateStore
+from bindings.dapr_ports import DaprBlobStore, DaprPublisher, DaprQueue, DaprStateStore
 from bindings.settings import Setting
-from functions.common import names
+from functions.common import domain_events, names
 from functions.common.link_settings import LINK_SETTINGS
 from functions.common.messages import ReceiptRequest, ReceiptRequested, ReceiptRequestedV2
 
@@ -29,13 +30,17 @@ if TYPE_CHECKING:
     from bindings.events import BlobEvent
     from functions.common.links import SasLinks
     from functions.receipt_render.issuance import Document
+    from functions.receipt_render.publications import Priceable
 
 _log = logging.getLogger(__name__)
-app = FunctionApp(names.RECEIPT_RENDER)
+# Announces each dead letter on domain-events (`DeadLetterEvent`, topic dead-letters).
+app = FunctionApp(names.RECEIPT_RENDER, events=DaprPublisher(names.DOMAIN_EVENTS))
 documents = DaprBlobStore(names.DOCUMENTS)
 email_requests = DaprQueue(names.EMAIL_REQUESTS_OUT)
 billing = DaprStateStore(names.BILLING_STATE)
 clock = SystemClock()
+# The documents topic of domain-events: each issued document's event (no call until a document).
+document_events = domain_events.TopicQueue(DaprPublisher(names.DOMAIN_EVENTS), domain_events.DOCUMENTS)
 ISSUER = Setting(
     "DOCUMENT_ISSUER", "Bindery Billing|billing@bindery.example",
     'who issues the documents: lines separated by "|" (name, address, tax number), top right of page 1',
@@ -81,6 +86,7 @@ def on_receipt_requested(request: ReceiptRequested | ReceiptRequestedV2) -> None
         document,
         functools.partial(receipt.render, wanted, settings().issuer),
         functools.partial(receipt.deliver, wanted),
+        wanted.details,
     )
     _log.info("receipt %s %s as %s", wanted.receipt_id, done, document.blob)
 
@@ -98,21 +104,28 @@ def on_order_created(event: BlobEvent) -> None:
         document,
         functools.partial(invoice.render, order, settings().issuer),
         functools.partial(invoice.deliver, order),
+        order.order,
     )
     _log.info("invoice %s from %s %s as %s", document.number, event.path, done, document.blob)
 
 
-def _issue(document: Document, render: Callable[[], bytes], deliver: Callable[..., object]) -> str:
-    """Issue `document` once over this app's ports (`issuance.issue`); what was done, for the log."""
-    from functions.receipt_render import issuance  # noqa: PLC0415 - with the pipelines, after start-up
+def _issue(
+    document: Document, render: Callable[[], bytes], deliver: Callable[..., object], content: Priceable
+) -> str:
+    """Issue `document` once over this app's ports (`issuance.issue`), publish its event; what was done.
 
-    outcome = issuance.issue(
+    The event is published again on each redelivery (counted once); a failed publish redelivers it.
+    """
+    from functions.receipt_render import issuance, publications  # noqa: PLC0415 - after start-up
+
+    issued = issuance.issue(
         billing, document, clock=clock, documents=documents, render=render,
         deliver=lambda pdf: deliver(
             pdf, documents=documents, mail=email_requests, links=links(), now=clock.now()
         ),
     )  # fmt: skip
-    return outcome.value
+    publications.publish(document_events, issued, content, documents)
+    return issued.outcome.value
 
 
 def _started() -> None:

@@ -28,7 +28,8 @@ from functions.receipt_render.fields import (
     TaxRate,
     email_request_id,
 )
-from functions.receipt_render.issuance import Document, fingerprint
+from functions.receipt_render.fingerprints import fingerprint
+from functions.receipt_render.issuance import Document
 from functions.receipt_render.layout import Meta, Sheet
 from functions.receipt_render.words import Priced, Words, check_limits, minor_units
 

@@ -6,19 +6,16 @@ invoice number in another month is the same number). The record is written first
 first-write with no ETag), so two replicas cannot both claim a number; then the PDF is stored and the
 email asked for; then the record is marked issued. A redelivery with the same content finishes what a
 crash left (`issuing`) or does nothing (`issued`); other content is refused before anything is stored.
+`issue` returns the record it leaves `issued`, from which the app publishes the document's event.
 
-"Content" is the validated input in canonical JSON (`fingerprint`), never the PDF's bytes, so a
-re-render after a font or library upgrade is the same document. Knows the ports, not Dapr.
+"Content" is the validated input in canonical JSON (`fingerprints.fingerprint`), never the PDF's bytes,
+so a re-render after a font or library upgrade is the same document. Knows the ports, not Dapr.
 """
 
 from __future__ import annotations
 
 import enum
-import hashlib
-import json
 from dataclasses import dataclass
-from datetime import date, datetime
-from decimal import Decimal
 from typing import TYPE_CHECKING, Literal, NoReturn
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
@@ -76,31 +73,13 @@ class Record(BaseModel):
         return self.model_dump_json().encode()
 
 
-def fingerprint(content: object) -> str:
-    """The sha256 of `content` (models, mappings, sequences, decimals, times) in canonical JSON.
+@dataclass(frozen=True, slots=True)
+class Issued:
+    """What `issue` did, the record it leaves `issued`, and the PDF's size when this call stored it."""
 
-    Canonical: keys sorted, decimals by value (`9.995` = `9.9950`), times as ISO 8601 with their
-    offset (`Z` = `+00:00`), text as is (UTF-8, no escapes). Two inputs that validate to the same
-    model have one fingerprint; a renderer's bytes play no part.
-    """
-    text = json.dumps(_canonical(content), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _canonical(value: object) -> object:
-    if isinstance(value, BaseModel):
-        return {name: _canonical(getattr(value, name)) for name in type(value).model_fields}
-    if isinstance(value, dict):
-        return {str(key): _canonical(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_canonical(item) for item in value]
-    if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    raise TypeError(f"no canonical form for {type(value).__name__}")
+    outcome: Outcome
+    record: Record
+    size: int | None = None  # None: nothing stored (ALREADY_ISSUED); the record's blob holds the PDF
 
 
 def issue(
@@ -111,29 +90,29 @@ def issue(
     documents: BlobStore,
     render: Callable[[], bytes],
     deliver: Callable[[bytes], object],
-) -> Outcome:
+) -> Issued:
     """Issue `document` once: `render` its PDF, `deliver` it (store, then email), record it.
 
     Other content under an issued or issuing number raises `PermanentError` before anything is
     rendered or stored, and so does a number without a record whose blob already exists (issued
     before records were kept: nothing can tell whether its content is the same). A render failure
     claims nothing. From the claim on, every step is safe to repeat: the blob's name and the email's
-    request id depend only on the document.
+    request id depend only on the document. Returns the record as it is once issued.
     """
     record = _read(state, document)
     if record is None and _stored(documents, document):  # a racing replica's, or an older release's
         record = _read(state, document) or _unrecorded(document)
     if record is not None and record.state == "issued":
-        return Outcome.ALREADY_ISSUED
+        return Issued(Outcome.ALREADY_ISSUED, record)
     pdf = render()
     outcome = Outcome.RESUMED
     if record is None:
         record, outcome = _claim(state, document, clock), Outcome.ISSUED
         if record.state == "issued":  # a racing replica finished the same document meanwhile
-            return Outcome.ALREADY_ISSUED
+            return Issued(Outcome.ALREADY_ISSUED, record)
     deliver(pdf)
-    retry_conflicts(lambda: _mark_issued(state, document, clock), tries=3)
-    return outcome
+    issued = retry_conflicts(lambda: _mark_issued(state, document, clock), tries=3)
+    return Issued(outcome, issued, len(pdf))
 
 
 def _stored(documents: BlobStore, document: Document) -> bool:
@@ -199,12 +178,12 @@ def _claim(state: StateStore, document: Document, clock: Clock) -> Record:
     return claim
 
 
-def _mark_issued(state: StateStore, document: Document, clock: Clock) -> None:
-    """Mark the record issued (guarded by its ETag); a record already issued is left as it is."""
+def _mark_issued(state: StateStore, document: Document, clock: Clock) -> Record:
+    """Mark the record issued (guarded by its ETag) and return it; one already issued is left as it is."""
     item = state.get(document.key)
     record = _checked(item, document)
     if record is not None and record.state == "issued":
-        return
+        return record
     if record is None:  # deleted by hand after the claim: record what was just issued
         record = Record(
             type=document.type, number=document.number, sha256=document.sha256, blob=document.blob,
@@ -212,3 +191,4 @@ def _mark_issued(state: StateStore, document: Document, clock: Clock) -> None:
         )  # fmt: skip
     done = record.model_copy(update={"state": "issued", "issued_at": clock.now()})
     write_back(state, item, done.dump())
+    return done

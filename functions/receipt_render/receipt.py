@@ -21,7 +21,8 @@ from bindings.errors import PermanentError
 from functions.common import money
 from functions.common.messages import EmailRequested, ReceiptRequested, ReceiptRequestedV2
 from functions.receipt_render.fields import Currency, Line, Lines, Party, TaxRate, Text, email_request_id
-from functions.receipt_render.issuance import Document, fingerprint
+from functions.receipt_render.fingerprints import fingerprint
+from functions.receipt_render.issuance import Document
 from functions.receipt_render.layout import Meta, Sheet
 from functions.receipt_render.words import Priced, Words, check_limits, minor_units
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 HERE = Path(__file__).parent
 # The state stores a PostgreSQL run renders as state.postgresql (Azure deploys them so).
-STORES = (names.STATESTORE, names.EMAIL_STATE, names.BILLING_STATE)
+STORES = (names.STATESTORE, names.EMAIL_STATE, names.BILLING_STATE, names.AGGREGATES, names.ARCHIVE_STATE)
 
 
 def read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -1,4 +1,4 @@
-"""The aggregator through the real daprd and Redis: dunning and email effects counted once, resent or not."""
+"""The aggregator through the real daprd and Redis: dunning, email and document effects counted once."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from functions.aggregator.tallies import Counts, Tally, summed
 from functions.common import domain_events, names
 from tests.integration.test_payment_retry import failed, send
 from tests.integration.test_stripe_webhook import log_lines
-from tooling import state_reader
+from tooling import deadletters, state_reader
 from tooling.sidecar import AppSpec
 from tooling.stack import Stack
 from tooling.waiting import eventually
@@ -22,12 +22,13 @@ from tooling.waiting import eventually
 
 @pytest.fixture(scope="module")
 def stack(stack_factory: Callable[..., Stack]) -> Stack:
-    """payment-retry (ticking every second) and the aggregator, on the local broker."""
+    """payment-retry (ticking every second), receipt-render and the aggregator, on the local broker."""
     retry = AppSpec(
         names.PAYMENT_RETRY, "functions.payment_retry.app", env={"RETRY_TICK_BUDGET_SECONDS": "0.8"}
     )
+    render = AppSpec(names.RECEIPT_RENDER, "functions.receipt_render.app")
     aggregator = AppSpec(names.AGGREGATOR, "functions.aggregator.app")
-    return stack_factory(apps=[retry, aggregator], values={"RETRY_TICK_SCHEDULE": "@every 1s"})
+    return stack_factory(apps=[retry, render, aggregator], values={"RETRY_TICK_SCHEDULE": "@every 1s"})
 
 
 def today(stack: Stack, topic: str = domain_events.DUNNING) -> dict[str, Tally]:
@@ -104,3 +105,57 @@ def test_an_email_event_published_twice_is_counted_once(stack: Stack) -> None:
 
     eventually(seen_again, "the second publication handled")
     assert today(stack, domain_events.EMAIL)["-/sent.update_card"] == Tally(count=1, amount=0)
+
+
+def test_a_rendered_receipt_is_counted_once_however_often_it_is_requested(stack: Stack) -> None:
+    """receipt-render publishes the issued receipt; a resent request publishes it again, counted once."""
+    tag = uuid.uuid4().hex[:8]
+    body = {
+        "version": 1, "request_id": f"c-{tag}:receipt", "payment_id": f"c-{tag}", "customer_id": "cus_doc",
+        "email": f"doc-{tag}@example.com", "amount": 4990, "currency": "NOK",
+        "paid_at": "2026-03-04T05:06:07Z", "locale": "en",
+    }  # fmt: skip
+    queue = stack.queue_service().get_queue_client(names.RECEIPT_REQUESTS)
+    queue.send_message(json.dumps(body))
+    counted = eventually(
+        lambda: today(stack, domain_events.DOCUMENTS).get("NOK/rendered.receipt"), "the receipt counted",
+        timeout=90,
+    )  # fmt: skip
+    assert counted == Tally(count=1, amount=4990)
+    queue.send_message(json.dumps(body))  # already issued: published again, same id
+
+    def seen_again() -> bool:
+        lines = log_lines(stack, names.AGGREGATOR)
+        return any(line["message"] == f"counted already: receipt:c-{tag}:rendered" for line in lines)
+
+    eventually(seen_again, "the second publication handled", timeout=60)
+    assert today(stack, domain_events.DOCUMENTS)["NOK/rendered.receipt"] == Tally(count=1, amount=4990)
+
+
+def test_dead_letters_are_announced_and_counted_by_source(stack: Stack) -> None:
+    """A bad payment event, a hostile dunning event: each record announced, counted once by its source."""
+    before = today(stack, domain_events.DEAD_LETTERS)
+    marker = uuid.uuid4().hex[:12]
+    stack.queue_service().get_queue_client(names.PAYMENT_EVENTS).send_message(f"not json {marker}")
+    publish(stack, {"version": 1, "type": "case.opened", "event_id": marker})  # fields missing
+    sources = ("-/source.payment-events", f"-/source.{names.DOMAIN_EVENTS}/{domain_events.DUNNING}")
+
+    zero = Tally(count=0, amount=0)
+
+    def grown() -> dict[str, Tally] | None:
+        now = today(stack, domain_events.DEAD_LETTERS)
+        added = {name: now.get(name, zero).count - before.get(name, zero).count for name in sources}
+        return now if all(count >= 1 for count in added.values()) else None
+
+    after = eventually(grown, "both dead letters counted", timeout=90)
+    records = [
+        stored.record
+        for stored in deadletters.records(stack.blob_service(), stack.resources)
+        if marker in stored.record.body.decode(errors="replace")
+    ]
+    assert sorted((record.app, record.source) for record in records) == [
+        (names.AGGREGATOR, f"{names.DOMAIN_EVENTS}/{domain_events.DUNNING}"),
+        (names.PAYMENT_RETRY, names.PAYMENT_EVENTS),
+    ]
+    for name in sources:
+        assert after[name].count - before.get(name, zero).count == 1

@@ -44,3 +44,8 @@ def test_the_demo_runs_its_steps_and_reports_what_the_readme_promises(
     assert events["published"]["case.recovered"] == 2
     assert events["published"]["attempt.charged"] == len(ours)  # each of our charges the processor answered
     assert events["aggregated"] == sum(events["published"].values())
+    for topic, counts in events["topics"].items():  # on the broker, counted and archived: each once
+        assert counts["archived"] == counts["aggregated"] == counts["published"] > 0, (topic, counts)
+    assert events["topics"]["dunning"]["published"] == sum(events["published"].values())
+    assert set(events["topics"]) == {"dunning", "email", "documents", "dead-letters"}
+    assert events["topics"]["dead-letters"]["published"] == len(summary["dead_letters"])  # step 1's

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,15 +51,19 @@ class Fleet:
     kills: list[tuple[str, Half, float]] = field(default_factory=list)  # name, half, seconds to ready
     outages: dict[str, tuple[float, float]] = field(default_factory=dict)  # service -> planned, actual s
 
-    def start(self, app_specs: dict[str, AppSpec]) -> None:
-        """Start every replica; the first alone, so PostgreSQL's table is created by one sidecar."""
+    def start(self, app_specs: dict[str, AppSpec], counts: Mapping[str, int] | None = None) -> None:
+        """Start every replica; the first alone, so PostgreSQL's table is created by one sidecar.
+
+        `counts`: replicas per app id (default: REPLICAS of each, the webhook alone and unnamed).
+        """
+        counts = counts or {app_id: 0 if app_id == names.EMAIL_WEBHOOK else REPLICAS for app_id in app_specs}
         todo = [
             AppSpec(spec.app_id, spec.module, env=spec.env, instance=f"r{n}", protocol=spec.protocol)
             for spec in app_specs.values()
-            if spec.app_id != names.EMAIL_WEBHOOK
-            for n in range(REPLICAS)
+            for n in range(counts[spec.app_id])
         ]
-        todo.append(app_specs[names.EMAIL_WEBHOOK])
+        if names.EMAIL_WEBHOOK in app_specs and not counts[names.EMAIL_WEBHOOK]:
+            todo.append(app_specs[names.EMAIL_WEBHOOK])
         self.stack.start_app(todo[0])
         with ThreadPoolExecutor(max_workers=4) as pool:
             list(pool.map(self.stack.start_app, todo[1:]))
@@ -108,15 +112,19 @@ class Fleet:
 
 
 def start_fleet(
-    stack_factory: Callable[..., Stack], folder: Path, values: dict[str, str], env: dict[str, str]
+    stack_factory: Callable[..., Stack],
+    folder: Path,
+    values: dict[str, str],
+    env: dict[str, str],
+    apps: tuple[dict[str, AppSpec], Mapping[str, int]] | None = None,
 ) -> Fleet:
-    """PostgreSQL, then a stack over the PostgreSQL components, then every replica."""
+    """PostgreSQL, then a stack over the PostgreSQL components, then every replica (`apps`: specs, counts)."""
     database = postgres.start(folder / "postgres.log")
     try:
         components = postgres_components(folder, database.connection_string)
         stack = stack_factory(apps=[], components=components, values=values)
         fleet = Fleet(stack=stack, database=database, replicas={})
-        fleet.start(specs(env))
+        fleet.start(*(apps or (specs(env), None)))
     except BaseException:
         database.stop()
         raise

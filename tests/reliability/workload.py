@@ -26,6 +26,7 @@ from tests.reliability import goods
 from tooling import upload, webhook_keys
 from tooling.stack import Stack
 
+KINDS = frozenset({"payment", "email", "receipt", "order", "webhook"})  # the work a round may send
 RETRY_FOR = 120.0  # a producer gives up on one message after this long (longer than any outage here)
 
 
@@ -61,9 +62,9 @@ class Sent:
 class Feeder(threading.Thread):
     """Sends a round of good work every `interval` seconds until stopped."""
 
-    def __init__(self, stack: Stack, folder: Path, interval: float) -> None:
+    def __init__(self, stack: Stack, folder: Path, interval: float, kinds: frozenset[str] = KINDS) -> None:
         super().__init__(name="feeder", daemon=True)
-        self.stack, self.folder, self.interval = stack, folder, interval
+        self.stack, self.folder, self.interval, self.kinds = stack, folder, interval, kinds
         self.sent = Sent()
         self.zone = midday_zone(datetime.now(UTC))
         self._halt = threading.Event()
@@ -96,27 +97,33 @@ class Feeder(threading.Thread):
 
         payment = {**goods.payment(i), "timezone": self.zone}
         case = str(payment["payment_id"])
-        if self._deliver(f"payment {i}", enqueue(names.PAYMENT_EVENTS, payment)):
+        if "payment" in self.kinds and self._deliver(f"payment {i}", enqueue(names.PAYMENT_EVENTS, payment)):
             self.sent.payments.append(case)
             mails = [f"{case}:payment_failed:0", f"{case}:recovered:1", f"receipt:{case}"]
             self.sent.expect("payment", str(payment["email"]), mails, f"{case}-v1.pdf")
         email = goods.email(i)
-        if self._deliver(f"email {i}", enqueue(names.EMAIL_REQUESTS, email)):
+        if "email" in self.kinds and self._deliver(f"email {i}", enqueue(names.EMAIL_REQUESTS, email)):
             self.sent.expect("email", str(email["to"]), [str(email["request_id"])])
         receipt = goods.receipt(i)
         paid = str(receipt["payment_id"])
-        if self._deliver(f"receipt {i}", enqueue(names.RECEIPT_REQUESTS, receipt)):
+        if "receipt" in self.kinds and self._deliver(
+            f"receipt {i}", enqueue(names.RECEIPT_REQUESTS, receipt)
+        ):
             self.sent.expect("receipt", str(receipt["email"]), [f"receipt:{paid}"], f"{paid}-v1.pdf")
         order = goods.order(i)
         path = self.folder / goods.order_blob(i).removeprefix("orders/")
         path.write_text(json.dumps(order))
-        if self._deliver(f"order {i}", lambda: bool(upload.upload(blobs, queues, path))):
+        if "order" in self.kinds and self._deliver(
+            f"order {i}", lambda: bool(upload.upload(blobs, queues, path))
+        ):
             invoice = f"{order['invoice_number']}-v1.pdf"
             self.sent.expect("order", str(order["email"]), [f"invoice:{order['invoice_number']}-v1"], invoice)
         events = webhook_events(i)
         body = webhook_keys.batch(events)
         headers = webhook_keys.signed_headers(self._key, body)  # SendGrid retries with the same signature
-        if self._deliver(f"webhook {i}", lambda: post_webhook(self.stack, body, headers) == 204):
+        if "webhook" in self.kinds and self._deliver(
+            f"webhook {i}", lambda: post_webhook(self.stack, body, headers) == 204
+        ):
             self.sent.batches[str(events[0]["request_id"])] = [str(e["sg_event_id"]) for e in events]
 
     def _deliver(self, what: str, send: Callable[[], bool]) -> bool:

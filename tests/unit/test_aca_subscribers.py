@@ -39,6 +39,15 @@ def test_the_aggregator_subscribes_to_dunning_with_its_dead_letter_topic() -> No
     assert {"dunning", "dunning-dead"} <= set(variable("topics"))
 
 
+def test_the_aggregator_subscribes_to_documents_which_receipt_render_publishes() -> None:
+    """`documents` and `documents-dead` exist; the aggregator's subscription forwards to documents-dead."""
+    assert {"topic": "documents", "app": names.AGGREGATOR, "deadLetterTopic": "documents-dead"} in variable(
+        "subscriptions"
+    )
+    assert {"documents", "documents-dead"} <= set(variable("topics"))
+    assert "documents" in apps()[names.AGGREGATOR]["topics"]
+
+
 def test_each_deployed_subscription_is_the_one_its_app_declares_and_scales_it() -> None:
     """The Bicep subscriptions are the apps' own (topic, dead-letter topic); each topic is a scale rule."""
     declared = {(s["app"], s["topic"], s["deadLetterTopic"]) for s in variable("subscriptions")}

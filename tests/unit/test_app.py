@@ -53,9 +53,9 @@ def recording(seen: Seen) -> Callable[[OrderV1 | OrderV2], None]:
     return on_order
 
 
-def make_app(blob_store: MemoryBlobStore, **kwargs: int) -> tuple[FunctionApp, Seen]:
+def make_app(blob_store: MemoryBlobStore, *, max_attempts: int = 5) -> tuple[FunctionApp, Seen]:
     """An app with a queue route whose behaviour the message id chooses."""
-    app = FunctionApp("test-app", dead_letters=blob_store, **kwargs)
+    app = FunctionApp("test-app", dead_letters=blob_store, max_attempts=max_attempts)
     seen: Seen = []
     app.queue("orders", model=Order)(recording(seen))
     return app, seen

@@ -10,6 +10,9 @@ param vaultUri string
 @description('Resource id of the managed identity that reads the Key Vault secrets.')
 param identityId string
 
+@description('Fills the ARCHIVE_TICK_SCHEDULE placeholder of components/azure.')
+param ARCHIVE_TICK_SCHEDULE string
+
 @description('Fills the MANAGED_IDENTITY_CLIENT_ID placeholder of components/azure.')
 param MANAGED_IDENTITY_CLIENT_ID string
 
@@ -49,6 +52,56 @@ resource aggregatesComponent 'Microsoft.App/managedEnvironments/daprComponents@2
       { name: 'statestore-connection', keyVaultUrl: '${vaultUri}secrets/statestore-connection', identity: identityId }
     ]
     scopes: ['aggregator']
+  }
+}
+
+resource archiveStateComponent 'Microsoft.App/managedEnvironments/daprComponents@2025-01-01' = {
+  parent: managedEnvironment
+  name: 'archive-state'
+  properties: {
+    componentType: 'state.postgresql'
+    version: 'v2'
+    metadata: [
+      { name: 'connectionString', secretRef: 'statestore-connection' }
+      { name: 'tablePrefix', value: 'bindery_archive_' }
+    ]
+    secrets: [
+      { name: 'statestore-connection', keyVaultUrl: '${vaultUri}secrets/statestore-connection', identity: identityId }
+    ]
+    scopes: ['audit-archive']
+  }
+}
+
+resource archiveTickComponent 'Microsoft.App/managedEnvironments/daprComponents@2025-01-01' = {
+  parent: managedEnvironment
+  name: 'archive-tick'
+  properties: {
+    componentType: 'bindings.cron'
+    version: 'v1'
+    metadata: [
+      { name: 'direction', value: 'input' }
+      { name: 'schedule', value: '${ARCHIVE_TICK_SCHEDULE}' }
+    ]
+    secrets: []
+    scopes: ['audit-archive']
+  }
+}
+
+resource auditComponent 'Microsoft.App/managedEnvironments/daprComponents@2025-01-01' = {
+  parent: managedEnvironment
+  name: 'audit'
+  properties: {
+    componentType: 'bindings.azure.blobstorage'
+    version: 'v1'
+    metadata: [
+      { name: 'direction', value: 'output' }
+      { name: 'accountName', value: '${STORAGE_ACCOUNT}' }
+      { name: 'azureClientId', value: '${MANAGED_IDENTITY_CLIENT_ID}' }
+      { name: 'containerName', value: 'audit' }
+      { name: 'disableEntityManagement', value: 'true' }
+    ]
+    secrets: []
+    scopes: ['audit-archive']
   }
 }
 
@@ -104,7 +157,7 @@ resource deadLettersComponent 'Microsoft.App/managedEnvironments/daprComponents@
       { name: 'disableEntityManagement', value: 'true' }
     ]
     secrets: []
-    scopes: ['payment-retry', 'email-send', 'email-events', 'receipt-render', 'aggregator']
+    scopes: ['payment-retry', 'email-send', 'email-events', 'receipt-render', 'aggregator', 'audit-archive']
   }
 }
 
@@ -141,7 +194,7 @@ resource domainEventsComponent 'Microsoft.App/managedEnvironments/daprComponents
       { name: 'maxActiveMessages', value: '10' }
     ]
     secrets: []
-    scopes: ['payment-retry', 'email-send', 'email-events', 'receipt-render', 'aggregator']
+    scopes: ['payment-retry', 'email-send', 'email-events', 'receipt-render', 'aggregator', 'audit-archive']
   }
 }
 
@@ -432,6 +485,9 @@ resource subscriptionActionsOutComponent 'Microsoft.App/managedEnvironments/dapr
 
 output names array = [
   'aggregates'
+  'archive-state'
+  'archive-tick'
+  'audit'
   'billing-state'
   'blob-events'
   'dead-letters'

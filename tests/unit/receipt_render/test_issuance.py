@@ -88,7 +88,7 @@ def run_receipt(desk: Desk, request: ReceiptRequested | ReceiptRequestedV2) -> i
         deliver=lambda pdf: receipt.deliver(
             wanted, pdf, documents=desk.documents, mail=desk.mail, links=UnsignedLinks(), now=desk.clock.now()
         ),
-    )
+    ).outcome
 
 
 def run_invoice(desk: Desk, order: dict[str, Any], blob: str = "orders/ord-1.json") -> issuance.Outcome:
@@ -114,7 +114,7 @@ def run_invoice(desk: Desk, order: dict[str, Any], blob: str = "orders/ord-1.jso
         deliver=lambda pdf: invoice.deliver(
             loaded, pdf, documents=desk.documents, mail=desk.mail, links=UnsignedLinks(), now=desk.clock.now()
         ),
-    )
+    ).outcome
 
 
 def an_order(**overrides: Any) -> dict[str, Any]:

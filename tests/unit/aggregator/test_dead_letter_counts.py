@@ -1,0 +1,51 @@
+"""The aggregator counts each dead letter once, by source and kind, as the framework announces it."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from bindings.app import FunctionApp
+from bindings.testing import MemoryBlobStore, MemoryPublisher, MemoryStateStore
+from functions.aggregator import app as aggregator
+from functions.aggregator import counters, tallies
+from functions.aggregator.tallies import Tally
+from functions.common import domain_events
+from tests.unit.test_app import Order
+from tests.unit.test_dead_letter_events import announced
+
+DAY = date(2026, 12, 6)
+
+
+def test_a_dead_letter_counts_under_its_source_and_kind() -> None:
+    """`-/source.{source}` and `-/kind.{kind}`, amount 0."""
+    events = MemoryPublisher()
+    app = FunctionApp("payment-retry", dead_letters=MemoryBlobStore(), events=events)
+    app.queue("payment-events", model=Order)(lambda _order: None)
+    app.handle("payment-events", b"not json", {"dequeueCount": "1", "messageID": "m-1"})
+    [event] = announced(events)
+    assert tallies.dead_letter_dimensions(event) == {"-/source.payment-events": 0, "-/kind.invalid": 0}
+
+
+def test_the_handler_counts_each_dead_letter_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two apps' dead letters, one announced twice (its message came back): each record counted once."""
+    store = MemoryStateStore()
+    monkeypatch.setattr(aggregator, "store", store)
+    events = MemoryPublisher()
+    for name, source in (("payment-retry", "payment-events"), ("aggregator", "domain-events/dunning")):
+        app = FunctionApp(name, dead_letters=MemoryBlobStore(), events=events)
+        app.queue(source, model=Order)(lambda _order: None)
+        app.handle(source, b"[]", {"dequeueCount": "1", "messageID": "m-1"})
+        app.handle(source, b"[]", {"dequeueCount": "2", "messageID": "m-1"})  # the same message again
+    found = announced(events)
+    assert len(found) == 4
+    for event in found:
+        aggregator.on_dead_letter(
+            event.model_copy(update={"occurred_at": datetime(2026, 12, 6, 9, tzinfo=UTC)})
+        )
+    assert counters.totals(store, domain_events.DEAD_LETTERS, DAY) == {
+        "-/source.payment-events": Tally(count=1, amount=0),
+        "-/source.domain-events/dunning": Tally(count=1, amount=0),
+        "-/kind.invalid": Tally(count=2, amount=0),
+    }
