@@ -3,9 +3,9 @@
 Served from the generated `dapr.proto` stubs rather than `dapr.ext.grpc.App`, whose import pulls
 in the whole Dapr client package (aiohttp, the workflow and actor clients…): about a quarter of a
 second and a dozen MiB before the port opens, for code the server never runs. Only what an app of
-ours answers is implemented: the bindings and topics it lists, their events, and the health check.
-Everything else (service invocation, bulk topic delivery, jobs) keeps the generated UNIMPLEMENTED
-answer; the subscriptions listed are not bulk ones, so daprd never asks for bulk delivery.
+ours answers is implemented: the bindings and topics it lists, their events one at a time or in
+batches (`bindings/topic_callbacks.py`, under both names daprd 1.16 and 1.18 use), and the health
+check. Everything else (service invocation, jobs) keeps the generated UNIMPLEMENTED answer.
 """
 
 from __future__ import annotations
@@ -22,14 +22,14 @@ from dapr.proto.runtime.v1 import appcallback_pb2, appcallback_pb2_grpc
 
 from bindings import client, logs
 from bindings.settings import Setting
-from bindings.topics import TopicStatus
+from bindings.topic_callbacks import AlphaCallback, TopicCallbacks
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable, Mapping, Sequence
     from types import FrameType
 
     from bindings.guard import Guard
-    from bindings.topics import Subscription
+    from bindings.topics import Subscription, TopicEntry, TopicStatus
 
 _log = logging.getLogger("bindings.app")
 TOKEN = Setting("APP_API_TOKEN", None, "the token daprd sends; unset: calls are not checked", optional=True)
@@ -69,23 +69,16 @@ class Callbacks:
     handle: Callable[[str, bytes, Mapping[str, str]], None]
     subscriptions: tuple[Subscription, ...] = ()
     handle_topic: Callable[[str, str, str, bytes], TopicStatus] | None = None
-
-
-_STATUS = {
-    TopicStatus.SUCCESS: appcallback_pb2.TopicEventResponse.SUCCESS,
-    TopicStatus.RETRY: appcallback_pb2.TopicEventResponse.RETRY,
-    TopicStatus.DROP: appcallback_pb2.TopicEventResponse.DROP,
-}
+    handle_topic_batch: Callable[[str, str, Sequence[TopicEntry]], list[TopicStatus]] | None = None
 
 
 class _Callback(appcallback_pb2_grpc.AppCallbackServicer):
     """Lists the app's input bindings and topics and hands each event to its handler."""
 
-    def __init__(self, callbacks: Callbacks) -> None:
+    def __init__(self, callbacks: Callbacks, topics: TopicCallbacks) -> None:
         self._bindings = callbacks.bindings
         self._handle = callbacks.handle
-        self._topics = {(s.pubsub, s.topic): s for s in callbacks.subscriptions}
-        self._handle_topic = callbacks.handle_topic
+        self._topics = topics
 
     def ListInputBindings(self, _request: Any, _context: Any) -> Any:  # noqa: N802, ANN401 - gRPC names
         """The bindings this app handles (daprd asks only for components without a direction)."""
@@ -101,24 +94,16 @@ class _Callback(appcallback_pb2_grpc.AppCallbackServicer):
         return appcallback_pb2.BindingEventResponse()
 
     def ListTopicSubscriptions(self, _request: Any, _context: Any) -> Any:  # noqa: N802, ANN401
-        """The topics this app subscribes to, each with its dead-letter topic."""
-        subscriptions = [
-            appcallback_pb2.TopicSubscription(
-                pubsub_name=s.pubsub, topic=s.topic, dead_letter_topic=s.dead_letter_topic
-            )
-            for s in self._topics.values()
-        ]
-        return appcallback_pb2.ListTopicSubscriptionsResponse(subscriptions=subscriptions)
+        """The topics this app subscribes to, each with its dead-letter topic and any bulk delivery."""
+        return self._topics.listing()
 
     def OnTopicEvent(self, request: Any, _context: Any) -> Any:  # noqa: N802, ANN401
         """One event: SUCCESS (handled), RETRY (redeliver) or DROP (dead-lettered; daprd forwards it)."""
-        if self._handle_topic is None or (request.pubsub_name, request.topic) not in self._topics:
-            _log.error(
-                "event on %s/%s, which this app does not subscribe to", request.pubsub_name, request.topic
-            )
-            return appcallback_pb2.TopicEventResponse(status=appcallback_pb2.TopicEventResponse.DROP)
-        status = self._handle_topic(request.pubsub_name, request.topic, request.id, request.data)
-        return appcallback_pb2.TopicEventResponse(status=_STATUS[status])
+        return self._topics.event(request)
+
+    def OnBulkTopicEvent(self, request: Any, _context: Any) -> Any:  # noqa: N802, ANN401
+        """A batch (daprd 1.18): a status per entry, each entry handled as `OnTopicEvent` would."""
+        return self._topics.batch(request)
 
 
 class _Health(appcallback_pb2_grpc.AppCallbackHealthCheckServicer):
@@ -132,9 +117,12 @@ class _Health(appcallback_pb2_grpc.AppCallbackHealthCheckServicer):
 def build(callbacks: Callbacks, *, guard: Guard, workers: int) -> grpc.Server:
     """A server (not started, no port yet) answering daprd's app callbacks, each method behind `guard`."""
     server = grpc.server(ThreadPoolExecutor(max_workers=workers))
-    callback = guard.servicer(_Callback(callbacks), "dapr.proto.runtime.v1.AppCallback")
+    topics = TopicCallbacks(callbacks.subscriptions, callbacks.handle_topic, callbacks.handle_topic_batch)
+    callback = guard.servicer(_Callback(callbacks, topics), "dapr.proto.runtime.v1.AppCallback")
+    alpha = guard.servicer(AlphaCallback(topics), "dapr.proto.runtime.v1.AppCallbackAlpha")
     health = guard.servicer(_Health(), "dapr.proto.runtime.v1.AppCallbackHealthCheck")
     appcallback_pb2_grpc.add_AppCallbackServicer_to_server(callback, server)  # type: ignore[no-untyped-call]
+    appcallback_pb2_grpc.add_AppCallbackAlphaServicer_to_server(alpha, server)  # type: ignore[no-untyped-call]
     appcallback_pb2_grpc.add_AppCallbackHealthCheckServicer_to_server(health, server)  # type: ignore[no-untyped-call]
     return server
 

@@ -7,23 +7,51 @@ redelivery) or DROP (dead-lettered: our record holds the reason, and daprd forwa
 to the subscription's dead-letter topic). A topic delivery carries no delivery count, so this process
 counts the attempts it has seen of each event (by CloudEvent id, bounded): a replica that restarts,
 or an event redelivered to another replica, starts counting again — more attempts, never fewer.
+
+A subscription declared with `BulkDelivery` gets its events in batches (`handle_batch`): each entry
+runs through `handle` in turn, in the calling thread, and gets its own answer.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from collections import OrderedDict
+import time
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING
 
+from bindings import logs
 from bindings.dispatch import Outcome
 from bindings.errors import RedeliverError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from bindings.dispatch import Dispatcher, Route
 
 _TRACKED = 10_000  # events whose attempts are remembered at once
+_log = logging.getLogger("bindings.app")
+
+
+@dataclass(frozen=True, slots=True)
+class BulkDelivery:
+    """Events in batches: daprd sends up to `max_messages` at once, waiting up to `max_await_ms` to fill one.
+
+    A component without bulk subscribe of its own (pubsub.redis) gets daprd's default batcher, which
+    gathers only the events the component hands over at once: at most its `concurrency`. A batch
+    smaller than `max_messages` waits the whole `max_await_ms` (architecture.md, *Bulk delivery*).
+    """
+
+    max_messages: int = 100
+    max_await_ms: int = 1000
+
+    def __post_init__(self) -> None:
+        """Refuse a bound daprd would replace by its default (0) or cannot carry (beyond int32)."""
+        for name, value in (("max_messages", self.max_messages), ("max_await_ms", self.max_await_ms)):
+            if not 1 <= value < 2**31:
+                raise ValueError(f"BulkDelivery.{name} must be from 1 to 2**31 - 1, not {value!r}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +61,7 @@ class Subscription:
     pubsub: str
     topic: str
     dead_letter_topic: str
+    bulk: BulkDelivery | None = None  # None: one event a call
 
     @property
     def source(self) -> str:
@@ -46,6 +75,15 @@ class TopicStatus(Enum):
     SUCCESS = "success"
     RETRY = "retry"
     DROP = "drop"
+
+
+@dataclass(frozen=True, slots=True)
+class TopicEntry:
+    """One event of a batch: daprd's entry id (its answer names it), the event's id and its data."""
+
+    entry_id: str
+    event_id: str
+    data: bytes
 
 
 class Topics:
@@ -82,6 +120,33 @@ class Topics:
         with self._lock:
             self._attempts.pop(key, None)
         return TopicStatus.DROP if outcome is Outcome.DEAD_LETTERED else TopicStatus.SUCCESS
+
+    def handle_batch(self, pubsub: str, topic: str, entries: Sequence[TopicEntry]) -> list[TopicStatus]:
+        """Run each entry through `handle`, in order, in this thread; the answers, in the entries' order.
+
+        An entry that raises all the same (a fault of the event path itself, not of the handler, whose
+        errors `handle` answers) is logged and answered RETRY; the entries after it still run.
+        """
+        subscription, _ = self._routes[(pubsub, topic)]
+        began = time.monotonic()
+        statuses = []
+        for entry in entries:
+            try:
+                status = self.handle(pubsub, topic, entry.event_id, entry.data)
+            except Exception:  # noqa: BLE001 - every entry gets an answer; this one is retried
+                with logs.log_context(binding=subscription.source, message_id=entry.event_id):
+                    _log.exception("event of a batch failed outside its handler: answered RETRY")
+                status = TopicStatus.RETRY
+            statuses.append(status)
+        counts = Counter(statuses)
+        tally = {status.value: counts[status] for status in TopicStatus}  # success, retry, drop
+        took = round(time.monotonic() - began, 3)
+        with logs.log_context(binding=subscription.source):
+            _log.info(
+                "batch of %d: %d success, %d retry, %d drop", len(entries), *tally.values(),
+                extra={"batch": len(entries), **tally, "seconds": took},
+            )  # fmt: skip
+        return statuses
 
     def _attempt(self, key: tuple[str, str]) -> int:
         with self._lock:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 
 import grpc
 import pytest
@@ -14,17 +14,18 @@ from google.protobuf import empty_pb2
 from bindings import server
 from bindings.errors import RedeliverError
 from bindings.guard import Guard
-from bindings.topics import Subscription, TopicStatus
+from bindings.topics import BulkDelivery, Subscription, TopicEntry, TopicStatus
 from tooling.paths import project_root
 
 TOKEN = "s3cret"
+BULK = BulkDelivery(max_messages=50, max_await_ms=200)
 AUTH = (("dapr-api-token", TOKEN),)
 Seen = list[tuple[str, bytes, dict[str, str]]]
 
 
 @pytest.fixture
 def served() -> Iterator[tuple[grpc.Channel, Seen]]:
-    """A started server for bindings `orders` and `ticks` and topic `bus/paid`, recording their events."""
+    """A started server for bindings `orders`, `ticks`, topics `bus/paid`, `bus/bulk` (batches), recording."""
     seen: Seen = []
 
     def handle(binding: str, data: bytes, metadata: Mapping[str, str]) -> None:
@@ -36,9 +37,11 @@ def served() -> Iterator[tuple[grpc.Channel, Seen]]:
         seen.append((f"{pubsub}/{topic}", data, {"id": event_id}))
         return TopicStatus(data.decode()) if data in {b"retry", b"drop"} else TopicStatus.SUCCESS
 
-    callbacks = server.Callbacks(
-        ("orders", "ticks"), handle, (Subscription("bus", "paid", "paid-dead"),), handle_topic
-    )
+    def handle_batch(pubsub: str, topic: str, entries: Sequence[TopicEntry]) -> list[TopicStatus]:
+        return [handle_topic(pubsub, topic, f"{e.entry_id}:{e.event_id}", e.data) for e in entries]
+
+    subscriptions = (Subscription("bus", "paid", "paid-dead"), Subscription("bus", "bulk", "bulk-dead", BULK))
+    callbacks = server.Callbacks(("orders", "ticks"), handle, subscriptions, handle_topic, handle_batch)
     grpc_server = server.build(callbacks, guard=Guard(TOKEN), workers=2)
     port = grpc_server.add_insecure_port("127.0.0.1:0")
     grpc_server.start()
@@ -93,8 +96,18 @@ def test_lists_the_topics_with_their_dead_letter_topics(served: tuple[grpc.Chann
     stub = appcallback_pb2_grpc.AppCallbackStub(served[0])  # type: ignore[no-untyped-call]
     answer = stub.ListTopicSubscriptions(empty_pb2.Empty(), timeout=5)
     assert [(s.pubsub_name, s.topic, s.dead_letter_topic) for s in answer.subscriptions] == [
-        ("bus", "paid", "paid-dead")
+        ("bus", "paid", "paid-dead"),
+        ("bus", "bulk", "bulk-dead"),
     ]
+
+
+def test_a_bulk_subscription_is_declared_with_its_bounds(served: tuple[grpc.Channel, Seen]) -> None:
+    """`bulk_subscribe` is enabled with the subscription's bounds; a subscription without one has none."""
+    stub = appcallback_pb2_grpc.AppCallbackStub(served[0])  # type: ignore[no-untyped-call]
+    paid, bulk = stub.ListTopicSubscriptions(empty_pb2.Empty(), timeout=5).subscriptions
+    assert not paid.HasField("bulk_subscribe")
+    config = bulk.bulk_subscribe
+    assert (config.enabled, config.max_messages_count, config.max_await_duration_ms) == (True, 50, 200)
 
 
 def test_a_topic_event_is_answered_with_the_handler_s_status(served: tuple[grpc.Channel, Seen]) -> None:
@@ -146,13 +159,89 @@ def test_unimplemented_callbacks_and_the_listing_check_the_token_too(
     stub = appcallback_pb2_grpc.AppCallbackStub(served[0])  # type: ignore[no-untyped-call]
     for metadata, code in (((), grpc.StatusCode.PERMISSION_DENIED), (AUTH, grpc.StatusCode.UNIMPLEMENTED)):
         with pytest.raises(grpc.RpcError) as caught:
-            stub.OnBulkTopicEvent(appcallback_pb2.TopicEventBulkRequest(), metadata=metadata, timeout=5)
+            stub.OnJobEvent(appcallback_pb2.JobEventRequest(), metadata=metadata, timeout=5)
         assert caught.value.code() is code
     with pytest.raises(grpc.RpcError) as listing:
         stub.ListInputBindings(empty_pb2.Empty(), timeout=5)
     assert listing.value.code() is grpc.StatusCode.PERMISSION_DENIED
     refusals = [record.getMessage() for record in caplog.records if record.name == "bindings.guard"]
     assert refusals == [
-        "refused /dapr.proto.runtime.v1.AppCallback/OnBulkTopicEvent: missing or wrong dapr-api-token",
+        "refused /dapr.proto.runtime.v1.AppCallback/OnJobEvent: missing or wrong dapr-api-token",
         "refused /dapr.proto.runtime.v1.AppCallback/ListInputBindings: missing or wrong dapr-api-token",
+    ]
+
+
+def _batch(topic: str) -> appcallback_pb2.TopicEventBulkRequest:
+    """Three CloudEvent entries (handled, retried, dropped) and one raw-bytes entry."""
+
+    def cloud_event(entry_id: str, event_id: str, data: bytes) -> appcallback_pb2.TopicEventBulkRequestEntry:
+        event = appcallback_pb2.TopicEventCERequest(
+            id=event_id, data=data, data_content_type="application/json"
+        )
+        return appcallback_pb2.TopicEventBulkRequestEntry(entry_id=entry_id, cloud_event=event)
+
+    entries = [
+        cloud_event("e1", "ce-1", b"{}"),
+        cloud_event("e2", "ce-2", b"retry"),
+        cloud_event("e3", "ce-3", b"drop"),
+        appcallback_pb2.TopicEventBulkRequestEntry(entry_id="e4", bytes=b"raw", content_type="text/plain"),
+    ]
+    return appcallback_pb2.TopicEventBulkRequest(
+        id="batch-1", pubsub_name="bus", topic=topic, entries=entries
+    )
+
+
+def _statuses(answer: appcallback_pb2.TopicEventBulkResponse) -> list[tuple[str, int]]:
+    return [(status.entry_id, int(status.status)) for status in answer.statuses]
+
+
+def test_a_batch_is_answered_per_entry_under_both_names_daprd_calls(
+    served: tuple[grpc.Channel, Seen],
+) -> None:
+    """OnBulkTopicEvent (1.18) and OnBulkTopicEventAlpha1 (1.16): a status per entry id, each one handled.
+
+    A dead-lettered entry (DROP) is answered SUCCESS: daprd's DROP of a batch entry forwards the wrong event.
+    """
+    channel, seen = served
+    stub = appcallback_pb2_grpc.AppCallbackStub(channel)  # type: ignore[no-untyped-call]
+    alpha = appcallback_pb2_grpc.AppCallbackAlphaStub(channel)  # type: ignore[no-untyped-call]
+    answer = appcallback_pb2.TopicEventResponse
+    expected = [("e1", answer.SUCCESS), ("e2", answer.RETRY), ("e3", answer.SUCCESS), ("e4", answer.SUCCESS)]
+    assert _statuses(stub.OnBulkTopicEvent(_batch("bulk"), metadata=AUTH, timeout=5)) == expected
+    assert _statuses(alpha.OnBulkTopicEventAlpha1(_batch("bulk"), metadata=AUTH, timeout=5)) == expected
+    handled = [
+        ("bus/bulk", b"{}", {"id": "e1:ce-1"}),
+        ("bus/bulk", b"retry", {"id": "e2:ce-2"}),
+        ("bus/bulk", b"drop", {"id": "e3:ce-3"}),
+        ("bus/bulk", b"raw", {"id": "e4:e4"}),  # raw bytes: counted by entry id
+    ]
+    assert seen == handled * 2
+
+
+def test_a_batch_for_an_unknown_topic_is_left_to_daprd_unhandled(served: tuple[grpc.Channel, Seen]) -> None:
+    """Every entry RETRY, no handler runs: once retries run out, daprd forwards them to the dead letters."""
+    channel, seen = served
+    stub = appcallback_pb2_grpc.AppCallbackStub(channel)  # type: ignore[no-untyped-call]
+    answer = stub.OnBulkTopicEvent(_batch("refunds"), metadata=AUTH, timeout=5)
+    retry = appcallback_pb2.TopicEventResponse.RETRY
+    assert _statuses(answer) == [("e1", retry), ("e2", retry), ("e3", retry), ("e4", retry)]
+    assert seen == []
+
+
+def test_both_batch_methods_check_the_token(
+    served: tuple[grpc.Channel, Seen], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A batch without the app token is refused (daprd retries it) and logged, under either name."""
+    channel, seen = served
+    stub = appcallback_pb2_grpc.AppCallbackStub(channel)  # type: ignore[no-untyped-call]
+    alpha = appcallback_pb2_grpc.AppCallbackAlphaStub(channel)  # type: ignore[no-untyped-call]
+    for call in (stub.OnBulkTopicEvent, alpha.OnBulkTopicEventAlpha1):
+        with pytest.raises(grpc.RpcError) as refused:
+            call(_batch("bulk"), metadata=(("dapr-api-token", "wrong"),), timeout=5)
+        assert refused.value.code() is grpc.StatusCode.PERMISSION_DENIED
+    assert seen == []
+    refused_methods = ["AppCallback/OnBulkTopicEvent", "AppCallbackAlpha/OnBulkTopicEventAlpha1"]
+    assert [record.getMessage() for record in caplog.records if record.name == "bindings.guard"] == [
+        f"refused /dapr.proto.runtime.v1.{method}: missing or wrong dapr-api-token"
+        for method in refused_methods
     ]
