@@ -37,7 +37,16 @@ bytecode: $(STAMP)
 	@$(BIN)/python -m compileall -q -j 0 bindings functions tooling tests bench
 	@PYTHONDONTWRITEBYTECODE= $(BIN)/pytest --collect-only -q -p no:cacheprovider tests/unit > /dev/null
 
-setup: system $(STAMP) bytecode
+# The dashboard's page (web/dashboard): npm ci from its lock, then esbuild into build/ (git-ignored);
+# built again only when the lock or a source file changes.
+DASHBOARD_BUILT := web/dashboard/build/.built
+
+$(DASHBOARD_BUILT): web/dashboard/package.json web/dashboard/package-lock.json $(wildcard web/dashboard/src/*) | system
+	@echo "setup: the dashboard page (npm ci, esbuild) in web/dashboard/build"
+	@cd web/dashboard && npm ci --silent --no-audit --no-fund && npm run --silent build
+	@touch $@
+
+setup: system $(STAMP) bytecode $(DASHBOARD_BUILT)
 	@$(BIN)/bindery daprd
 	@$(BIN)/python -m functions.receipt_render.slices
 	@$(BIN)/python -c "from tooling import azurite; print(azurite.install())"

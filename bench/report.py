@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from report_pubsub import pubsub_lines
 from report_receipt import receipt_lines
 from report_stripe import stripe_lines
 
@@ -55,6 +56,8 @@ def markdown(results: dict[str, Any]) -> str:
         lines += receipt_lines(results["receipt"])
     if "stripe" in results:
         lines += stripe_lines(results["stripe"], results["machine"])
+    if "pubsub" in results:
+        lines += pubsub_lines(results["pubsub"], results["machine"])
     sim = results["simulate"]
     lines += ["## `bindery simulate`", ""]
     lines.append(

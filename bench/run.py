@@ -2,9 +2,10 @@
 
 Sections: the retry tick against open cases, framework overhead, start-up and memory, email rates,
 receipt rendering against ReportLab, the Stripe adapter's CPU per charge and the Stripe intake's
-events per second, and `bindery simulate`'s run time (bench/README.md). `--quick` runs small sizes (a
+events per second, the aggregator's events per second and the cost of publishing domain events, and
+`bindery simulate`'s run time (bench/README.md). `--quick` runs small sizes (a
 smoke run; its figures are not the published ones, and it writes var/bench/BENCHMARKS.md instead).
-`--only receipt` (or `framework`, `stripe`) runs that section alone and keeps the other sections'
+`--only receipt` (or `framework`, `stripe`, `pubsub`) runs that section alone and keeps the other sections'
 figures from the last results.json of the same kind (full or quick).
 """
 
@@ -22,6 +23,8 @@ from typing import Any
 
 import email_rate
 import framework
+import pubsub_events
+import pubsub_publish
 import receipt_pipeline
 import receipt_render
 import stripe_charge
@@ -73,7 +76,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sizes, one run: a smoke run")
     parser.add_argument(
-        "--only", choices=["receipt", "framework", "stripe"], help="run this section alone, keep the others"
+        "--only",
+        choices=["receipt", "framework", "stripe", "pubsub"],
+        help="run this section alone, keep the others",
     )
     args = parser.parse_args()
     if args.only:
@@ -94,6 +99,7 @@ def main() -> int:
     print("receipt pipeline end to end…", flush=True)
     rendering["pipeline"] = _pipeline(quick=args.quick)
     stripe = _stripe(quick=args.quick)
+    pubsub = _pubsub(quick=args.quick)
     print("bindery simulate…", flush=True)
     sim = simulate_runs(1 if args.quick else 3, days=30, customers=100 if args.quick else 1000)
     results = {
@@ -106,6 +112,7 @@ def main() -> int:
         "apps": apps,
         "receipt": rendering,
         "stripe": stripe,
+        "pubsub": pubsub,
         "seconds": time.perf_counter() - began,
     }
     write(results)
@@ -139,6 +146,8 @@ def only(section: str, *, quick: bool) -> int:
         results["apps"] = {**_framework(quick=quick), "generated": generated}
     elif section == "stripe":
         results["stripe"] = {**_stripe(quick=quick), "generated": generated}
+    elif section == "pubsub":
+        results["pubsub"] = {**_pubsub(quick=quick), "generated": generated}
     else:
         print("receipt rendering against ReportLab…", flush=True)
         results["receipt"] = {
@@ -161,6 +170,14 @@ def _stripe(*, quick: bool) -> dict[str, Any]:
             work / "intake", events=100 if quick else 2000, runs=2 if quick else 5
         ),
     }
+
+
+def _pubsub(*, quick: bool) -> dict[str, Any]:
+    print("aggregator events per second, publish overhead…", flush=True)
+    began, work = time.perf_counter(), var_dir() / "bench" / "pubsub"
+    events = pubsub_events.measure(work / "events", events=300 if quick else 2000, runs=2 if quick else 5)
+    publish = pubsub_publish.measure(work / "publish", messages=60 if quick else 500, runs=1 if quick else 5)
+    return {"events": events, "publish": publish, "seconds": time.perf_counter() - began}
 
 
 def _pipeline(*, quick: bool) -> dict[str, Any]:

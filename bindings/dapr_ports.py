@@ -126,12 +126,20 @@ class DaprStateStore:
             items.append(StateItem(key=key, value=data, etag=(item.etag or None) if data else None))
         return items
 
-    def save(self, key: str, value: bytes, *, etag: str | None = None) -> None:
-        """Write `key`, guarded by `etag` when given."""
+    def save(
+        self, key: str, value: bytes, *, etag: str | None = None, ttl_seconds: int | None = None
+    ) -> None:
+        """Write `key`, guarded by `etag` when given; `ttl_seconds` is the store's `ttlInSeconds`."""
+        metadata = {} if ttl_seconds is None else {"ttlInSeconds": str(ttl_seconds)}
         call(
             f"save state {key!r}",
             lambda c: c.save_state(
-                self.store, key, value, etag=etag, options=_options(first_write=bool(etag))
+                self.store,
+                key,
+                value,
+                etag=etag,
+                options=_options(first_write=bool(etag)),
+                state_metadata=metadata,
             ),
         )
 

@@ -62,8 +62,14 @@ class StateStore(Protocol):
     def get_many(self, keys: Sequence[str]) -> list[StateItem]:
         """Read `keys` in one call: one item each, in the order of `keys`, as `get` would return it."""
 
-    def save(self, key: str, value: bytes, *, etag: str | None = None) -> None:
-        """Write `key`. With `etag`, only if unchanged since read; `ConflictError` otherwise."""
+    def save(
+        self, key: str, value: bytes, *, etag: str | None = None, ttl_seconds: int | None = None
+    ) -> None:
+        """Write `key`. With `etag`, only if unchanged since read; `ConflictError` otherwise.
+
+        With `ttl_seconds` the key expires that long after this write (reads no longer find it); without,
+        it never expires, even if an earlier write gave it a TTL.
+        """
 
     def create(self, key: str, value: bytes) -> None:
         """Write `key` only if it does not exist; `ConflictError` if it does."""

@@ -7,28 +7,40 @@ from __future__ import annotations
 
 import itertools
 import threading
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from bindings.clock import SystemClock
 from bindings.errors import ConflictError, NotFoundError
 from bindings.ports import StateItem
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
+    from datetime import datetime
 
     from pydantic import BaseModel
 
+    from bindings.ports import Clock
+
 
 class MemoryStateStore:
-    """A thread-safe `StateStore` with the sidecar's ETag semantics: insert-only create, guarded saves."""
+    """A thread-safe `StateStore` with the sidecar's ETag semantics: insert-only create, guarded saves.
 
-    def __init__(self) -> None:
+    A key saved with `ttl_seconds` expires that long after, by `clock` (the system's by default): from
+    then on it is absent, as the sqlite and PostgreSQL stores hide an expired row on read at once.
+    """
+
+    def __init__(self, clock: Clock | None = None) -> None:
         self._items: dict[str, tuple[bytes, str]] = {}
+        self._expires: dict[str, datetime] = {}  # only keys saved with a TTL
+        self._clock: Clock = clock or SystemClock()
         self._lock = threading.Lock()
         self._versions = itertools.count(1)
 
     def get(self, key: str) -> StateItem:
         """Read `key`."""
         with self._lock:
+            self._expire()
             value, etag = self._items.get(key, (None, None))
         return StateItem(key=key, value=value, etag=etag)
 
@@ -36,18 +48,27 @@ class MemoryStateStore:
         """Read `keys` at one moment, in their order."""
         missing, items = (None, None), self._items
         with self._lock:
+            self._expire()
             return [StateItem(key, *items.get(key, missing)) for key in keys]
 
-    def save(self, key: str, value: bytes, *, etag: str | None = None) -> None:
-        """Write, guarded by `etag` when given."""
+    def save(
+        self, key: str, value: bytes, *, etag: str | None = None, ttl_seconds: int | None = None
+    ) -> None:
+        """Write, guarded by `etag` when given; expiring `ttl_seconds` from now when given."""
         with self._lock:
+            self._expire()
             if etag is not None and self._items.get(key, (b"", None))[1] != etag:
                 raise ConflictError(f"etag mismatch on {key}")
             self._items[key] = (value, str(next(self._versions)))
+            if ttl_seconds is None:
+                self._expires.pop(key, None)
+            else:
+                self._expires[key] = self._clock.now() + timedelta(seconds=ttl_seconds)
 
     def create(self, key: str, value: bytes) -> None:
         """Write only if absent."""
         with self._lock:
+            self._expire()
             if key in self._items:
                 raise ConflictError(f"{key} exists")
             self._items[key] = (value, str(next(self._versions)))
@@ -55,14 +76,26 @@ class MemoryStateStore:
     def delete(self, key: str, *, etag: str | None = None) -> None:
         """Delete, guarded by `etag` when given."""
         with self._lock:
+            self._expire()
             if etag is not None and self._items.get(key, (b"", None))[1] != etag:
                 raise ConflictError(f"etag mismatch on {key}")
             self._items.pop(key, None)
+            self._expires.pop(key, None)
 
     def keys(self, prefix: str = "") -> list[str]:
-        """The keys stored, for assertions."""
+        """The keys stored (and not expired), for assertions."""
         with self._lock:
+            self._expire()
             return sorted(key for key in self._items if key.startswith(prefix))
+
+    def _expire(self) -> None:
+        """Drop the keys whose TTL has run out (the lock held); nothing to do when none has one."""
+        if not self._expires:
+            return
+        now = self._clock.now()
+        for key in [key for key, at in self._expires.items() if at <= now]:
+            del self._expires[key]
+            self._items.pop(key, None)
 
 
 class MemoryQueue:

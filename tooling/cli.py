@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     upload.add_argument("--prefix", default="orders/", help="blob name prefix (default orders/)")
     letter_commands = letters.add_subparsers(dest="action", required=True)
     letter_commands.add_parser("list", help="list dead letters")
-    redrive = letter_commands.add_parser("redrive", help="put dead letters back on their source queues")
+    redrive = letter_commands.add_parser("redrive", help="put dead letters back on their queues or topics")
     target = redrive.add_mutually_exclusive_group(required=True)
     target.add_argument("id", nargs="?", help="the dead letter's id")
     target.add_argument("--all", action="store_true", help="every dead letter")
@@ -206,6 +206,8 @@ def _where(stack: Stack) -> str:
     if names.STRIPE_WEBHOOK in stack.apps:
         secret = stack.stripe_webhook_secret_file
         lines.append(f"  stripe events   POST {stack.stripe_webhook_url} (signing secret in {secret})")
+    if names.DASHBOARD in stack.apps:
+        lines.append(f"  dashboard       {stack.dashboard_url} (the tiles, each refreshed on its own)")
     lines += [
         f"  {app_id:15} app :{r.ports.app}  daprd grpc :{r.ports.grpc} http :{r.ports.http}"
         for app_id, r in stack.apps.items()

@@ -13,15 +13,17 @@ from zoneinfo import ZoneInfo
 
 from functions.common import names
 from functions.payment_retry.model import Case
-from tooling import deadletters, demo_documents, demo_events, state_reader
+from tooling import deadletters, demo_dashboard, demo_documents, demo_events, state_reader
 from tooling.sandboxes.processor_client import SandboxTransport
 from tooling.simulation import command as simulation
-from tooling.stack import Stack, StackConfig
+from tooling.stack import DEMO_APPS, Stack, StackConfig
 from tooling.waiting import eventually
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
+
+    from tooling.sidecar import AppSpec
 
 _RUN_STATE = ("azurite", "redis", "mail", "state", "log", "run", "demo", "sandbox")
 # (customer, days since the failure, decline): the sandbox's customer prefixes script the outcomes. Each
@@ -40,12 +42,25 @@ _GOOD_ID = "20000101T000000Z"
 _HEARTBEATS = 3
 
 
-def run(root: Path, *, say: Callable[[str], None] = print) -> dict[str, Any]:
-    """Run the scenario against a fresh stack under `root` and return the summary."""
+def run(
+    root: Path,
+    *,
+    say: Callable[[str], None] = print,
+    apps: Sequence[AppSpec] = DEMO_APPS,
+    values: Mapping[str, str] | None = None,
+    while_up: Callable[[Stack], None] | None = None,
+) -> dict[str, Any]:
+    """Run the scenario against a fresh stack under `root` and return the summary.
+
+    `apps` and `values` change the stack (`StackConfig`); `while_up(stack)` is called once step 5 is
+    done, before the stack stops (the tests read the dashboard and the CLI against it then).
+    """
     for name in _RUN_STATE:
         shutil.rmtree(root / name, ignore_errors=True)
-    with Stack(StackConfig(root=root)) as stack:
+    with Stack(StackConfig(root=root, apps=apps, values=values or {})) as stack:
         say(f"stack healthy in {stack.started_in:.1f}s: {', '.join(stack.apps)}")
+        if names.DASHBOARD in stack.apps:
+            say(f"   the dashboard, while the demo runs: {stack.dashboard_url}")
         documents = stack.blob_service().get_container_client("documents")
         say("1. the demo flow: cron ticks go demo-ticker -> demo-events -> demo-archiver -> documents")
         eventually(
@@ -70,7 +85,11 @@ def run(root: Path, *, say: Callable[[str], None] = print) -> dict[str, Any]:
         documents_made = demo_documents.run(stack, recovered, say=say)
         summary = _summary(stack)
         summary["documents"] = documents_made
+        summary["dashboard"] = stack.dashboard_url if names.DASHBOARD in stack.apps else None
         summary["domain_events"] = demo_events.run(stack, lambda: _cases(stack), say)
+        summary["tiles"] = demo_dashboard.run(stack, say)
+        if while_up is not None:
+            while_up(stack)
     say("6. a short dunning campaign on a virtual clock (`bindery simulate` runs the full-size one)")
     summary["campaign"] = simulation.describe(simulation.run(days=14, customers=200, seed=7))
     target = root / "demo" / "summary.json"
@@ -226,6 +245,11 @@ def describe(summary: dict[str, Any]) -> str:
     lines.append(f"  dead letters      {len(summary['dead_letters'])}")
     lines += [f"    - {d['source']} {d['kind']}: {d['reason'][:70]}" for d in summary["dead_letters"]]
     lines += ["", summary["campaign"], ""]
+    if summary.get("dashboard"):
+        lines.append(
+            f"  dashboard         {summary['dashboard']} while the demo ran; `make run` (`bindery run`)"
+        )
+        lines.append("                    serves it again over the demo's data, at the URL it prints")
     lines.append(f"  logs              {summary['logs']}")
     lines.append(f"  summary           {summary['summary_file']}")
     return "\n".join(lines)

@@ -14,8 +14,8 @@ import re
 from collections import Counter
 from typing import TYPE_CHECKING, Any
 
-from functions.aggregator.tallies import Counts, summed
 from functions.common import domain_events, names
+from functions.common.aggregates import Counts, summed
 from tooling import state_reader
 from tooling.waiting import eventually
 

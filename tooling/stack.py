@@ -50,11 +50,16 @@ DEMO_APPS: tuple[sidecar.AppSpec, ...] = (
     sidecar.AppSpec(names.AGGREGATOR, "functions.aggregator.app"),
     # Archives the same events, one JSON-lines blob a day and topic in the `audit` container.
     sidecar.AppSpec(names.AUDIT_ARCHIVE, "functions.audit_archive.app"),
+    # Builds the dashboard's tiles from the aggregator's counters into the `tiles` store, with their TTL.
+    sidecar.AppSpec(names.TILE_BUILDER, "functions.tile_builder.app"),
+    # The operators' page and the built tiles (HTTP); its sidecar loads only the `tiles` store.
+    sidecar.AppSpec(names.DASHBOARD, "functions.dashboard.app", protocol="http"),
 )
 DEFAULTS: Mapping[str, str] = {
     "DEMO_TICK_SCHEDULE": "@every 2s",
     "RETRY_TICK_SCHEDULE": "@every 5s",
     "ARCHIVE_TICK_SCHEDULE": "@every 2s",  # the audit archive renders the days that changed
+    "DASHBOARD_TICK_SCHEDULE": "@every 5s",  # the tile builder rebuilds the tiles that are due
     "QUEUE_POLLING_INTERVAL": "200ms",
     "QUEUE_VISIBILITY_TIMEOUT": "60s",  # as deployed (deploy/aca/main.bicep)
     "PUBSUB_PROCESSING_TIMEOUT": "60s",  # pubsub.redis redelivers an event unacknowledged this long
@@ -165,10 +170,19 @@ class Stack(Services):
     @property
     def stripe_webhook_url(self) -> str:
         """Where the running stripe-webhook takes Stripe's events (`POST`, signed with the stack's secret)."""
-        running = self.apps.get(names.STRIPE_WEBHOOK)
+        return self._url(names.STRIPE_WEBHOOK, STRIPE_WEBHOOK_PATH)
+
+    @property
+    def dashboard_url(self) -> str:
+        """The running dashboard's page."""
+        return self._url(names.DASHBOARD, "/")
+
+    def _url(self, app_id: str, path: str) -> str:
+        """`path` on the running HTTP app `app_id`; `StackError` when the stack does not run it."""
+        running = self.apps.get(app_id)
         if running is None:
-            raise procs.StackError(f"{names.STRIPE_WEBHOOK} is not running in this stack")
-        return f"http://127.0.0.1:{running.ports.app}{STRIPE_WEBHOOK_PATH}"
+            raise procs.StackError(f"{app_id} is not running in this stack")
+        return f"http://127.0.0.1:{running.ports.app}{path}"
 
     def blob_service(self) -> BlobServiceClient:
         """An Azure SDK client for Azurite's blob service."""

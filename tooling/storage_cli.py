@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tooling import azurite, deadletters, procs
 from tooling.paths import project_root, var_dir
@@ -20,14 +20,18 @@ if TYPE_CHECKING:
 
 
 def dead_letters(args: argparse.Namespace) -> int:
-    """`bindery dead-letters list|redrive`: show dead letters, or put them back on their queues."""
+    """`bindery dead-letters list|redrive`: show dead letters, or put them back on their queues and topics.
+
+    With the stack running, its rendered components (the broker's address for a topic's dead letter).
+    """
     from azure.storage.blob import BlobServiceClient  # noqa: PLC0415
     from azure.storage.queue import QueueServiceClient  # noqa: PLC0415
 
-    local = project_root() / "components" / "local"
     with storage() as connection:
+        rendered = rendered_components()
+        folder = rendered if running() and rendered.is_dir() else project_root() / "components" / "local"
         blobs = BlobServiceClient.from_connection_string(connection)
-        rows = list(deadletters.records(blobs, local))
+        rows = list(deadletters.records(blobs, folder))
         if args.action == "list":
             print(deadletters.table(rows) if rows else "no dead letters")
             return 0
@@ -37,8 +41,9 @@ def dead_letters(args: argparse.Namespace) -> int:
             return 1 if args.id else 0
         queues = QueueServiceClient.from_connection_string(connection)
         for row in chosen:
-            queue = deadletters.redrive(row, blobs, queues, local)
-            print(f"redriven {row.record.id} -> queue {queue}")
+            where = deadletters.redrive(row, blobs, queues, folder)
+            kind = "topic" if deadletters.is_topic(row.record) else "queue"
+            print(f"redriven {row.record.id} -> {kind} {where}")
     return 0
 
 
@@ -65,17 +70,30 @@ def upload(args: argparse.Namespace) -> int:
 @contextlib.contextmanager
 def storage() -> Iterator[str]:
     """The running stack's Azurite, or a temporary one over the same data folder."""
-    info = stack_file()
-    if info.is_file():
-        running = json.loads(info.read_text())
-        if procs.port_open(int(running["blob_port"]))():
-            yield str(running["connection_string"])
-            return
+    stack = running()
+    if stack is not None:
+        yield str(stack["connection_string"])
+        return
     emulator = azurite.start(var_dir() / "azurite", var_dir() / "log" / "azurite-cli.log")
     try:
         yield emulator.connection_string
     finally:
         emulator.proc.stop()
+
+
+def running() -> dict[str, Any] | None:
+    """What `bindery run` recorded of its stack (`stack_file`) while its Azurite answers; else None."""
+    info = stack_file()
+    if info.is_file():
+        stack: dict[str, Any] = json.loads(info.read_text())
+        if procs.port_open(int(stack["blob_port"]))():
+            return stack
+    return None
+
+
+def rendered_components() -> Path:
+    """The components `bindery run` renders with its ports (`Stack.resources` of a stack over var/)."""
+    return var_dir() / "run" / "components"
 
 
 def stack_file() -> Path:

@@ -46,6 +46,15 @@ param retryTickSchedule string = '@every 1m'
 @description('Cron schedule of the audit archive\'s tick (it writes the day blobs that changed).')
 param archiveTickSchedule string = '@every 1m'
 
+@description('Cron schedule of the tile builder\'s tick (it rebuilds the dashboard tiles that are due).')
+param dashboardTickSchedule string = '@every 1m'
+
+@description('Application (client) id of the Entra ID app registration operators sign in to the dashboard with; its client secret is the Key Vault secret dashboard-auth-client-secret (docs/deploy-aca.md).')
+param dashboardAuthClientId string
+
+@description('Entra ID tenant whose accounts may sign in to the dashboard.')
+param dashboardAuthTenantId string = tenant().tenantId
+
 @description('How often an input queue binding polls while its queue is empty.')
 param queuePollingInterval string = '10s'
 
@@ -145,6 +154,20 @@ var apps = [
   {
     name: 'audit-archive', function: 'audit_archive', appProtocol: 'grpc', external: false
     minReplicas: 1, maxReplicas: 3, queues: [], topics: ['dunning', 'email', 'documents', 'dead-letters'], env: [], secrets: []
+  }
+  // Keeps one replica: dashboard-tick is a cron binding. It has no queue or topic to scale on, and a tick
+  // reaches every replica (each would build the same tiles), so one is enough.
+  {
+    name: 'tile-builder', function: 'tile_builder', appProtocol: 'grpc', external: false
+    minReplicas: 1, maxReplicas: 1, queues: [], topics: [], env: [], secrets: []
+  }
+  // The operators' dashboard: HTTP with external ingress, behind Container Apps' built-in authentication
+  // (modules/dashboard-auth.bicep: Microsoft Entra ID, a visitor not signed in is sent to sign in). The
+  // page is built into the image (deploy/Dockerfile); the app reads only the `tiles` store.
+  {
+    name: 'dashboard', function: 'dashboard', appProtocol: 'http', external: true
+    minReplicas: 0, maxReplicas: 2, queues: [], topics: [], secrets: ['dashboard-auth-client-secret']
+    env: [{ name: 'DASHBOARD_ASSETS', value: '/opt/bindery/dashboard' }]
   }
   {
     name: 'email-webhook', function: 'email_webhook', appProtocol: 'http', external: true
@@ -270,6 +293,7 @@ module dapr 'modules/components.bicep' = if (deployApps) {
     QUEUE_VISIBILITY_TIMEOUT: queueVisibilityTimeout
     RETRY_TICK_SCHEDULE: retryTickSchedule
     ARCHIVE_TICK_SCHEDULE: archiveTickSchedule
+    DASHBOARD_TICK_SCHEDULE: dashboardTickSchedule
     PAYMENT_PROCESSOR_URL: paymentProcessorUrl
   }
 }
@@ -317,6 +341,20 @@ module containerApps 'modules/app.bicep' = [for app in (deployApps ? apps : []):
     secrets: app.secrets
   }
 }]
+
+// Nobody reaches the dashboard without signing in: Entra ID in front of the app, not in it.
+module dashboardAuth 'modules/dashboard-auth.bicep' = if (deployApps) {
+  name: 'dashboard-auth'
+  dependsOn: [
+    containerApps
+  ]
+  params: {
+    appName: 'dashboard'
+    clientId: dashboardAuthClientId
+    clientSecretSettingName: 'dashboard-auth-client-secret'
+    tenantId: dashboardAuthTenantId
+  }
+}
 
 output registryLoginServer string = registry.outputs.loginServer
 output registryName string = registry.outputs.name

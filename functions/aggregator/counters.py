@@ -1,12 +1,18 @@
 """The day's counters in a state store: each event counted once, in the same write as its dedupe.
 
-Keys: `counts:{topic}:{yyyy-mm-dd}:{shard}`, one of `SHARDS` by a hash of the event id, each a `Counts`
-(its tallies and the ids of the events it has counted), written back with its ETag. Counting an event
-and remembering its id are one write of one key, so a redelivered event, or one handled by two
-replicas at once, is counted once: the second sees its id, or loses the ETag race and reads it. The
-day is the event's own (`occurred_at`, UTC), so a redelivery lands on the same key. The shards spread
-replicas' writes over `SHARDS` keys; a shard keeps its day's ids, so a key stays in the tens of
-kilobytes up to about ten thousand events a day and topic.
+Keys (`functions.common.aggregates`): `counts:{topic}:{yyyy-mm-dd}:{shard}`, one of `SHARDS` by a hash
+of the event id, each a `Counts` (its tallies and the ids of the events it has counted), written back
+with its ETag. Counting an event and remembering its id are one write of one key, so a redelivered
+event, or one handled by two replicas at once, is counted once: the second sees its id, or loses the
+ETag race and reads it. The day is the event's own (`occurred_at`, UTC), so a redelivery lands on the
+same key. The shards spread replicas' writes over `SHARDS` keys; a shard keeps its day's ids, so a key
+stays in the tens of kilobytes up to about ten thousand events a day and topic.
+
+Cheap in the common case: a shard read back as the very bytes this process last wrote to its key (one
+replica, or no other writer since) is not parsed and validated again but taken from `LAST_WRITTEN`
+(the key's last written bytes and their frozen `Counts`); any other bytes are validated as stored.
+The new shard is built without re-validating its tallies and ids (`counted`: they were validated or
+built here). The read, the ETag-guarded write and the stored JSON are as before.
 """
 
 from __future__ import annotations
@@ -15,38 +21,66 @@ import zlib
 from typing import TYPE_CHECKING
 
 from bindings.optimistic import retry_conflicts, write_back
-from functions.aggregator.tallies import Counts, Tally, summed
+from functions.common.aggregates import SHARDS, ZERO, Counts, Tally, key
 
 if TYPE_CHECKING:
     from datetime import date
 
     from bindings.ports import StateStore
 
-SHARDS = 16
 _TRIES = 10  # ETag races lost in a row before the event is left for redelivery (ConflictError)
+KEPT = 4 * SHARDS  # shard keys `LAST_WRITTEN` remembers (a day's of four topics) before it starts afresh
+# Shard key -> (the bytes last written to it here, their `Counts`). Entries are immutable tuples of
+# immutable values and replaced whole, so threads share it without a lock; a stale entry only misses.
+LAST_WRITTEN: dict[str, tuple[bytes, Counts]] = {}
 
 
 def shard_key(topic: str, day: date, event_id: str) -> str:
     """The key of the shard that counts `event_id` on `day`."""
-    return f"counts:{topic}:{day.isoformat()}:{zlib.crc32(event_id.encode()) % SHARDS}"
+    return key(topic, day, zlib.crc32(event_id.encode()) % SHARDS)
+
+
+def counted(counts: Counts, event_id: str, dimensions: dict[str, int]) -> Counts:
+    """`counts` with one more event (`event_id`) under each of `dimensions` (name -> amount).
+
+    `counts` is valid (validated as read, or built here) and each tally's `plus` validates its sum, so
+    the shard is assembled without validating its tallies and every id again.
+    """
+    tallies = dict(counts.tallies)
+    for name, amount in dimensions.items():
+        tallies[name] = tallies.get(name, ZERO).plus(Tally(count=1, amount=amount))
+    return Counts.model_construct(tallies=tallies, seen=(*counts.seen, event_id))
+
+
+def parsed(name: str, value: bytes | None) -> Counts:
+    """The `Counts` stored under `name` as `value`; from `LAST_WRITTEN` when this process wrote them."""
+    if not value:
+        return Counts()
+    last = LAST_WRITTEN.get(name)
+    if last is not None and last[0] == value:
+        return last[1]
+    return Counts.model_validate_json(value)
+
+
+def _remember(name: str, value: bytes, counts: Counts) -> None:
+    if len(LAST_WRITTEN) >= KEPT and name not in LAST_WRITTEN:
+        LAST_WRITTEN.clear()  # the day moved on: yesterday's keys are not read again
+    LAST_WRITTEN[name] = (value, counts)
 
 
 def count(store: StateStore, topic: str, day: date, event_id: str, dimensions: dict[str, int]) -> bool:
     """Count `event_id` once under `dimensions`; False when it was counted already."""
-    key = shard_key(topic, day, event_id)
+    name = shard_key(topic, day, event_id)
 
     def once() -> bool:
-        item = store.get(key)
-        counts = Counts.model_validate_json(item.value) if item.value else Counts()
+        item = store.get(name)
+        counts = parsed(name, item.value)
         if event_id in counts.seen:
             return False
-        write_back(store, item, counts.counted(event_id, dimensions).model_dump_json().encode())
+        after = counted(counts, event_id, dimensions)
+        value = after.model_dump_json().encode()
+        write_back(store, item, value)
+        _remember(name, value, after)  # only once written: a lost race leaves the last entry as it was
         return True
 
     return retry_conflicts(once, tries=_TRIES)
-
-
-def totals(store: StateStore, topic: str, day: date) -> dict[str, Tally]:
-    """Every dimension's tally for `topic` on `day` (all shards, one read)."""
-    keys = [f"counts:{topic}:{day.isoformat()}:{shard}" for shard in range(SHARDS)]
-    return summed([Counts.model_validate_json(item.value) for item in store.get_many(keys) if item.value])

@@ -1,17 +1,19 @@
 """What a domain event adds to the day's counters: the dimensions it is counted under, with its amount.
 
 Pure: no store, no Dapr. A dimension is `{currency}/{name}`: `EUR/opened`, `EUR/charged.declined`,
-`EUR/declined.soft`… Each counts events (`count`) and sums their amounts in minor units (`amount`).
-An email event has no amount: its currency is `-` and its amount 0 (`-/sent`, `-/opened.reminder`),
-nor has a dead letter (`-/source.payment-events`, `-/kind.invalid`).
+`EUR/declined.soft`, `EUR/code.insufficient_funds`… Each counts events (`count`) and sums their amounts
+in minor units (`amount`). A declined attempt's code, free text from the processor, is counted in a safe
+form (`safe_code`). An email event has no amount: its currency is `-` and its amount 0 (`-/sent`,
+`-/opened.reminder`), nor has a dead letter (`-/source.payment-events`, `-/source.payment-events@07`:
+the same by the UTC hour it was written in, `-/kind.invalid`).
 A document event counts its total under `{currency}/rendered.{document_type}` (`EUR/rendered.invoice`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+import re
+from datetime import UTC
+from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     from bindings.messages import DeadLetterEvent
@@ -24,36 +26,17 @@ _NAMES = {
     "case.abandoned": "abandoned",
     "case.canceled": "canceled",
 }
+CODE_LIMIT: Final = 60  # characters of a decline code kept in its dimension
+_UNSAFE = re.compile(r"[^a-z0-9_-]+")
 
 
-class Tally(BaseModel):
-    """Events counted under one dimension, and the sum of their amounts (minor units)."""
+def safe_code(code: str) -> str:
+    """A decline code as its dimension holds it (`Do Not Honor!` -> `do_not_honor`).
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    count: int = Field(ge=0)
-    amount: int = Field(ge=0)
-
-    def plus(self, other: Tally) -> Tally:
-        """The two tallies added."""
-        return Tally(count=self.count + other.count, amount=self.amount + other.amount)
-
-
-class Counts(BaseModel):
-    """One shard of a day's counters for a topic, with the ids of the events it has counted (version 1)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    version: Literal[1] = 1
-    tallies: dict[str, Tally] = {}
-    seen: tuple[str, ...] = ()
-
-    def counted(self, event_id: str, dimensions: dict[str, int]) -> Counts:
-        """These counts with one more event (`event_id`) under each of `dimensions` (name -> amount)."""
-        tallies = dict(self.tallies)
-        for name, amount in dimensions.items():
-            tallies[name] = tallies.get(name, Tally(count=0, amount=0)).plus(Tally(count=1, amount=amount))
-        return Counts(tallies=tallies, seen=(*self.seen, event_id))
+    Lower case; each run of characters other than letters, digits, `_` and `-` becomes one `_`; at most
+    `CODE_LIMIT` characters; `other` when nothing is left.
+    """
+    return _UNSAFE.sub("_", code.lower()).strip("_")[:CODE_LIMIT] or "other"
 
 
 def dunning_dimensions(event: DunningEvent) -> dict[str, int]:
@@ -64,6 +47,8 @@ def dunning_dimensions(event: DunningEvent) -> dict[str, int]:
     found = {f"{money}/charged.{event.outcome}": event.amount}
     if event.decline_class is not None:
         found[f"{money}/declined.{event.decline_class}"] = event.amount
+    if event.decline_code is not None:
+        found[f"{money}/code.{safe_code(event.decline_code)}"] = event.amount
     return found
 
 
@@ -79,14 +64,14 @@ def document_dimensions(event: DocumentEvent) -> dict[str, int]:
 
 
 def dead_letter_dimensions(event: DeadLetterEvent) -> dict[str, int]:
-    """The dimensions a dead letter counts under: `-/source.{source}` and `-/kind.{kind}`, amount 0."""
-    return {f"-/source.{event.source}": 0, f"-/kind.{event.kind}": 0}
+    """The dimensions a dead letter counts under, amount 0: its source, its source by hour, its kind.
 
-
-def summed(shards: list[Counts]) -> dict[str, Tally]:
-    """The tallies of every shard of a day, added up by dimension."""
-    total: dict[str, Tally] = {}
-    for shard in shards:
-        for name, tally in shard.tallies.items():
-            total[name] = total[name].plus(tally) if name in total else tally
-    return total
+    `-/source.{source}`, `-/source.{source}@{HH}` (the UTC hour it was written in, so the last 24 hours
+    can be summed over two days) and `-/kind.{kind}`.
+    """
+    hour = event.occurred_at.astimezone(UTC).hour
+    return {
+        f"-/source.{event.source}": 0,
+        f"-/source.{event.source}@{hour:02d}": 0,
+        f"-/kind.{event.kind}": 0,
+    }

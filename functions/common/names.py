@@ -29,13 +29,17 @@ EMAIL_EVENTS: Final = "email-events"
 RECEIPT_RENDER: Final = "receipt-render"
 AGGREGATOR: Final = "aggregator"  # counts the domain events (subscribes to domain-events' topics)
 AUDIT_ARCHIVE: Final = "audit-archive"  # archives the domain events: a JSON-lines blob a day and topic
+TILE_BUILDER: Final = "tile-builder"  # builds the dashboard's tiles from the aggregator's counters (a cron)
+DASHBOARD: Final = "dashboard"  # serves the dashboard page and the built tiles (HTTP, behind sign-in)
 # Apps built on FunctionApp (binding triggers over gRPC); the webhooks are plain HTTP apps, public.
 FUNCTION_APPS: Final = (
     DEMO_TICKER, DEMO_ARCHIVER, PAYMENT_RETRY, EMAIL_SEND, EMAIL_EVENTS, RECEIPT_RENDER, AGGREGATOR,
-    AUDIT_ARCHIVE,
+    AUDIT_ARCHIVE, TILE_BUILDER,
 )  # fmt: skip
 WEBHOOK_APPS: Final = (EMAIL_WEBHOOK, STRIPE_WEBHOOK)
-APPS: Final = (*FUNCTION_APPS, *WEBHOOK_APPS)
+# Plain HTTP apps with ingress: the webhooks (public) and the dashboard (behind Container Apps sign-in).
+HTTP_APPS: Final = (*WEBHOOK_APPS, DASHBOARD)
+APPS: Final = (*FUNCTION_APPS, *HTTP_APPS)
 
 # Bindings and stores.
 STATESTORE: Final = "statestore"
@@ -44,7 +48,11 @@ DEAD_LETTERS: Final = messages.DEAD_LETTERS  # the framework writes dead letters
 DOCUMENTS: Final = "documents"
 DOCUMENTS_CONTAINER: Final = "documents"  # the container behind `documents`; order uploads land in it too
 BILLING_STATE: Final = "billing-state"  # details the billing system leaves for documents (keys not prefixed)
-AGGREGATES: Final = "aggregates"  # the aggregator's daily counters (keys prefixed by app id, as statestore's)
+# The aggregator's daily counters (`functions.common.aggregates`), read by the tile builder too: keys
+# prefixed `aggregator||` for both (keyPrefix `aggregator`, the prefix the aggregator always had).
+AGGREGATES: Final = "aggregates"
+TILES: Final = "tiles"  # the built tiles, each with a TTL (`functions.common.tiles`; keyPrefix name)
+DASHBOARD_TICK: Final = "dashboard-tick"  # the tile builder's cron: rebuilds the tiles that are due
 ARCHIVE_STATE: Final = "archive-state"  # the audit archive's kept events and dirty days (keys prefixed)
 AUDIT: Final = "audit"  # the audit archive's blobs: `audit/yyyy/mm/dd/{topic}.jsonl` (container `audit`)
 ARCHIVE_TICK: Final = "archive-tick"  # the audit archive's cron: renders the days that changed
@@ -106,8 +114,10 @@ COMPONENTS: Final = (
         None,
         (DEMO_ARCHIVER, PAYMENT_RETRY, EMAIL_SEND, EMAIL_EVENTS, RECEIPT_RENDER, AGGREGATOR, AUDIT_ARCHIVE),
     ),
-    Component(AGGREGATES, "state", None, (AGGREGATOR,)),
+    Component(AGGREGATES, "state", None, (AGGREGATOR, TILE_BUILDER)),
     Component(ARCHIVE_STATE, "state", None, (AUDIT_ARCHIVE,)),
     Component(AUDIT, "bindings.azure.blobstorage", "output", (AUDIT_ARCHIVE,)),
     Component(ARCHIVE_TICK, "bindings.cron", "input", (AUDIT_ARCHIVE,)),
+    Component(TILES, "state", None, (TILE_BUILDER, DASHBOARD)),
+    Component(DASHBOARD_TICK, "bindings.cron", "input", (TILE_BUILDER,)),
 )

@@ -85,3 +85,15 @@ def postgres_components(folder: Path, connection: str) -> Path:
         }
         (folder / path.name).write_text(yaml.safe_dump(doc, sort_keys=False))
     return folder
+
+
+def publish_event(stack: Stack, app: str, topic: str, event: dict[str, object]) -> None:
+    """Publish `event` as JSON on `topic` of domain-events through `app`'s daprd, as a publisher would."""
+    port = stack.apps[app].ports.http
+    headers = {"Content-Type": "application/json"}
+    if stack.dapr_token:
+        headers["dapr-api-token"] = stack.dapr_token
+    url = f"http://127.0.0.1:{port}/v1.0/publish/{names.DOMAIN_EVENTS}/{topic}"
+    request = urllib.request.Request(url, data=json.dumps(event).encode(), headers=headers, method="POST")
+    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback
+        assert answer.status == 204

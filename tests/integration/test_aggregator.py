@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import json
-import urllib.request
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
 
-from functions.aggregator.tallies import Counts, Tally, summed
 from functions.common import domain_events, names
+from functions.common.aggregates import Counts, Tally, summed
+from tests.integration.helpers import publish_event
 from tests.integration.test_payment_retry import failed, send
 from tests.integration.test_stripe_webhook import log_lines
 from tooling import deadletters, state_reader
@@ -41,14 +41,7 @@ def today(stack: Stack, topic: str = domain_events.DUNNING) -> dict[str, Tally]:
 
 def publish(stack: Stack, event: dict[str, object], topic: str = domain_events.DUNNING) -> None:
     """Publish an event on `topic` through the aggregator's own daprd, as its publisher's would."""
-    port = stack.apps[names.AGGREGATOR].ports.http
-    headers = {"Content-Type": "application/json"}
-    if stack.dapr_token:
-        headers["dapr-api-token"] = stack.dapr_token
-    url = f"http://127.0.0.1:{port}/v1.0/publish/{names.DOMAIN_EVENTS}/{topic}"
-    request = urllib.request.Request(url, data=json.dumps(event).encode(), headers=headers, method="POST")
-    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback
-        assert answer.status == 204
+    publish_event(stack, names.AGGREGATOR, topic, event)
 
 
 def test_each_effect_of_a_recovered_case_is_counted_once(stack: Stack) -> None:

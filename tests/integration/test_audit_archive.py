@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import urllib.request
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -14,6 +13,7 @@ from functions.audit_archive.archive import Dirty
 from functions.audit_archive.render import blob_name
 from functions.common import domain_events, names
 from functions.common.domain_events import DunningEvent
+from tests.integration.helpers import publish_event
 from tests.integration.test_stripe_webhook import log_lines
 from tooling import state_reader
 from tooling.sidecar import AppSpec
@@ -30,14 +30,7 @@ def stack(stack_factory: Callable[..., Stack]) -> Stack:
 
 def publish(stack: Stack, event: dict[str, object], topic: str) -> None:
     """Publish an event on `topic` through the archive's own daprd, as its publisher's would."""
-    port = stack.apps[names.AUDIT_ARCHIVE].ports.http
-    headers = {"Content-Type": "application/json"}
-    if stack.dapr_token:
-        headers["dapr-api-token"] = stack.dapr_token
-    url = f"http://127.0.0.1:{port}/v1.0/publish/{names.DOMAIN_EVENTS}/{topic}"
-    request = urllib.request.Request(url, data=json.dumps(event).encode(), headers=headers, method="POST")
-    with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback
-        assert answer.status == 204
+    publish_event(stack, names.AUDIT_ARCHIVE, topic, event)
 
 
 def archived(stack: Stack, topic: str, day: date) -> list[dict[str, object]]:

@@ -81,9 +81,20 @@ def test_the_receipt_pipeline_bench_times_requests_and_drains_backlogs(tmp_path:
     assert "receipts/s" in text
 
 
+def test_the_pubsub_bench_counts_every_event_and_publish(tmp_path: Path) -> None:
+    """Each subscriber's group reads every event (the aggregator counts each); each request publishes once."""
+    events = _bench_module("pubsub_events").measure(tmp_path / "events", events=100, runs=1, warm=8)  # type: ignore[attr-defined]
+    assert events["aggregator"]["state get aggregates"]["median"] >= 1
+    assert events["ratio"]["aggregator app_ms"] > 0
+    publish = _bench_module("pubsub_publish").measure(tmp_path / "publish", messages=6, runs=1, warm=2)  # type: ignore[attr-defined]
+    assert publish["published"] == 8
+    assert publish["real"]["pubsub_egress domain-events"]["median"] == 1
+    RESULTS["pubsub"] = {"events": events, "publish": publish}
+
+
 def test_the_report_renders_every_section_with_its_verdicts() -> None:
     """BENCHMARKS.md from the toy results names the machine, each goal and each section's figures."""
-    assert set(RESULTS) == {"tick", "email", "apps"}, "the toy runs above must run first"
+    assert set(RESULTS) == {"tick", "email", "apps", "pubsub"}, "the toy runs above must run first"
     report = _bench_module("report")
     results = {
         **RESULTS,
@@ -93,7 +104,13 @@ def test_the_report_renders_every_section_with_its_verdicts() -> None:
                      "seconds": {"median": 1.0, "min": 1.0, "max": 1.0}},
     }  # fmt: skip
     text = report.markdown(results)  # type: ignore[attr-defined]
-    for heading in ("## Retry tick", "## Framework overhead", "## Email", "## `bindery simulate`"):
+    for heading in (
+        "## Retry tick",
+        "## Framework overhead",
+        "## Email",
+        "## Pub/sub",
+        "## `bindery simulate`",
+    ):
         assert text.count(heading) == 1, heading
     assert "Machine: cpu, 2 cores" in text
     assert "| 500 | 1,500 |" in text

@@ -155,7 +155,7 @@ def test_every_app_is_deployed_with_its_protocol_port_and_module() -> None:
         module = importlib.import_module(f"functions.{app['function']}.app")
         assert getattr(getattr(module, "app", None), "name", getattr(module, "APP_ID", None)) == name
         assert app["appProtocol"] == ("grpc" if name in names.FUNCTION_APPS else "http"), name
-        assert app["external"] is (name in names.WEBHOOK_APPS), name
+        assert app["external"] is (name in names.HTTP_APPS), name
 
 
 def test_cron_apps_keep_a_replica_and_queue_apps_scale_on_their_input_queues() -> None:

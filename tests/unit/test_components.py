@@ -134,7 +134,7 @@ def test_dapr_yaml_runs_every_app_over_the_rendered_components(
     assert template["common"]["appProtocol"] == "grpc"
     apps = {app["appID"]: app for app in template["apps"]}
     assert sorted(apps) == sorted(names.APPS)
-    assert [a for a, app in apps.items() if app.get("appProtocol") == "http"] == list(names.WEBHOOK_APPS)
+    assert [a for a, app in apps.items() if app.get("appProtocol") == "http"] == list(names.HTTP_APPS)
     for app in apps.values():
         module = app["command"][app["command"].index("-m") + 1]
         assert importlib.util.find_spec(module) is not None, module

@@ -33,7 +33,7 @@ def test_the_image_runs_one_function_as_a_non_root_user_with_exec() -> None:
 
 
 def test_the_build_context_holds_the_package_only() -> None:
-    """.dockerignore ignores everything but the package sources and the lock: no tests, state or venv."""
+    """.dockerignore keeps the package sources, the lock and the page's sources: no tests, state or venv."""
     lines = [
         line
         for line in (ROOT / ".dockerignore").read_text().splitlines()
@@ -42,6 +42,7 @@ def test_the_build_context_holds_the_package_only() -> None:
     assert lines[0] == "*"
     assert sorted(line for line in lines if line.startswith("!")) == [
         "!README.md", "!bindings/", "!functions/", "!pyproject.toml", "!requirements.lock", "!tools/uv.txt",
+        "!web/dashboard/package-lock.json", "!web/dashboard/package.json", "!web/dashboard/src/",
     ]  # fmt: skip
 
 

@@ -58,7 +58,7 @@ def test_a_user_without_root_gets_the_exact_apt_command_and_nothing_runs(tmp_pat
     done = run("test", path_with(tmp_path, uid=1000, apt=True))
     assert done.returncode == 1
     command = next(line for line in done.stderr.splitlines() if "sudo apt-get install -y" in line)
-    for package in ("poppler-utils", "default-jre-headless", "maven"):
+    for package in ("poppler-utils", "default-jre-headless", "maven", "chromium", "chromium-driver"):
         assert package in command.split(), (package, command)
     assert "apt-get must not run" not in done.stderr
 

@@ -13,6 +13,9 @@ param identityId string
 @description('Fills the ARCHIVE_TICK_SCHEDULE placeholder of components/azure.')
 param ARCHIVE_TICK_SCHEDULE string
 
+@description('Fills the DASHBOARD_TICK_SCHEDULE placeholder of components/azure.')
+param DASHBOARD_TICK_SCHEDULE string
+
 @description('Fills the MANAGED_IDENTITY_CLIENT_ID placeholder of components/azure.')
 param MANAGED_IDENTITY_CLIENT_ID string
 
@@ -47,11 +50,12 @@ resource aggregatesComponent 'Microsoft.App/managedEnvironments/daprComponents@2
     metadata: [
       { name: 'connectionString', secretRef: 'statestore-connection' }
       { name: 'tablePrefix', value: 'bindery_aggregates_' }
+      { name: 'keyPrefix', value: 'aggregator' }
     ]
     secrets: [
       { name: 'statestore-connection', keyVaultUrl: '${vaultUri}secrets/statestore-connection', identity: identityId }
     ]
-    scopes: ['aggregator']
+    scopes: ['aggregator', 'tile-builder']
   }
 }
 
@@ -143,6 +147,21 @@ resource blobEventsComponent 'Microsoft.App/managedEnvironments/daprComponents@2
   }
 }
 
+resource dashboardTickComponent 'Microsoft.App/managedEnvironments/daprComponents@2025-01-01' = {
+  parent: managedEnvironment
+  name: 'dashboard-tick'
+  properties: {
+    componentType: 'bindings.cron'
+    version: 'v1'
+    metadata: [
+      { name: 'direction', value: 'input' }
+      { name: 'schedule', value: '${DASHBOARD_TICK_SCHEDULE}' }
+    ]
+    secrets: []
+    scopes: ['tile-builder']
+  }
+}
+
 resource deadLettersComponent 'Microsoft.App/managedEnvironments/daprComponents@2025-01-01' = {
   parent: managedEnvironment
   name: 'dead-letters'
@@ -157,7 +176,7 @@ resource deadLettersComponent 'Microsoft.App/managedEnvironments/daprComponents@
       { name: 'disableEntityManagement', value: 'true' }
     ]
     secrets: []
-    scopes: ['payment-retry', 'email-send', 'email-events', 'receipt-render', 'aggregator', 'audit-archive']
+    scopes: ['payment-retry', 'email-send', 'email-events', 'receipt-render', 'aggregator', 'audit-archive', 'tile-builder']
   }
 }
 
@@ -483,6 +502,25 @@ resource subscriptionActionsOutComponent 'Microsoft.App/managedEnvironments/dapr
   }
 }
 
+resource tilesComponent 'Microsoft.App/managedEnvironments/daprComponents@2025-01-01' = {
+  parent: managedEnvironment
+  name: 'tiles'
+  properties: {
+    componentType: 'state.postgresql'
+    version: 'v2'
+    metadata: [
+      { name: 'connectionString', secretRef: 'statestore-connection' }
+      { name: 'tablePrefix', value: 'bindery_tiles_' }
+      { name: 'keyPrefix', value: 'name' }
+      { name: 'cleanupInterval', value: '1h' }
+    ]
+    secrets: [
+      { name: 'statestore-connection', keyVaultUrl: '${vaultUri}secrets/statestore-connection', identity: identityId }
+    ]
+    scopes: ['tile-builder', 'dashboard']
+  }
+}
+
 output names array = [
   'aggregates'
   'archive-state'
@@ -490,6 +528,7 @@ output names array = [
   'audit'
   'billing-state'
   'blob-events'
+  'dashboard-tick'
   'dead-letters'
   'documents'
   'domain-events'
@@ -508,4 +547,5 @@ output names array = [
   'sendgrid-api'
   'statestore'
   'subscription-actions-out'
+  'tiles'
 ]

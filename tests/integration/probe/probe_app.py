@@ -5,23 +5,36 @@ The message's `behaviour` chooses what the handler does, so one app exercises ev
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import threading
 import time
+from pathlib import Path
 from typing import Literal
 
-from bindings.app import CronTick, Delivery, FunctionApp, current_delivery
+from bindings.app import BulkDelivery, CronTick, Delivery, FunctionApp, current_delivery
 from bindings.dapr_ports import DaprBlobStore, DaprPublisher, DaprStateStore
 from bindings.errors import ConflictError, PermanentError, TransientError
 from bindings.events import BlobEvent
 from bindings.messages import Message
 from bindings.optimistic import retry_conflicts, write_back
+from bindings.topics import TopicStatus
 from functions.common import stripe, stripe_answers
 from functions.common.payments import Later
 from functions.common.stripe_gateway import DaprStripeTransport
 
-app = FunctionApp(os.environ.get("PROBE_APP_ID", "probe"), max_attempts=3)
+
+class ProbeApp(FunctionApp):
+    """The framework's app; each topic event's data is recorded as daprd handed it over (base64)."""
+
+    def handle_topic(self, pubsub: str, topic: str, event_id: str, data: bytes) -> TopicStatus:
+        """Record `data` with the CloudEvent id (kind `topic-data`), then handle the event."""
+        record(kind="topic-data", event_id=event_id, data=base64.b64encode(data).decode())
+        return super().handle_topic(pubsub, topic, event_id, data)
+
+
+app = ProbeApp(os.environ.get("PROBE_APP_ID", "probe"), max_attempts=3)
 documents = DaprBlobStore("documents")
 state = DaprStateStore("statestore")
 gateway = DaprStripeTransport("probe-gateway")
@@ -35,7 +48,7 @@ class Probe(Message):
     version: Literal[1] = 1
     id: str
     behaviour: Literal[
-        "ok", "transient", "permanent", "blob", "state", "slow", "charge", "contended", "publish"
+        "ok", "transient", "permanent", "blob", "state", "slow", "charge", "contended", "publish", "gated"
     ] = "ok"
     customer: str = ""
 
@@ -55,7 +68,14 @@ def recorded(kind: str, probe: Probe) -> Delivery:
         raise TransientError(f"{probe.id}: asked to fail for now")
     if probe.behaviour == "permanent":
         raise PermanentError(f"{probe.id}: asked to fail for good")
+    if probe.behaviour == "gated" and not gate(probe.id).exists():
+        raise PermanentError(f"{probe.id}: fails for good until its gate file exists")
     return delivery
+
+
+def gate(probe_id: str) -> Path:
+    """The file whose existence lets a `gated` probe through: `{probe_id}.open` beside the probe log."""
+    return Path(os.environ["PROBE_LOG"]).with_name(f"{probe_id}.open")
 
 
 @app.cron(os.environ.get("PROBE_TICK", "probe-tick"))
@@ -119,6 +139,19 @@ def on_probe_event(probe: Probe) -> None:
 
 if os.environ.get("PROBE_TOPICS") == "1":  # only the stacks whose components hold probe-events
     app.topic("probe-events", "probes", model=Probe)(on_probe_event)
+
+
+def on_bulk_probe_event(probe: Probe) -> None:
+    """A topic event delivered in a batch: recorded as `bulk-event`, then behaves as asked."""
+    recorded("bulk-event", probe)
+
+
+if os.environ.get("PROBE_BULK") == "1":  # a second topic of probe-events, delivered in batches
+    # At most 4 a batch: daprd's default batcher (pubsub.redis has no bulk subscribe of its own) holds
+    # only the events the component hands over at once, its `concurrency` (4): a larger bound would
+    # never be reached, and every batch would wait out max_await_ms.
+    bulk = BulkDelivery(max_messages=4, max_await_ms=500)
+    app.topic("probe-events", "probes-bulk", model=Probe, bulk=bulk)(on_bulk_probe_event)
 
 
 if __name__ == "__main__":

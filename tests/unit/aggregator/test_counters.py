@@ -11,7 +11,8 @@ from bindings.errors import ConflictError, TransientError
 from bindings.ports import StateItem
 from bindings.testing import MemoryStateStore
 from functions.aggregator import counters, tallies
-from functions.aggregator.tallies import Tally
+from functions.common import aggregates
+from functions.common.aggregates import Tally
 from functions.common.domain_events import DunningEvent, dunning_event_id
 
 DAY = date(2026, 12, 6)
@@ -35,7 +36,7 @@ def count(store: MemoryStateStore, event: DunningEvent) -> bool:
 
 
 def test_each_effect_adds_its_count_and_amount_under_its_dimensions() -> None:
-    """Opened, a soft decline, a paid attempt and the recovery: each under its own dimensions."""
+    """Opened, a soft decline (with its code), a paid attempt and the recovery: each under its dimensions."""
     store = MemoryStateStore()
     events = [
         dunning("case.opened"),
@@ -51,12 +52,44 @@ def test_each_effect_adds_its_count_and_amount_under_its_dimensions() -> None:
         dunning("case.opened", "pay_2", amount=500),
     ]
     assert [count(store, event) for event in events] == [True] * 5
-    assert counters.totals(store, "dunning", DAY) == {
+    assert aggregates.totals(store, "dunning", DAY) == {
         "EUR/opened": Tally(count=2, amount=2499),
         "EUR/charged.declined": Tally(count=1, amount=1999),
         "EUR/declined.soft": Tally(count=1, amount=1999),
+        "EUR/code.insufficient_funds": Tally(count=1, amount=1999),
         "EUR/charged.paid": Tally(count=1, amount=1999),
         "EUR/recovered": Tally(count=1, amount=1999),
+    }
+
+
+@pytest.mark.parametrize(
+    ("code", "safe"),
+    [
+        ("insufficient_funds", "insufficient_funds"),
+        ("Do Not Honor!", "do_not_honor"),
+        ("05/issuer.declined", "05_issuer_declined"),
+        ("card-velocity", "card-velocity"),
+        ("!!!", "other"),
+        ("x" * 200, "x" * tallies.CODE_LIMIT),
+    ],
+)
+def test_a_decline_code_is_counted_in_a_safe_form(code: str, safe: str) -> None:
+    """Free text from the processor becomes lower-case letters, digits, `_` and `-`, at most 60 of them."""
+    assert tallies.safe_code(code) == safe
+
+
+def test_a_redelivered_decline_counts_its_class_and_code_once() -> None:
+    """A declined attempt published three times: one declined, one class, one code."""
+    store = MemoryStateStore()
+    event = dunning(
+        "attempt.charged", attempt=1, outcome="needs_customer", decline_class="soft",
+        decline_code="authentication_required",
+    )  # fmt: skip
+    assert [count(store, event) for _ in range(3)] == [True, False, False]
+    assert aggregates.totals(store, "dunning", DAY) == {
+        "EUR/charged.needs_customer": Tally(count=1, amount=1999),
+        "EUR/declined.soft": Tally(count=1, amount=1999),
+        "EUR/code.authentication_required": Tally(count=1, amount=1999),
     }
 
 
@@ -65,7 +98,7 @@ def test_a_redelivered_event_is_counted_once() -> None:
     store = MemoryStateStore()
     event = dunning("case.opened")
     assert [count(store, event) for _ in range(3)] == [True, False, False]
-    assert counters.totals(store, "dunning", DAY) == {"EUR/opened": Tally(count=1, amount=1999)}
+    assert aggregates.totals(store, "dunning", DAY) == {"EUR/opened": Tally(count=1, amount=1999)}
 
 
 def test_days_and_topics_are_counted_apart() -> None:
@@ -73,11 +106,11 @@ def test_days_and_topics_are_counted_apart() -> None:
     store = MemoryStateStore()
     late = dunning("case.opened").model_copy(update={"occurred_at": NOON + timedelta(hours=13)})
     assert count(store, late)
-    assert counters.totals(store, "dunning", DAY) == {}
-    assert counters.totals(store, "dunning", DAY + timedelta(days=1)) == {
+    assert aggregates.totals(store, "dunning", DAY) == {}
+    assert aggregates.totals(store, "dunning", DAY + timedelta(days=1)) == {
         "EUR/opened": Tally(count=1, amount=1999)
     }
-    assert counters.totals(store, "email", DAY + timedelta(days=1)) == {}
+    assert aggregates.totals(store, "email", DAY + timedelta(days=1)) == {}
 
 
 def test_replicas_counting_the_same_events_at_once_count_each_once() -> None:
@@ -96,14 +129,17 @@ def test_replicas_counting_the_same_events_at_once_count_each_once() -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert counters.totals(store, "dunning", DAY) == {"EUR/opened": Tally(count=200, amount=20_000)}
+    assert aggregates.totals(store, "dunning", DAY) == {"EUR/opened": Tally(count=200, amount=20_000)}
 
 
 class _AlwaysRaced(MemoryStateStore):
     """A store where another writer always wins the ETag race."""
 
-    def save(self, key: str, value: bytes, *, etag: str | None = None) -> None:  # noqa: ARG002
+    def save(
+        self, key: str, value: bytes, *, etag: str | None = None, ttl_seconds: int | None = None
+    ) -> None:
         """Always lost."""
+        del value, etag, ttl_seconds
         raise ConflictError(f"etag mismatch on {key}")
 
     def create(self, key: str, value: bytes) -> None:  # noqa: ARG002

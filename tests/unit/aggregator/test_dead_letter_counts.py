@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
 from bindings.app import FunctionApp
 from bindings.testing import MemoryBlobStore, MemoryPublisher, MemoryStateStore
 from functions.aggregator import app as aggregator
-from functions.aggregator import counters, tallies
-from functions.aggregator.tallies import Tally
-from functions.common import domain_events
+from functions.aggregator import tallies
+from functions.common import aggregates, domain_events
+from functions.common.aggregates import Tally
 from tests.unit.test_app import Order
 from tests.unit.test_dead_letter_events import announced
 
@@ -19,13 +19,31 @@ DAY = date(2026, 12, 6)
 
 
 def test_a_dead_letter_counts_under_its_source_and_kind() -> None:
-    """`-/source.{source}` and `-/kind.{kind}`, amount 0."""
+    """`-/source.{source}`, the same at its UTC hour (`@HH`) and `-/kind.{kind}`, amount 0."""
     events = MemoryPublisher()
     app = FunctionApp("payment-retry", dead_letters=MemoryBlobStore(), events=events)
     app.queue("payment-events", model=Order)(lambda _order: None)
     app.handle("payment-events", b"not json", {"dequeueCount": "1", "messageID": "m-1"})
     [event] = announced(events)
-    assert tallies.dead_letter_dimensions(event) == {"-/source.payment-events": 0, "-/kind.invalid": 0}
+    event = event.model_copy(update={"occurred_at": datetime(2026, 12, 6, 23, 59, tzinfo=UTC)})
+    assert tallies.dead_letter_dimensions(event) == {
+        "-/source.payment-events": 0,
+        "-/source.payment-events@23": 0,
+        "-/kind.invalid": 0,
+    }
+
+
+def test_the_hour_of_a_dead_letter_is_its_utc_hour() -> None:
+    """A dead letter written at 01:30 in UTC+2 counts under the UTC hour 23 (of the day before)."""
+    events = MemoryPublisher()
+    app = FunctionApp("payment-retry", dead_letters=MemoryBlobStore(), events=events)
+    app.queue("payment-events", model=Order)(lambda _order: None)
+    app.handle("payment-events", b"not json", {"dequeueCount": "1", "messageID": "m-1"})
+    [event] = announced(events)
+    local = datetime(2026, 12, 7, 1, 30, tzinfo=timezone(timedelta(hours=2)))
+    assert "-/source.payment-events@23" in tallies.dead_letter_dimensions(
+        event.model_copy(update={"occurred_at": local})
+    )
 
 
 def test_the_handler_counts_each_dead_letter_once(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -44,8 +62,10 @@ def test_the_handler_counts_each_dead_letter_once(monkeypatch: pytest.MonkeyPatc
         aggregator.on_dead_letter(
             event.model_copy(update={"occurred_at": datetime(2026, 12, 6, 9, tzinfo=UTC)})
         )
-    assert counters.totals(store, domain_events.DEAD_LETTERS, DAY) == {
+    assert aggregates.totals(store, domain_events.DEAD_LETTERS, DAY) == {
         "-/source.payment-events": Tally(count=1, amount=0),
         "-/source.domain-events/dunning": Tally(count=1, amount=0),
+        "-/source.payment-events@09": Tally(count=1, amount=0),
+        "-/source.domain-events/dunning@09": Tally(count=1, amount=0),
         "-/kind.invalid": Tally(count=2, amount=0),
     }

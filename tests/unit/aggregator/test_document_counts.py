@@ -8,9 +8,9 @@ import pytest
 
 from bindings.testing import MemoryStateStore
 from functions.aggregator import app as aggregator
-from functions.aggregator import counters, tallies
-from functions.aggregator.tallies import Tally
-from functions.common import domain_events
+from functions.aggregator import tallies
+from functions.common import aggregates, domain_events
+from functions.common.aggregates import Tally
 from functions.common.document_events import DocumentEvent, DocumentType, document_event_id
 
 DAY = date(2026, 12, 6)
@@ -48,9 +48,9 @@ def test_the_handler_counts_each_document_once_on_the_day_it_was_issued(
         document("receipt", "case-2", 1500, "CHF", evening_in_zurich),
     ):
         aggregator.on_document(event)
-    assert counters.totals(store, domain_events.DOCUMENTS, DAY) == {
+    assert aggregates.totals(store, domain_events.DOCUMENTS, DAY) == {
         "EUR/rendered.receipt": Tally(count=2, amount=7800),
         "EUR/rendered.invoice": Tally(count=1, amount=2379),
         "CHF/rendered.receipt": Tally(count=1, amount=1500),
     }
-    assert counters.totals(store, domain_events.EMAIL, DAY) == {}
+    assert aggregates.totals(store, domain_events.EMAIL, DAY) == {}

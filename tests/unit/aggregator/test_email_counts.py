@@ -8,9 +8,9 @@ import pytest
 
 from bindings.testing import MemoryStateStore
 from functions.aggregator import app as aggregator
-from functions.aggregator import counters, tallies
-from functions.aggregator.tallies import Tally
-from functions.common import domain_events
+from functions.aggregator import tallies
+from functions.common import aggregates, domain_events
+from functions.common.aggregates import Tally
 from functions.common.domain_events import EmailEvent, EmailEventType, email_event_id
 
 DAY = date(2026, 12, 6)
@@ -43,10 +43,10 @@ def test_the_handler_counts_each_email_event_once(monkeypatch: pytest.MonkeyPatc
         email("email.sent", "r2"),
     ):
         aggregator.on_email(event)
-    assert counters.totals(store, domain_events.EMAIL, DAY) == {
+    assert aggregates.totals(store, domain_events.EMAIL, DAY) == {
         "-/sent": Tally(count=2, amount=0),
         "-/sent.reminder": Tally(count=2, amount=0),
         "-/delivered": Tally(count=1, amount=0),
         "-/delivered.reminder": Tally(count=1, amount=0),
     }
-    assert counters.totals(store, domain_events.DUNNING, DAY) == {}
+    assert aggregates.totals(store, domain_events.DUNNING, DAY) == {}

@@ -76,8 +76,11 @@ def test_replicas_keeping_the_same_events_at_once_keep_each_once() -> None:
 class _AlwaysRaced(MemoryStateStore):
     """A store where another writer always wins the ETag race."""
 
-    def save(self, key: str, value: bytes, *, etag: str | None = None) -> None:  # noqa: ARG002
+    def save(
+        self, key: str, value: bytes, *, etag: str | None = None, ttl_seconds: int | None = None
+    ) -> None:
         """Always lost."""
+        del value, etag, ttl_seconds
         raise ConflictError(f"etag mismatch on {key}")
 
     def create(self, key: str, value: bytes) -> None:  # noqa: ARG002

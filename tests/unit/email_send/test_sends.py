@@ -173,10 +173,12 @@ class BlinkingStore(MemoryStateStore):
         super().__init__()
         self.outages = outages
 
-    def save(self, key: str, value: bytes, *, etag: str | None = None) -> None:
+    def save(
+        self, key: str, value: bytes, *, etag: str | None = None, ttl_seconds: int | None = None
+    ) -> None:
         """Fail while the outage lasts, then save."""
         self._blink()
-        super().save(key, value, etag=etag)
+        super().save(key, value, etag=etag, ttl_seconds=ttl_seconds)
 
     def delete(self, key: str, *, etag: str | None = None) -> None:
         """Fail while the outage lasts, then delete."""

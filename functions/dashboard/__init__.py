@@ -1,0 +1,1 @@
+"""dashboard: the operators' page and its tiles, read from the `tiles` store (HTTP, behind sign-in)."""

@@ -1,0 +1,1 @@
+"""Unit tests of the dashboard app: its routes, its files and its answers when the store fails."""
