@@ -98,6 +98,30 @@ class MemoryStateStore:
             self._items.pop(key, None)
 
 
+class ContendedStateStore(MemoryStateStore):
+    """A `StateStore` where another writer always wins: reads find nothing, every write is a lost race.
+
+    For testing what code does past its retry budget under contention (`ConflictError` on each save
+    and create).
+    """
+
+    def get(self, key: str) -> StateItem:
+        """Always absent."""
+        return StateItem(key, None, None)
+
+    def save(
+        self, key: str, value: bytes, *, etag: str | None = None, ttl_seconds: int | None = None
+    ) -> None:
+        """Always lost."""
+        del value, etag, ttl_seconds
+        raise ConflictError(f"etag mismatch on {key}")
+
+    def create(self, key: str, value: bytes) -> None:
+        """Always lost."""
+        del value
+        raise ConflictError(f"{key} exists")
+
+
 class MemoryQueue:
     """A `Queue` in memory that keeps what was sent; `fail` makes sends raise (for tests)."""
 

@@ -9,7 +9,7 @@ import pytest
 from bindings.errors import ConflictError, NotFoundError, TransientError
 from bindings.messages import Message
 from bindings.ports import Publisher
-from bindings.testing import MemoryBlobStore, MemoryPublisher, MemoryStateStore
+from bindings.testing import ContendedStateStore, MemoryBlobStore, MemoryPublisher, MemoryStateStore
 
 
 class Paid(Message):
@@ -65,3 +65,16 @@ def test_the_publisher_keeps_each_event_with_its_topic_and_id_or_fails_as_told()
     with pytest.raises(TransientError):
         publisher.publish("payments", Paid(payment="p2"), event_id="p2:paid")
     assert memory.published == [("payments", "p1:paid", Paid(payment="p1"))]
+
+
+def test_the_contended_store_finds_nothing_and_loses_every_write() -> None:
+    """Reads are absent; save (guarded or not) and create raise ConflictError, a TransientError."""
+    store = ContendedStateStore()
+    assert store.get("k").value is None
+    with pytest.raises(ConflictError) as saved:
+        store.save("k", b"v")
+    with pytest.raises(ConflictError):
+        store.save("k", b"v", etag="1")
+    with pytest.raises(ConflictError):
+        store.create("k", b"v")
+    assert isinstance(saved.value, TransientError)

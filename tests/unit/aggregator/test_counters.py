@@ -8,8 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from bindings.errors import ConflictError, TransientError
-from bindings.ports import StateItem
-from bindings.testing import MemoryStateStore
+from bindings.testing import ContendedStateStore, MemoryStateStore
 from functions.aggregator import counters, tallies
 from functions.common import aggregates
 from functions.common.aggregates import Tally
@@ -132,27 +131,8 @@ def test_replicas_counting_the_same_events_at_once_count_each_once() -> None:
     assert aggregates.totals(store, "dunning", DAY) == {"EUR/opened": Tally(count=200, amount=20_000)}
 
 
-class _AlwaysRaced(MemoryStateStore):
-    """A store where another writer always wins the ETag race."""
-
-    def save(
-        self, key: str, value: bytes, *, etag: str | None = None, ttl_seconds: int | None = None
-    ) -> None:
-        """Always lost."""
-        del value, etag, ttl_seconds
-        raise ConflictError(f"etag mismatch on {key}")
-
-    def create(self, key: str, value: bytes) -> None:  # noqa: ARG002
-        """Always lost."""
-        raise ConflictError(f"{key} exists")
-
-    def get(self, key: str) -> StateItem:
-        """Always read as absent."""
-        return StateItem(key, None, None)
-
-
 def test_contention_past_the_budget_is_transient_so_the_event_comes_back() -> None:
     """Losing every race raises ConflictError, a TransientError: the event is retried, not dropped."""
     with pytest.raises(ConflictError) as raised:
-        count(_AlwaysRaced(), dunning("case.opened"))
+        count(ContendedStateStore(), dunning("case.opened"))
     assert isinstance(raised.value, TransientError)

@@ -8,8 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from bindings.errors import ConflictError, TransientError
-from bindings.ports import StateItem
-from bindings.testing import MemoryStateStore
+from bindings.testing import ContendedStateStore, MemoryStateStore
 from functions.audit_archive import archive
 from tests.unit.audit_archive.events import DAY, NOON, opened, sent
 
@@ -73,27 +72,8 @@ def test_replicas_keeping_the_same_events_at_once_keep_each_once() -> None:
     assert archive.dirty_days(store, ["dunning"]) == [("dunning", DAY)]
 
 
-class _AlwaysRaced(MemoryStateStore):
-    """A store where another writer always wins the ETag race."""
-
-    def save(
-        self, key: str, value: bytes, *, etag: str | None = None, ttl_seconds: int | None = None
-    ) -> None:
-        """Always lost."""
-        del value, etag, ttl_seconds
-        raise ConflictError(f"etag mismatch on {key}")
-
-    def create(self, key: str, value: bytes) -> None:  # noqa: ARG002
-        """Always lost."""
-        raise ConflictError(f"{key} exists")
-
-    def get(self, key: str) -> StateItem:
-        """Always read as absent."""
-        return StateItem(key, None, None)
-
-
 def test_contention_past_the_budget_is_transient_so_the_event_comes_back() -> None:
     """Losing every race raises ConflictError, a TransientError: the event is retried, not dropped."""
     with pytest.raises(ConflictError) as raised:
-        archive.keep(_AlwaysRaced(), "dunning", opened())
+        archive.keep(ContendedStateStore(), "dunning", opened())
     assert isinstance(raised.value, TransientError)
