@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from report_dashboard import dashboard_lines
 from report_pubsub import pubsub_lines
 from report_receipt import receipt_lines
 from report_stripe import stripe_lines
@@ -58,6 +59,8 @@ def markdown(results: dict[str, Any]) -> str:
         lines += stripe_lines(results["stripe"], results["machine"])
     if "pubsub" in results:
         lines += pubsub_lines(results["pubsub"], results["machine"])
+    if "dashboard" in results:
+        lines += dashboard_lines(results["dashboard"], results["machine"])
     sim = results["simulate"]
     lines += ["## `bindery simulate`", ""]
     lines.append(

@@ -1,12 +1,13 @@
 """`make bench`: run the benchmarks, write var/bench/results.json and BENCHMARKS.md.
 
 Sections: the retry tick against open cases, framework overhead, start-up and memory, email rates,
-receipt rendering against ReportLab, the Stripe adapter's CPU per charge and the Stripe intake's
-events per second, the aggregator's events per second and the cost of publishing domain events, and
-`bindery simulate`'s run time (bench/README.md). `--quick` runs small sizes (a
-smoke run; its figures are not the published ones, and it writes var/bench/BENCHMARKS.md instead).
-`--only receipt` (or `framework`, `stripe`, `pubsub`) runs that section alone and keeps the other sections'
-figures from the last results.json of the same kind (full or quick).
+receipt rendering against ReportLab, the Stripe adapter's CPU per charge and the Stripe intake's events
+per second, the aggregator's events per second and the cost of publishing domain events, a dashboard
+tile refresh against open cases and the page's load in Chromium, and `bindery simulate`'s run time
+(bench/README.md). `--quick` runs small sizes (a smoke run; its figures are not the published ones, and
+it writes var/bench/BENCHMARKS.md instead). `--only receipt` (or `framework`, `stripe`, `pubsub`,
+`dashboard`) runs that section alone and keeps the other sections' figures from the last results.json of
+the same kind (full or quick).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import dashboard_page
 import email_rate
 import framework
 import pubsub_events
@@ -77,7 +79,7 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, one run: a smoke run")
     parser.add_argument(
         "--only",
-        choices=["receipt", "framework", "stripe", "pubsub"],
+        choices=["receipt", "framework", "stripe", "pubsub", "dashboard"],
         help="run this section alone, keep the others",
     )
     args = parser.parse_args()
@@ -100,6 +102,7 @@ def main() -> int:
     rendering["pipeline"] = _pipeline(quick=args.quick)
     stripe = _stripe(quick=args.quick)
     pubsub = _pubsub(quick=args.quick)
+    dashboard = _dashboard(quick=args.quick)
     print("bindery simulate…", flush=True)
     sim = simulate_runs(1 if args.quick else 3, days=30, customers=100 if args.quick else 1000)
     results = {
@@ -113,6 +116,7 @@ def main() -> int:
         "receipt": rendering,
         "stripe": stripe,
         "pubsub": pubsub,
+        "dashboard": dashboard,
         "seconds": time.perf_counter() - began,
     }
     write(results)
@@ -148,6 +152,8 @@ def only(section: str, *, quick: bool) -> int:
         results["stripe"] = {**_stripe(quick=quick), "generated": generated}
     elif section == "pubsub":
         results["pubsub"] = {**_pubsub(quick=quick), "generated": generated}
+    elif section == "dashboard":
+        results["dashboard"] = {**_dashboard(quick=quick), "generated": generated}
     else:
         print("receipt rendering against ReportLab…", flush=True)
         results["receipt"] = {
@@ -178,6 +184,11 @@ def _pubsub(*, quick: bool) -> dict[str, Any]:
     events = pubsub_events.measure(work / "events", events=300 if quick else 2000, runs=2 if quick else 5)
     publish = pubsub_publish.measure(work / "publish", messages=60 if quick else 500, runs=1 if quick else 5)
     return {"events": events, "publish": publish, "seconds": time.perf_counter() - began}
+
+
+def _dashboard(*, quick: bool) -> dict[str, Any]:
+    print("dashboard tile refresh against open cases, page load in Chromium…", flush=True)
+    return dashboard_page.section(var_dir() / "bench" / "dashboard", quick=quick)
 
 
 def _pipeline(*, quick: bool) -> dict[str, Any]:

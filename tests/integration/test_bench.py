@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from functions.common.tiles import CATALOGUE
 from tooling.paths import project_root
 
 RESULTS: dict[str, Any] = {}  # each toy run keeps its results for the report test at the end
@@ -92,9 +94,27 @@ def test_the_pubsub_bench_counts_every_event_and_publish(tmp_path: Path) -> None
     RESULTS["pubsub"] = {"events": events, "publish": publish}
 
 
+def test_the_dashboard_bench_refreshes_every_tile_and_times_the_page(tmp_path: Path) -> None:
+    """Counters seeded in the aggregator's shape; every tick builds every tile; the page draws them all."""
+    seed = _bench_module("dashboard_seed")
+    today = datetime.now(UTC).date()
+    assert seed.shards(90, today) == seed.folded(90, today)  # type: ignore[attr-defined]
+    tiles = _bench_module("dashboard_tiles")
+    refresh = tiles.measure(tmp_path / "dash", (30, 600), runs=1)  # type: ignore[attr-defined]
+    assert {size: row["opened"] for size, row in refresh["seed"].items()} == {"30": 30, "600": 600}
+    small, large = refresh["sizes"]["30"], refresh["sizes"]["600"]
+    assert small["counters_keys"] == large["counters_keys"]
+    assert small["counters_read_bytes"]["median"] < large["counters_read_bytes"]["median"]
+    assert large["state set tiles"]["median"] == len(CATALOGUE)
+    assert refresh["as_shipped"]["built"] == len(CATALOGUE)
+    page = _bench_module("dashboard_page").measure(tiles.folder(tmp_path / "dash", 600), loads=1)  # type: ignore[attr-defined]
+    assert 0 < page["response_end"]["median"] <= page["drawn"]["median"]
+    RESULTS["dashboard"] = {"refresh": refresh, "page": page}
+
+
 def test_the_report_renders_every_section_with_its_verdicts() -> None:
     """BENCHMARKS.md from the toy results names the machine, each goal and each section's figures."""
-    assert set(RESULTS) == {"tick", "email", "apps", "pubsub"}, "the toy runs above must run first"
+    assert set(RESULTS) == {"tick", "email", "apps", "pubsub", "dashboard"}, "the toy runs above first"
     report = _bench_module("report")
     results = {
         **RESULTS,
@@ -109,6 +129,7 @@ def test_the_report_renders_every_section_with_its_verdicts() -> None:
         "## Framework overhead",
         "## Email",
         "## Pub/sub",
+        "## Dashboard",
         "## `bindery simulate`",
     ):
         assert text.count(heading) == 1, heading
@@ -116,5 +137,7 @@ def test_the_report_renders_every_section_with_its_verdicts() -> None:
     assert "| 500 | 1,500 |" in text
     assert "| demo_archiver |" in text
     assert "of the difference in this run" in text
+    assert "| 600 | " in text
+    assert "every tile drawn" in text
     again = report.markdown({**results, "apps": {**RESULTS["apps"], "generated": "later"}})  # type: ignore[attr-defined]
     assert "Re-measured on later by `bench/run.py --only framework`." in again

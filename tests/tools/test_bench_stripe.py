@@ -84,7 +84,10 @@ def test_the_report_shows_both_figures_the_baselines_and_the_goal(results: dict[
     assert "| `DaprStripeTransport.send`, prebuilt `StripeRequest` |" in text
     assert "| `GET /healthz` (baseline) |" in text
     assert f"Ratio {results['charge']['ratio']:.2f}" in text
-    assert re.search(r"Goal ≤ 1\.2.: (met|missed)\.", text)
+    verdict = "met" if results["charge"]["ratio"] <= 1.2 else "missed"
+    flowing = " ".join(text.split())  # the paragraph is wrapped at 100 columns wherever its figures fall
+    straddling = "( by the median, but the rounds straddle the goal|\\.)"
+    assert re.search(rf"Goal ≤ 1\.2.: {verdict}{straddling}", flowing)
     assert "on\n2 cores (cpu)" in text
     again = "\n".join(bench_module("report_stripe").stripe_lines({**results, "generated": "later"}, MACHINE))
     assert "Re-measured on later by `bench/run.py --only stripe`." in again
