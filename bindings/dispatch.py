@@ -184,7 +184,12 @@ class Dispatcher:
     def _announce(self, events: Publisher, record: DeadLetter) -> None:
         """Publish the record's event; on failure the message is redelivered, and written again as itself."""
         try:
-            events.publish(DEAD_LETTER_TOPIC, DeadLetterEvent.of(record), event_id=record.id)
+            event = DeadLetterEvent.of(record)
+        except ValueError:  # no retry would change it: the record stands alone, the message is acknowledged
+            _log.exception("dead-lettered, but its event cannot be built: not announced")
+            return
+        try:
+            events.publish(DEAD_LETTER_TOPIC, event, event_id=record.id)
         except Exception as publish_error:
             _log.exception("dead-lettered, but not announced; leaving the message for redelivery")
             raise RedeliverError(f"publishing the dead letter failed: {publish_error}") from publish_error

@@ -96,8 +96,8 @@ class DeadLetterEvent(Message):
     version: Literal[1] = 1
     type: Literal["dead_letter.written"] = "dead_letter.written"
     event_id: str = Field(pattern=r"^[0-9a-f]{32}$")
-    app: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,59}$")
-    source: str = Field(pattern=r"^[A-Za-z0-9_.:/-]{1,200}$")
+    app: str = Field(min_length=1, max_length=200)  # whatever the app is named: never a reason to refuse
+    source: str = Field(min_length=1, max_length=400)  # a binding, or `pubsub/topic`
     kind: DeadLetterKind
     reason: str = Field(max_length=REASON_LIMIT)
     dequeue_count: int = Field(ge=1)

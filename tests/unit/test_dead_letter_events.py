@@ -143,3 +143,29 @@ def test_every_record_has_a_valid_event(reason: str, message_id: str | None, att
     assert event.reason == record.reason[:REASON_LIMIT]
     assert event.message_id == (None if message_id is None else message_id[:200])
     assert (event.kind, event.dequeue_count) == ("exhausted", attempt)
+
+
+def test_any_app_name_and_topic_is_announced_never_redelivered_forever() -> None:
+    """An app or topic name of any characters still gives a valid event (the message is acknowledged)."""
+    blob_store, events = MemoryBlobStore(), MemoryPublisher()
+    app = FunctionApp("Billing_App v2", dead_letters=blob_store, events=events)
+    app.topic("bus", "orders$ (EU)", model=Order)(lambda _order: None)
+    assert app.handle_topic("bus", "orders$ (EU)", "ce-9", b"[]") is TopicStatus.DROP
+    [event] = announced(events)
+    assert (event.app, event.source) == ("Billing_App v2", "bus/orders$ (EU)")
+
+
+def test_a_record_whose_event_cannot_be_built_is_kept_and_not_retried(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Should the event not validate, the record stands alone and the message is acknowledged."""
+    blob_store, events = MemoryBlobStore(), MemoryPublisher()
+    app, _ = make_app(blob_store, events)
+
+    def refuse(_record: object) -> DeadLetterEvent:
+        raise ValueError("no event for this record")
+
+    monkeypatch.setattr(DeadLetterEvent, "of", refuse)
+    app.handle("orders", b"{}", {"dequeueCount": "1", "messageID": "m-5"})
+    assert len(blob_store.blobs) == 1
+    assert events.published == []
