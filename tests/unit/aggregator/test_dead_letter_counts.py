@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 import pytest
 
 from bindings.app import FunctionApp
+from bindings.messages import DeadLetterEvent
 from bindings.testing import MemoryBlobStore, MemoryPublisher, MemoryStateStore
 from functions.aggregator import app as aggregator
 from functions.aggregator import tallies
@@ -18,13 +19,19 @@ from tests.unit.test_dead_letter_events import announced
 DAY = date(2026, 12, 6)
 
 
-def test_a_dead_letter_counts_under_its_source_and_kind() -> None:
-    """`-/source.{source}`, the same at its UTC hour (`@HH`) and `-/kind.{kind}`, amount 0."""
+def invalid_payment_event() -> DeadLetterEvent:
+    """The event payment-retry announces for a payment event that is not JSON."""
     events = MemoryPublisher()
     app = FunctionApp("payment-retry", dead_letters=MemoryBlobStore(), events=events)
     app.queue("payment-events", model=Order)(lambda _order: None)
     app.handle("payment-events", b"not json", {"dequeueCount": "1", "messageID": "m-1"})
     [event] = announced(events)
+    return event
+
+
+def test_a_dead_letter_counts_under_its_source_and_kind() -> None:
+    """`-/source.{source}`, the same at its UTC hour (`@HH`) and `-/kind.{kind}`, amount 0."""
+    event = invalid_payment_event()
     event = event.model_copy(update={"occurred_at": datetime(2026, 12, 6, 23, 59, tzinfo=UTC)})
     assert tallies.dead_letter_dimensions(event) == {
         "-/source.payment-events": 0,
@@ -35,11 +42,7 @@ def test_a_dead_letter_counts_under_its_source_and_kind() -> None:
 
 def test_the_hour_of_a_dead_letter_is_its_utc_hour() -> None:
     """A dead letter written at 01:30 in UTC+2 counts under the UTC hour 23 (of the day before)."""
-    events = MemoryPublisher()
-    app = FunctionApp("payment-retry", dead_letters=MemoryBlobStore(), events=events)
-    app.queue("payment-events", model=Order)(lambda _order: None)
-    app.handle("payment-events", b"not json", {"dequeueCount": "1", "messageID": "m-1"})
-    [event] = announced(events)
+    event = invalid_payment_event()
     local = datetime(2026, 12, 7, 1, 30, tzinfo=timezone(timedelta(hours=2)))
     assert "-/source.payment-events@23" in tallies.dead_letter_dimensions(
         event.model_copy(update={"occurred_at": local})
