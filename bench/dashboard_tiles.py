@@ -2,13 +2,15 @@
 
 Per size: daprd (app id tile-builder, components/local's `aggregates` and `tiles` sqlite stores in a
 folder of its own) creates its tables and stops; `dashboard_seed` writes the counters straight into
-`aggregates.db` as daprd stores them; daprd starts again beside `dashboard_probe.py`, the builder's
-process, which runs `refresh.tick` through the Dapr state API on command. Both sizes run side by side
-and take turns, round by round; each tick rebuilds every catalogue tile. Figures a tick: the builder
-process's CPU (its own clock, every thread), its daprd's CPU (/proc), wall time, daprd's state calls
-(its metrics) and what the builder read. A 1,000,000-case shard day holds megabytes of event ids, over
-the Dapr gRPC API's 4 MiB message limit: the measured daprds and probes raise it (`MAX_MESSAGE`), and
-one more tick at the largest size with the limits as shipped records what happens without that.
+`aggregates.db` as daprd stores them (the aggregator's layout: each shard's counts key, with the ids it
+has counted, and its totals key, the tallies alone; the dunning gauges); daprd starts again beside
+`dashboard_probe.py`, the builder's process, which runs `refresh.tick` through the Dapr state API on
+command. Both sizes run side by side and take turns, round by round; each tick rebuilds every catalogue
+tile. Figures a tick: the builder process's CPU (its own clock, every thread), its daprd's CPU (/proc),
+wall time, daprd's state calls (its metrics) and what the builder read (keys by kind, bulk reads,
+bytes). The measured daprds and probes raise the Dapr gRPC API's 4 MiB message limit (`MAX_MESSAGE`),
+as they had to when a tile read the shards' ids; one more tick at the largest size with the limits as
+shipped records whether a refresh still needs that.
 """
 
 from __future__ import annotations
@@ -36,7 +38,8 @@ from tooling.paths import project_root
 _PROBE = Path(__file__).with_name("dashboard_probe.py")
 MAX_MESSAGE = 1 << 30  # bytes: the raised gRPC limit of the measured daprds and probes
 REPEAT = 5  # ticks a round of the smaller size (their mean): its daprd's CPU is a few clock ticks
-_FIELDS = ("cpu_s", "wall_s", "counters_keys", "counters_reads", "counters_read_bytes", "tiles_saved_bytes")
+_FIELDS = ("cpu_s", "wall_s", "counters_keys", "counters_keys_totals", "counters_keys_counts",
+           "counters_keys_gauges", "counters_reads", "counters_read_bytes", "tiles_saved_bytes")  # fmt: skip
 
 
 class Builder:
@@ -104,9 +107,9 @@ def prepare(work: Path, size: int, base: datetime) -> dict[str, Any]:
     creator, _ = _daprd(where, max_message=None)
     creator.stop()  # daprd created both tables
     began = time.perf_counter()
-    shards = dashboard_seed.shards(size, base.date())
-    seeded: dict[str, Any] = dashboard_seed.write(where / "aggregates.db", shards)
-    seeded |= {"opened": dashboard_seed.opened(shards), "seconds": round(time.perf_counter() - began, 1)}
+    rows = dashboard_seed.shards(size, base.date())
+    seeded: dict[str, Any] = dashboard_seed.write(where / "aggregates.db", rows)
+    seeded |= {"opened": dashboard_seed.opened(rows), "seconds": round(time.perf_counter() - began, 1)}
     return seeded
 
 

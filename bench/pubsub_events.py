@@ -1,14 +1,16 @@
 """Dunning events per second through daprd and Redis into the aggregator, against two baselines.
 
-The counting subscriber (`apps/counting_subscriber.py`: no framework, plain `json`, the same shard
-read, id check and ETag write-back) is the goal's baseline; the bare subscriber (`apps/bare_subscriber.py`)
-answers SUCCESS unread; `apps/aggregator_variant.py` is FunctionApp's topic path without counting. One
-stack (Redis; components/local's `domain-events`, its resiliency, `aggregates` and dead letters, the
-bench apps added to their scopes) runs the four, each behind its own daprd and on a topic of its own.
-A round XADDs `events` DunningEvents onto the app's stream in one pipelined write, in daprd's
-`pubsub.redis` envelope, and ends when the app's consumer group has read the last entry with none
-pending. Each round counts under a day of its own (fresh shard keys); ids are never reused. CPU:
-user+system time from /proc of the app and of its daprd; daprd's state calls from its metrics.
+The counting subscriber (`apps/counting_subscriber.py`: no framework, plain `json`, the same state
+calls as the aggregator: the shard's read, the id check, one state transaction of its counts, totals
+and gauges keys with the same guards) is the goal's baseline; the bare subscriber
+(`apps/bare_subscriber.py`) answers SUCCESS unread; `apps/aggregator_variant.py` is FunctionApp's
+topic path without counting. One stack (Redis; components/local's `domain-events`, its resiliency,
+`aggregates` and dead letters, the bench apps added to their scopes) runs the four, each behind its
+own daprd and on a topic of its own. A round XADDs `events` version 2 DunningEvents onto the app's
+stream in one pipelined write, in daprd's `pubsub.redis` envelope, and ends when the app's consumer
+group has read the last entry with none pending. Each round counts under a day of its own (fresh
+counts and totals keys; the gauges keys are all-time); ids are never reused. CPU: user+system time
+from /proc of the app and of its daprd; daprd's state calls from its metrics.
 """
 
 from __future__ import annotations
@@ -60,17 +62,28 @@ def components(work: Path) -> Path:
 
 
 def event(topic: str, day: date, run: int, n: int) -> tuple[bytes, bytes]:
-    """(data, metadata) of the stream entry daprd would write for dunning effect `n` of round `run`."""
+    """(data, metadata) of the stream entry daprd would write for dunning effect `n` of round `run`.
+
+    A version 2 `DunningEvent` (`failed_at` three days before, its case's `step`; the recovery's
+    `email_step`), so each moves the open-cases gauges as well: the aggregator's read is of two keys and
+    its transaction of three (counts, totals, gauges), for every event.
+    """
     case_id = f"pay_b{run}x{n}"
-    declined = {"attempt": 1, "outcome": "declined", "decline_class": "soft", "decline_code": "do_not_honor"}
-    kinds = [("case.opened", {}), ("attempt.charged", declined),
-             ("attempt.charged", {"attempt": 2, "outcome": "paid"}), ("case.recovered", {})]  # fmt: skip
+    declined: dict[str, object] = {"attempt": 1, "outcome": "declined", "decline_class": "soft",
+                                   "decline_code": "do_not_honor", "step": 1}  # fmt: skip
+    kinds: list[tuple[str, dict[str, object]]] = [
+        ("case.opened", {"step": 0}),
+        ("attempt.charged", declined),
+        ("attempt.charged", {"attempt": 2, "outcome": "paid", "step": 2}),
+        ("case.recovered", {"step": 2, "email_step": "reminder"}),
+    ]
     kind, extra = kinds[n % 4]
     suffix = f"attempt:{extra['attempt']}" if "attempt" in extra else kind.removeprefix("case.")
     at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC) + timedelta(milliseconds=n)
-    body = {"type": kind, "version": 1, "event_id": f"{case_id}:{suffix}", "case_id": case_id,
+    failed = datetime(day.year, day.month, day.day, 12, tzinfo=UTC) - timedelta(days=3)
+    body = {"type": kind, "version": 2, "event_id": f"{case_id}:{suffix}", "case_id": case_id,
             "customer_id": f"cus_b{n}", "occurred_at": at.isoformat(), "amount": 1999, "currency": "EUR",
-            **extra}  # fmt: skip
+            "failed_at": failed.isoformat(), **extra}  # fmt: skip
     cloud = {"data": body, "datacontenttype": "application/json", "id": body["event_id"],
              "pubsubname": names.DOMAIN_EVENTS, "source": names.PAYMENT_RETRY, "specversion": "1.0",
              "time": at.strftime("%Y-%m-%dT%H:%M:%SZ"), "topic": topic, "traceid": "", "traceparent": "",

@@ -43,33 +43,26 @@ def _refresh_lines(t: dict[str, Any], machine: dict[str, Any]) -> list[str]:
     sizes = list(t["sizes"])
     small, large = sizes[0], sizes[-1]
     ratio, rounds = t["ratio"], t["ratio_rounds"]
+    layered = "totals_keys" in t["seed"][small]  # results of the counts + totals layout (issue 19)
     intro = (
         f"A full refresh of the {t['warm'][small]['built']} catalogue tiles"
         " (`functions.tile_builder.refresh.tick` over `DaprStateStore`s, every tile due) in the tile"
         " builder's process, through its daprd (app id tile-builder, components/local's sqlite `aggregates`"
         f" and `tiles` stores), over the aggregator's counters of {int(small):,} and of {int(large):,} open"
-        " cases. Counters: the cases opened evenly over the 30 days before the run, each with its declined"
-        " charge and emails (sent, 90 % delivered, 40 % opened, 10 % clicked, 3 % bounced), 20 % recovered"
-        " on a second charge with a receipt, 10 % abandoned, 5 % canceled, a dead letter a thousand cases;"
-        " each event's dimensions from the aggregator's `tallies`, its shard from `counters.shard_key`, each"
-        " shard a `Counts` v1 with its tallies and the ids it has counted, written straight into daprd's"
-        " sqlite table (key prefix `aggregator||`, as daprd stores them: the rows the aggregator would leave"
-        " after counting those events one by one, which at a million cases would take hours). Both sizes"
-        f" run side by side and take turns, {t['runs']} rounds after a warm-up tick (a round of the smaller"
-        f" size is the mean of {t.get('repeat', 1)} ticks: its daprd's CPU is a few 10 ms clock ticks a"
-        f" tick); the ratios are the medians of the rounds' own. On {machine['cores']} cores{_load(t)};"
-        " CPU is the builder process's own clock (user + system, every thread) and its daprd's from"
-        " /proc; state calls from daprd's metrics."
+        f" cases. {_seeded(layered=layered)} Both sizes run side by side and take turns, {t['runs']} rounds"
+        f" after a warm-up tick (a round of the smaller size is the mean of {t.get('repeat', 1)} ticks: its"
+        " daprd's CPU is a few 10 ms clock ticks a tick); the ratios are the medians of the rounds' own. On"
+        f" {machine['cores']} cores{_load(t)}; CPU is the builder process's own clock (user + system, every"
+        " thread) and its daprd's from /proc; state calls from daprd's metrics."
     )
     head = "| open cases | counters stored | builder CPU | its daprd's CPU | wall | keys asked, bytes read |"
     lines = [*_wrap(intro), f"{head} state calls |", "|---:|---|---|---|---|---|---|"]
     for size, row in t["sizes"].items():
         seed = t["seed"][size]
-        read = f"{row['counters_keys']['median']:,.0f} keys, {_mb(row['counters_read_bytes']['median'])}"
+        read = f"{_keys(row)}, {_mb(row['counters_read_bytes']['median'])}"
         lines.append(
-            f"| {int(size):,} | {seed['keys']:,} keys, {_mb(seed['bytes'])}, {seed['events']:,} ids"
-            f" | {_ms(row['cpu_s'])} | {_ms(row['daprd_cpu_s'])} | {_ms(row['wall_s'])} | {read}"
-            f" | {_calls(row)} |"
+            f"| {int(size):,} | {_stored(seed)} | {_ms(row['cpu_s'])} | {_ms(row['daprd_cpu_s'])}"
+            f" | {_ms(row['wall_s'])} | {read} | {_calls(row)} |"
         )
     cpu = ratio["cpu_s"]
     verdict = "met" if cpu <= REFRESH_GOAL else "missed"
@@ -87,43 +80,119 @@ def _refresh_lines(t: dict[str, Any], machine: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _seeded(*, layered: bool) -> str:
+    """What the counters seeded hold, in the layout the results were measured with."""
+    if not layered:
+        return (
+            "Counters: the cases opened evenly over the 30 days before the run, each with its declined"
+            " charge and emails (sent, 90 % delivered, 40 % opened, 10 % clicked, 3 % bounced), 20 %"
+            " recovered on a second charge with a receipt, 10 % abandoned, 5 % canceled, a dead letter a"
+            " thousand cases; each event's dimensions from the aggregator's `tallies`, its shard from"
+            " `counters.shard_key`, each shard a `Counts` v1 with its tallies and the ids it has counted,"
+            " written straight into daprd's sqlite table (key prefix `aggregator||`, as daprd stores them:"
+            " the rows the aggregator would leave after counting those events one by one, which at a"
+            " million cases would take hours)."
+        )
+    return (
+        "Counters: the cases opened evenly over the 30 days before the run, each with its declined first"
+        " retry and emails (sent, 90 % delivered, 40 % opened, 10 % clicked, 3 % bounced), 20 % recovered"
+        " on a second retry three days after the failure with a receipt (two thirds of them after a"
+        " reminder email, sent and delivered), 10 % abandoned and 5 % canceled after the first, the rest"
+        " still open; a dead letter a thousand cases. The dunning events are version 2 (the case's step:"
+        " the charges answered so far; the last email step before a close; the failure's time), so they"
+        " count under the step, recovered-after and recovered-hours dimensions too and move the open-cases"
+        " gauges. Each event's dimensions and gauge moves come from the aggregator's `tallies`, its shard"
+        " from `counters.shard`, and the rows are those `counters.count` leaves"
+        " (`functions/common/aggregates.py`): per topic, day and shard a counts key (`Counts` v1: the"
+        " tallies and the ids counted, which only the aggregator reads) and a totals key (`Totals` v1: the"
+        " tallies alone, which the tiles read; written in the same state transaction), and per shard the"
+        " dunning topic's all-time gauges (`Levels` v1). They are written straight into daprd's sqlite"
+        " table (key prefix `aggregator||`, as daprd stores them: at a million cases, counting the events"
+        " one by one would take hours; `dashboard_seed.folded` checks the same rows come out of"
+        " `counters.count` at small sizes)."
+    )
+
+
+def _stored(seed: dict[str, Any]) -> str:
+    """The counters seeded: every key, and the totals keys (what tiles read) among them."""
+    if "totals_keys" not in seed:  # results from before the totals keys
+        return f"{seed['keys']:,} keys, {_mb(seed['bytes'])}, {seed['events']:,} ids"
+    return (
+        f"{seed['keys']:,} keys, {_mb(seed['bytes'])}, {seed['events']:,} ids; of them totals"
+        f" {seed['totals_keys']:,} keys, {_mb(seed['totals_bytes'])}"
+    )
+
+
+def _keys(row: dict[str, Any]) -> str:
+    """Keys a refresh asks for, by kind when the results have them."""
+    keys = f"{row['counters_keys']['median']:,.0f} keys"
+    kinds = [(kind, row[f"counters_keys_{kind}"]["median"]) for kind in ("totals", "counts", "gauges")
+             if f"counters_keys_{kind}" in row]  # fmt: skip
+    shown = ", ".join(f"{count:,.0f} {kind}" for kind, count in kinds if count)
+    return f"{keys} ({shown})" if shown else keys
+
+
 def _why(t: dict[str, Any], small: str, large: str) -> str:
+    row, seed = t["sizes"][large], t["seed"][large]
+    low = t["sizes"][small]
+    if "totals_keys" not in seed:  # results from before the totals keys: the old explanation
+        return _why_ids(t, small, large)
+    share = row["counters_read_bytes"]["median"] / seed["bytes"] if seed["bytes"] else 0.0
+    fallback = row.get("counters_keys_counts", {"median": 0.0})["median"]
+    fallback_small = low.get("counters_keys_counts", {"median": 0.0})["median"]
+    gauges = row.get("counters_keys_gauges", {"median": 0.0})["median"]
+    return (
+        "What a refresh reads: for each topic, the totals keys of the days its tiles cover (16 a day);"
+        " then the counts key of each shard that has no totals key (the fallback for shards counted before"
+        " the totals keys existed; here nothing was counted in that shard that day, or the day is before"
+        " the seeded 30, so the counts key is absent as well):"
+        f" {fallback_small:,.0f} such keys at {int(small):,} cases, {fallback:,.0f} at {int(large):,};"
+        f" and {gauges:,.0f} gauges keys."
+        f" {row['counters_keys']['median']:,.0f} keys in {row['counters_reads']['median']:.0f} bulk reads at"
+        f" {int(large):,} cases, {low['counters_keys']['median']:,.0f} in"
+        f" {low['counters_reads']['median']:.0f} at {int(small):,}. The ids each shard has counted stay in"
+        f" its counts key, which only the aggregator reads: at {int(large):,} open cases a refresh reads"
+        f" {_mb(row['counters_read_bytes']['median'])} ({share:.1%} of the {_mb(seed['bytes'])} of counters"
+        f" stored, whose totals keys hold {_mb(seed['totals_bytes'])}), against"
+        f" {_mb(low['counters_read_bytes']['median'])} at {int(small):,}: a totals key holds one tally per"
+        " dimension counted in its shard that day, so it grows with the dimensions a day (decline codes,"
+        " recovery hours…) until each shard has them all, not with the events."
+    )
+
+
+def _why_ids(t: dict[str, Any], small: str, large: str) -> str:
+    """Results of the layout before issue 19's totals keys (each shard one key, with its ids)."""
     row, seed = t["sizes"][large], t["seed"][large]
     share = row["counters_read_bytes"]["median"] / seed["bytes"] if seed["bytes"] else 0.0
     return (
-        "Why: a refresh reads the same keys at either size (each topic's 16 shard keys a day, for the days"
-        f" its tiles cover: {row['counters_keys']['median']:,.0f} keys in"
-        f" {row['counters_reads']['median']:.0f} bulk reads), but each shard keeps, beside its few tallies,"
-        " the ids of every event it has counted, so the bytes a tile reads grow with the events a day."
-        f" At {int(large):,} open cases a refresh reads {_mb(row['counters_read_bytes']['median'])}"
+        "Why: with the counters' layout measured here, each shard one key holding its tallies and the ids"
+        " of every event it has counted, a refresh reads the same keys at either size"
+        f" ({row['counters_keys']['median']:,.0f} keys in {row['counters_reads']['median']:.0f} bulk reads)"
+        " but the bytes grow with the events a day. At"
+        f" {int(large):,} open cases a refresh reads {_mb(row['counters_read_bytes']['median'])}"
         f" ({share:.0%} of the counters stored), against"
-        f" {_mb(t['sizes'][small]['counters_read_bytes']['median'])} at {int(small):,}, and almost"
-        " all of it is event ids the builder parses (pydantic) and throws away; the tallies themselves are"
-        f" {_mb(seed['tally_bytes'])} of the {_mb(seed['bytes'])} stored at {int(large):,}. The fix is in"
-        " the aggregator's layout: the tallies in keys of their own (`totals:{topic}:{day}:{shard}`),"
-        " written in one state transaction with the shard's ids (Dapr's `ExecuteStateTransaction`,"
-        " which sqlite and PostgreSQL support, the ETag on the ids key guarding both), so a tile reads"
-        " only the tallies and a refresh costs about the same at any size."
+        f" {_mb(t['sizes'][small]['counters_read_bytes']['median'])} at {int(small):,}, almost all of it"
+        f" event ids; the tallies themselves are {_mb(seed['tally_bytes'])} of the {_mb(seed['bytes'])}."
     )
 
 
 def _shipped(t: dict[str, Any], large: str) -> str:
     shipped = t["as_shipped"]
+    total = shipped["built"] + len(shipped["failed"])  # the catalogue of the run, not today's
     figures = (
         "The figures above raise the gRPC message limit of the builder's Dapr client and of its daprd"
         f" (`--max-body-size`) to {t['max_message'] >> 20:,} MiB. With both as they ship (4 MiB), a"
-        f" {int(large):,}-case refresh built {shipped['built']} of the {len(CATALOGUE)} tiles"
+        f" {int(large):,}-case refresh built {shipped['built']} of the {total} tiles"
     )
     if not shipped["failed"]:
-        return figures + "."
+        return figures + ": every bulk read it makes answers under 4 MiB."
     built = [spec.id for spec in CATALOGUE if spec.id not in shipped["failed"]]
+    named = f" ({', '.join(built) or 'none'})" if len(built) == shipped["built"] else ""
     tile, error = next(iter(sorted(shipped["failed"].items())))
     return (
-        f"{figures} ({', '.join(built) or 'none'}); the other {len(shipped['failed'])} failed, e.g. {tile}:"
-        f" “{error[:170]}”. A bulk read of a topic's days answers more than 4 MiB once those days hold"
-        " some 90,000 counted events (their ids, about 45 bytes each: 3,000 a day over 30 days): past"
-        " that, the tiles of a busy topic are not built at all until the layout changes (or the limits"
-        " are raised)."
+        f"{figures}{named}; the other {len(shipped['failed'])} failed, e.g. {tile}: “{error[:170]}”: a bulk"
+        " read of a topic's days answered more than 4 MiB, and those tiles are not built at all while it"
+        " does (or until the limits are raised)."
     )
 
 

@@ -29,9 +29,19 @@ def _verdict(ratio: float, goal: float, rounds: list[float]) -> str:
 
 
 def _calls(row: dict[str, Any]) -> str:
-    gets, sets = row["state get aggregates"]["median"], row["state set aggregates"]["median"]
-    lost = row.get("state set aggregates failed", {"median": 0.0})["median"]
-    return f"{gets:.2f} reads, {sets:.2f} ETag writes and {lost:.2f} lost races"
+    def per_event(name: str, *, failed: bool = False) -> float:
+        key = f"state {name} aggregates" + (" failed" if failed else "")  # as `pubsub_events.daprd_calls`
+        return float(row.get(key, {"median": 0.0})["median"])
+
+    if "state transaction aggregates" not in row:  # results from before the state transaction
+        gets, sets, lost = per_event("get"), per_event("set"), per_event("set", failed=True)
+        return f"{gets:.2f} reads, {sets:.2f} ETag writes and {lost:.2f} lost races"
+    reads, bulk = per_event("get"), per_event("bulk_get")
+    done, lost = per_event("transaction"), per_event("transaction", failed=True)
+    return (
+        f"{reads:.2f} single and {bulk:.2f} bulk reads, {done:.2f} transactions and {lost:.2f} lost"
+        " (rolled back)"
+    )
 
 
 def _event_lines(e: dict[str, Any], machine: dict[str, Any]) -> list[str]:
@@ -40,15 +50,15 @@ def _event_lines(e: dict[str, Any], machine: dict[str, Any]) -> list[str]:
     ratio, rounds = e["ratio"], e["ratio_rounds"]
     cpu = rounds["counting app_ms"]
     shards = e.get("shards", 16)  # counters.SHARDS, in results since it moved
+    transacted = "state transaction aggregates" in agg  # results of the counts + totals (+ gauges) layout
     intro = (
         f"DunningEvents through Redis (`pubsub.redis`, the `domain-events` component of components/local:"
         f" 4 deliveries at once, 10 buffered) and each subscriber's daprd. A round XADDs {e['events']:,}"
         " events onto the subscriber's topic in one pipelined write, in the envelope daprd writes, and"
         " ends when its consumer group has read the last with none pending (daprd acknowledges after the"
         f" app answers); rounds: {e['runs']}, after a warm-up of {e['warm']}, the subscribers taking turns,"
-        " each round counted under a day of its own (so the counters'"
-        f" {shards} shard keys start empty, and end holding {e['events'] / shards:.0f} event ids each) with"
-        " ids never seen before. On"
+        f" each round counted under a day of its own {_fresh(shards, e['events'], transacted=transacted)}"
+        f" with ids never seen before.{_events(transacted=transacted)} On"
         f" {machine['cores']} cores ({machine['cpu']}) shared with Redis, the daprds and the publisher"
         f"{_load(e)}; CPU is user+system time from /proc over the round. Each subscriber has a topic of its"
         " own on the same component, so no round is another's backlog."
@@ -56,17 +66,14 @@ def _event_lines(e: dict[str, Any], machine: dict[str, Any]) -> list[str]:
     baselines = (
         "Two baselines. The counting subscriber (`bench/apps/counting_subscriber.py`) is hand-written: a"
         " bare gRPC AppCallback server, no FunctionApp, no pydantic, doing the work any aggregator must to"
-        " count an event once: the CloudEvent's data parsed with `json`, the shard key read through the"
-        " Dapr SDK's gRPC client, the event id checked, the dimension tallies and the id added, the shard"
-        " written back with its ETag (first-write, strong, as `DaprStateStore`), read and written again"
-        " after a lost race. Same shard layout (`functions/common/aggregates.py`), same store, so the same"
-        " state traffic. The goal is read against it: it judges the overhead of our code (FunctionApp,"
-        " pydantic, the counters' model), not the store's work that counting needs anyway. The bare"
-        " subscriber (`bench/apps/bare_subscriber.py`) answers SUCCESS without reading the event: against"
-        " it the figures show what counting in the store costs at all. The middle row is the aggregator"
-        " with `counters.count` answering at once (`bench/apps/aggregator_variant.py`): FunctionApp's topic"
-        " path (the CloudEvent's data into a `DunningEvent`, its dimensions, a JSON log line) without the"
-        " store."
+        f" count an event once: {_counting(transacted=transacted)} The goal is read against it: it judges"
+        " the overhead of our code (FunctionApp, pydantic, the counters' model), not the store's work that"
+        " counting needs anyway. The bare subscriber (`bench/apps/bare_subscriber.py`) answers SUCCESS"
+        " without reading the event: against it the figures show what counting in the store costs at all."
+        " The middle row is the aggregator with `counters.count` answering at once"
+        " (`bench/apps/aggregator_variant.py`): FunctionApp's topic path (the CloudEvent's data into a"
+        f" `DunningEvent`, its dimensions{' and gauge moves' if transacted else ''}, a JSON log line)"
+        " without the store."
     )
     return [
         *_wrap(intro),
@@ -85,20 +92,89 @@ def _event_lines(e: dict[str, Any], machine: dict[str, Any]) -> list[str]:
             f" {ratio['counting per_second']:.2f}× the counting subscriber's, its daprd's CPU per event"
             f" {ratio['counting daprd_ms']:.2f}×. State calls per event through daprd to the sqlite"
             f" `aggregates` store: the aggregator {_calls(agg)}; the counting subscriber {_calls(counting)}"
-            " (a lost race: a write that lost the ETag race to a concurrent delivery on the same shard, read"
-            " and written again)."
+            f" ({_lost(transacted=transacted)})."
         ),
         *_wrap(
             f"Against the no-op bare subscriber the aggregator's CPU per event is"
             f" {ratio['aggregator app_ms']:.2f}× ({_list(rounds['aggregator app_ms'])}) and the counting"
             f" subscriber's {ratio['counting_bare app_ms']:.2f}× ({_list(rounds['counting_bare app_ms'])}):"
-            " what counting once costs, two gRPC round trips to daprd, the shard's JSON read and written"
-            " whole (its tallies and the ids it has counted) and a sqlite transaction in daprd. FunctionApp's"
+            f" what counting once costs, {_costs(transacted=transacted)}. FunctionApp's"
             f" topic path alone is {ratio['no_store app_ms']:.2f}× the bare subscriber"
             f" ({_list(rounds['no_store app_ms'])}); counting in the store makes the aggregator"
             f" {ratio['store app_ms']:.2f}× that path ({_list(rounds['store app_ms'])})."
         ),
     ]
+
+
+def _fresh(shards: int, events: int, *, transacted: bool) -> str:
+    if not transacted:
+        return (
+            f"(so the counters' {shards} shard keys start empty, and end holding {events / shards:.0f}"
+            " event ids each)"
+        )
+    return (
+        f"(so the {shards} shards' counts and totals keys start empty, and the counts keys end holding"
+        f" {events / shards:.0f} event ids each; the dunning gauges are all-time, the same {shards} keys"
+        " every round)"
+    )
+
+
+def _events(*, transacted: bool) -> str:
+    if not transacted:
+        return ""
+    return (
+        " The events are version 2 DunningEvents (with the case's `step`, the failure's time, a recovery's"
+        " last email step), in turn a case opened, a declined charge, a paid one and a recovery: each"
+        " moves the open-cases gauges, so counting one is a read of two keys (the shard's counts key and"
+        " its gauges key, one bulk read) and a state transaction of three (counts, totals, gauges), as"
+        " `functions/aggregator/counters.py` does."
+    )
+
+
+def _counting(*, transacted: bool) -> str:
+    if not transacted:
+        return (
+            "the CloudEvent's data parsed with `json`, the shard key read through the Dapr SDK's gRPC"
+            " client, the event id checked, the dimension tallies and the id added, the shard written back"
+            " with its ETag (first-write, strong, as `DaprStateStore`), read and written again after a lost"
+            " race. Same shard layout (`functions/common/aggregates.py`), same store, so the same state"
+            " traffic."
+        )
+    return (
+        "the CloudEvent's data parsed with `json`, the shard's counts key and its gauges key read in one"
+        " bulk read through the Dapr SDK's gRPC client, the event id checked, the dimension tallies, the id"
+        " and the gauge moves added, and the counts, totals and gauges keys written in one"
+        " `ExecuteStateTransaction` through the SDK's raw gRPC stub with the aggregator's guards (as"
+        " `DaprStateStore.transact`: the counts and gauges keys first-write with the ETags they were read"
+        " with, insert-only when absent, the totals key last-write; strong), all read and written again"
+        " after a lost guard. Same keys (`functions/common/aggregates.py`), same store, same calls, so the"
+        " same state traffic."
+    )
+
+
+def _lost(*, transacted: bool) -> str:
+    if not transacted:
+        return (
+            "a lost race: a write that lost the ETag race to a concurrent delivery on the same shard, read"
+            " and written again"
+        )
+    return (
+        "a lost one: a transaction whose ETag guard lost to a concurrent delivery on the same shard or"
+        " gauges key, rolled back whole, then read and written again"
+    )
+
+
+def _costs(*, transacted: bool) -> str:
+    if not transacted:
+        return (
+            "two gRPC round trips to daprd, the shard's JSON read and written whole (its tallies and the"
+            " ids it has counted) and a sqlite transaction in daprd"
+        )
+    return (
+        "two gRPC round trips to daprd (a bulk read of two keys, a transaction of three), the shard's"
+        " JSON read and written whole (its tallies and the ids it has counted), its tallies again as the"
+        " totals key, the gauges read and written, and a sqlite transaction in daprd"
+    )
 
 
 def _publish_lines(p: dict[str, Any]) -> list[str]:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from dapr.clients.grpc._state import StateOptions
     from pydantic import BaseModel
 
-# First-write with no ETag means "insert only"; an unguarded save must say last-write.
+    from bindings.ports import Write
 
 
 @functools.cache
@@ -156,3 +156,31 @@ class DaprStateStore:
             f"delete state {key!r}",
             lambda c: c.delete_state(self.store, key, etag=etag, options=_options(first_write=bool(etag))),
         )
+
+    def transact(self, writes: Sequence[Write]) -> None:
+        """Upsert `writes` in one `ExecuteStateTransaction`; a guarded one is first-write, with its ETag.
+
+        Through the SDK's generated stub, not `execute_state_transaction`: the SDK drops each operation's
+        options, and first-write (the insert-only guard) is one. daprd answers a failed guard with an
+        INTERNAL "etag mismatch" (sqlite) or "no item was updated" (PostgreSQL), which `call` makes a
+        `ConflictError`; the store rolls the whole transaction back.
+        """
+        if not writes:
+            return
+        from dapr.proto import api_v1, common_v1  # noqa: PLC0415 - see `_options`
+
+        operations = [
+            api_v1.TransactionalStateOperation(
+                operationType="upsert",
+                request=common_v1.StateItem(
+                    key=write.key,
+                    value=write.value,
+                    etag=common_v1.Etag(value=write.etag) if write.etag is not None else None,
+                    options=_options(first_write=write.guarded).get_proto(),  # type: ignore[no-untyped-call]
+                ),
+            )
+            for write in writes
+        ]
+        request = api_v1.ExecuteStateTransactionRequest(storeName=self.store, operations=operations)
+        what = f"transaction on {writes[0].key!r} and {len(writes) - 1} more"
+        call(what, lambda c: c._stub.ExecuteStateTransaction(request))  # noqa: SLF001 - see above

@@ -53,8 +53,26 @@ class StateItem(NamedTuple):
     etag: str | None
 
 
+class Write(NamedTuple):
+    """One upsert of `StateStore.transact`: `value` under `key`, guarded or not.
+
+    Guarded (`replacing`): with `etag`, only if the key is unchanged since it was read; without, only
+    if the key does not exist. Unguarded: whatever is there, the last write wins.
+    """
+
+    key: str
+    value: bytes
+    etag: str | None = None
+    guarded: bool = False
+
+    @classmethod
+    def replacing(cls, item: StateItem, value: bytes) -> Write:
+        """`value` in place of `item` as read: insert-only when it did not exist, else guarded by its ETag."""
+        return cls(item.key, value, item.etag, guarded=True)
+
+
 class StateStore(Protocol):
-    """A key-value store with ETag concurrency (first-write wins)."""
+    """A key-value store with ETag concurrency (first-write wins) and transactions."""
 
     def get(self, key: str) -> StateItem:
         """Read `key`; `value` and `etag` are None when it does not exist."""
@@ -76,6 +94,9 @@ class StateStore(Protocol):
 
     def delete(self, key: str, *, etag: str | None = None) -> None:
         """Delete `key`, guarded by `etag` when given."""
+
+    def transact(self, writes: Sequence[Write]) -> None:
+        """Make every one of `writes` or none: `ConflictError` when a guarded one's guard fails."""
 
 
 class Clock(Protocol):

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from pydantic import BaseModel
 
-    from bindings.ports import Clock
+    from bindings.ports import Clock, Write
 
 
 class MemoryStateStore:
@@ -82,6 +82,17 @@ class MemoryStateStore:
             self._items.pop(key, None)
             self._expires.pop(key, None)
 
+    def transact(self, writes: Sequence[Write]) -> None:
+        """Check every guard, then make every write (none when a guard fails); the writes have no TTL."""
+        with self._lock:
+            self._expire()
+            for write in writes:
+                if write.guarded and self._items.get(write.key, (None, None))[1] != write.etag:
+                    raise ConflictError(f"{write.key}: etag mismatch, or exists")
+            for write in writes:
+                self._items[write.key] = (write.value, str(next(self._versions)))
+                self._expires.pop(write.key, None)
+
     def keys(self, prefix: str = "") -> list[str]:
         """The keys stored (and not expired), for assertions."""
         with self._lock:
@@ -120,6 +131,12 @@ class ContendedStateStore(MemoryStateStore):
         """Always lost."""
         del value
         raise ConflictError(f"{key} exists")
+
+    def transact(self, writes: Sequence[Write]) -> None:
+        """Always lost when a write is guarded."""
+        if any(write.guarded for write in writes):
+            raise ConflictError(f"etag mismatch on {writes[0].key}")
+        super().transact(writes)
 
 
 class MemoryQueue:

@@ -22,6 +22,8 @@ from functions.common.domain_events import DunningEvent, EmailEvent
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from functions.common.aggregates import Level
+
 _log = logging.getLogger(__name__)
 # Announces its own dead letters (a hostile event on a topic) on domain-events, where it counts them too.
 app = FunctionApp(names.AGGREGATOR, events=DaprPublisher(names.DOMAIN_EVENTS))
@@ -31,7 +33,8 @@ store = DaprStateStore(names.AGGREGATES)
 @app.topic(names.DOMAIN_EVENTS, domain_events.DUNNING, model=DunningEvent)
 def on_dunning(event: DunningEvent) -> None:
     """Count a dunning effect under the day it happened (UTC)."""
-    _count(domain_events.DUNNING, event.event_id, event.occurred_at, tallies.dunning_dimensions(event))
+    dimensions, moves = tallies.dunning_dimensions(event), tallies.dunning_moves(event)
+    _count(domain_events.DUNNING, event.event_id, event.occurred_at, dimensions, moves)
 
 
 @app.topic(names.DOMAIN_EVENTS, domain_events.EMAIL, model=EmailEvent)
@@ -54,8 +57,15 @@ def on_dead_letter(event: DeadLetterEvent) -> None:
     )
 
 
-def _count(topic: str, event_id: str, occurred_at: datetime, dimensions: dict[str, int]) -> None:
-    if not counters.count(store, topic, occurred_at.astimezone(UTC).date(), event_id, dimensions):
+def _count(
+    topic: str,
+    event_id: str,
+    occurred_at: datetime,
+    dimensions: dict[str, int],
+    moves: dict[str, Level] | None = None,
+) -> None:
+    day = occurred_at.astimezone(UTC).date()
+    if not counters.count(store, topic, day, event_id, dimensions, moves=moves):
         _log.info("counted already: %s", event_id)
 
 

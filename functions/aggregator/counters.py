@@ -1,18 +1,22 @@
-"""The day's counters in a state store: each event counted once, in the same write as its dedupe.
+"""The day's counters in a state store: each event counted once, in the same transaction as its dedupe.
 
-Keys (`functions.common.aggregates`): `counts:{topic}:{yyyy-mm-dd}:{shard}`, one of `SHARDS` by a hash
-of the event id, each a `Counts` (its tallies and the ids of the events it has counted), written back
-with its ETag. Counting an event and remembering its id are one write of one key, so a redelivered
-event, or one handled by two replicas at once, is counted once: the second sees its id, or loses the
-ETag race and reads it. The day is the event's own (`occurred_at`, UTC), so a redelivery lands on the
-same key. The shards spread replicas' writes over `SHARDS` keys; a shard keeps its day's ids, so a key
-stays in the tens of kilobytes up to about ten thousand events a day and topic.
+Keys (`functions.common.aggregates`): the event's shard, one of `SHARDS` by a hash of its id: its
+counts key `counts:{topic}:{yyyy-mm-dd}:{shard}` (the shard's tallies and the ids of the events it has
+counted) and its totals key `totals:…` (the tallies alone, what readers read), and, for an event that
+moves gauges, its topic's gauges key `gauges:{topic}:{shard}`. Counting an event is one state
+transaction: the counts key guarded by the ETag it was read with (or insert-only), the totals key as
+the counts key's tallies, the gauges guarded by their own ETag. So a redelivered event, or one handled
+by two replicas at once, is counted once: the second sees its id, or loses the guard and reads it; and
+the totals and gauges move exactly when the counts do. The day is the event's own (`occurred_at`, UTC),
+so a redelivery lands on the same keys. The shards spread replicas' writes over `SHARDS` keys; a counts
+key keeps its day's ids, so it stays in the tens of kilobytes up to about ten thousand events a day and
+topic, and only the aggregator reads it.
 
 Cheap in the common case: a shard read back as the very bytes this process last wrote to its key (one
 replica, or no other writer since) is not parsed and validated again but taken from `LAST_WRITTEN`
 (the key's last written bytes and their frozen `Counts`); any other bytes are validated as stored.
 The new shard is built without re-validating its tallies and ids (`counted`: they were validated or
-built here). The read, the ETag-guarded write and the stored JSON are as before.
+built here).
 """
 
 from __future__ import annotations
@@ -20,8 +24,20 @@ from __future__ import annotations
 import zlib
 from typing import TYPE_CHECKING
 
-from bindings.optimistic import retry_conflicts, write_back
-from functions.common.aggregates import SHARDS, ZERO, Counts, Tally, key
+from bindings.optimistic import retry_conflicts
+from bindings.ports import Write
+from functions.common.aggregates import (
+    SHARDS,
+    ZERO,
+    Counts,
+    Level,
+    Levels,
+    Tally,
+    Totals,
+    gauges_key,
+    key,
+    totals_key,
+)
 
 if TYPE_CHECKING:
     from datetime import date
@@ -35,9 +51,14 @@ KEPT = 4 * SHARDS  # shard keys `LAST_WRITTEN` remembers (a day's of four topics
 LAST_WRITTEN: dict[str, tuple[bytes, Counts]] = {}
 
 
+def shard(event_id: str) -> int:
+    """The shard that counts `event_id` (on any day, and in the gauges)."""
+    return zlib.crc32(event_id.encode()) % SHARDS
+
+
 def shard_key(topic: str, day: date, event_id: str) -> str:
-    """The key of the shard that counts `event_id` on `day`."""
-    return key(topic, day, zlib.crc32(event_id.encode()) % SHARDS)
+    """The counts key of the shard that counts `event_id` on `day`."""
+    return key(topic, day, shard(event_id))
 
 
 def counted(counts: Counts, event_id: str, dimensions: dict[str, int]) -> Counts:
@@ -68,18 +89,41 @@ def _remember(name: str, value: bytes, counts: Counts) -> None:
     LAST_WRITTEN[name] = (value, counts)
 
 
-def count(store: StateStore, topic: str, day: date, event_id: str, dimensions: dict[str, int]) -> bool:
-    """Count `event_id` once under `dimensions`; False when it was counted already."""
-    name = shard_key(topic, day, event_id)
+def moved(levels: Levels, moves: dict[str, Level]) -> Levels:
+    """`levels` with each of `moves` (name -> the level it adds, any sign) added."""
+    found = dict(levels.levels)
+    for name, move in moves.items():
+        found[name] = found[name].plus(move) if name in found else move
+    return Levels(levels=found)
+
+
+def count(
+    store: StateStore,
+    topic: str,
+    day: date,
+    event_id: str,
+    dimensions: dict[str, int],
+    *,
+    moves: dict[str, Level] | None = None,
+) -> bool:
+    """Count `event_id` once under `dimensions` and move the gauges by `moves`; False if counted already."""
+    number = shard(event_id)
+    name = key(topic, day, number)
+    gauges = gauges_key(topic, number) if moves else None
 
     def once() -> bool:
-        item = store.get(name)
+        item, *held = store.get_many([name, gauges]) if gauges else [store.get(name)]
         counts = parsed(name, item.value)
         if event_id in counts.seen:
             return False
         after = counted(counts, event_id, dimensions)
         value = after.model_dump_json().encode()
-        write_back(store, item, value)
+        totals = Totals.model_construct(tallies=after.tallies).model_dump_json().encode()
+        writes = [Write.replacing(item, value), Write(totals_key(topic, day, number), totals)]
+        if held and moves:
+            levels = Levels.model_validate_json(held[0].value) if held[0].value else Levels()
+            writes.append(Write.replacing(held[0], moved(levels, moves).model_dump_json().encode()))
+        store.transact(writes)
         _remember(name, value, after)  # only once written: a lost race leaves the last entry as it was
         return True
 

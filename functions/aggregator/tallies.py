@@ -7,13 +7,22 @@ form (`safe_code`). An email event has no amount: its currency is `-` and its am
 `-/opened.reminder`), nor has a dead letter (`-/source.payment-events`, `-/source.payment-events@07`:
 the same by the UTC hour it was written in, `-/kind.invalid`).
 A document event counts its total under `{currency}/rendered.{document_type}` (`EUR/rendered.invoice`).
+
+A version 2 dunning event adds: on a close with its `step`, `{currency}/{end}.step.{step}`; on a
+recovery, `{currency}/recovered.after.{email step}` (`none` when no email had gone) and, counted under
+`-` by the whole hours from the failure to the recovery, `-/recovered.hours.{hours}` (at most
+`HOURS_CAP`). With its `step` it moves the gauges of open cases, `{currency}/open.step.{step}`
+(`dunning_moves`), which an all-time level holds: +1 and the amount at step 0 when opened; from the
+step before to its own on a charge; -1 at its step on a close.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC
+from datetime import UTC, timedelta
 from typing import TYPE_CHECKING, Final
+
+from functions.common.aggregates import HOURS_CAP, Level
 
 if TYPE_CHECKING:
     from bindings.messages import DeadLetterEvent
@@ -43,13 +52,34 @@ def dunning_dimensions(event: DunningEvent) -> dict[str, int]:
     """The dimensions a dunning event counts under, each with the amount it adds."""
     money = event.currency
     if event.type != "attempt.charged":
-        return {f"{money}/{_NAMES[event.type]}": event.amount}
+        name = _NAMES[event.type]
+        found = {f"{money}/{name}": event.amount}
+        if event.step is not None and event.type != "case.opened":
+            found[f"{money}/{name}.step.{event.step}"] = event.amount
+        if event.type == "case.recovered" and event.failed_at is not None:
+            found[f"{money}/recovered.after.{event.email_step or 'none'}"] = event.amount
+            hours = (event.occurred_at - event.failed_at) // timedelta(hours=1)
+            found[f"-/recovered.hours.{min(max(hours, 0), HOURS_CAP)}"] = 0
+        return found
     found = {f"{money}/charged.{event.outcome}": event.amount}
     if event.decline_class is not None:
         found[f"{money}/declined.{event.decline_class}"] = event.amount
     if event.decline_code is not None:
         found[f"{money}/code.{safe_code(event.decline_code)}"] = event.amount
     return found
+
+
+def dunning_moves(event: DunningEvent) -> dict[str, Level]:
+    """How a dunning event with a `step` moves the open cases' gauges (none without one)."""
+    if event.step is None:
+        return {}
+    at = f"{event.currency}/open.step."
+    up, down = Level(count=1, amount=event.amount), Level(count=-1, amount=-event.amount)
+    if event.type == "case.opened":
+        return {f"{at}{event.step}": up}
+    if event.type == "attempt.charged":
+        return {f"{at}{event.step - 1}": down, f"{at}{event.step}": up}
+    return {f"{at}{event.step}": down}
 
 
 def email_dimensions(event: EmailEvent) -> dict[str, int]:

@@ -16,7 +16,7 @@ import hashlib
 import re
 from typing import TYPE_CHECKING, Final, Literal, TypeGuard
 
-from pydantic import AwareDatetime, Field, model_validator
+from pydantic import AwareDatetime, Field, SerializerFunctionWrapHandler, model_serializer, model_validator
 
 from bindings.messages import DEAD_LETTER_TOPIC, Message
 from functions.common import money, names
@@ -35,10 +35,12 @@ DEAD_LETTERS: Final = DEAD_LETTER_TOPIC  # the framework's `DeadLetterEvent`, fr
 DUNNING_QUEUE: Final = f"{names.DOMAIN_EVENTS}/{DUNNING}"
 
 ID = r"^[A-Za-z0-9_.:@-]{1,120}$"  # case, customer and request ids on events
+TEMPLATE = r"^[a-z_]{1,40}$"  # an email step, as `EmailRequested.template`
 DunningEventType = Literal[
     "case.opened", "attempt.charged", "case.recovered", "case.abandoned", "case.canceled"
 ]
 ChargeOutcome = Literal["paid", "declined", "needs_customer"]
+CLOSES: Final[frozenset[DunningEventType]] = frozenset({"case.recovered", "case.abandoned", "case.canceled"})
 
 
 def dunning_event_id(kind: DunningEventType, case_id: str, attempt: int | None = None) -> str:
@@ -49,7 +51,7 @@ def dunning_event_id(kind: DunningEventType, case_id: str, attempt: int | None =
 
 
 class DunningEvent(Message):
-    """A dunning effect (version 1): a case opened, an attempt charged, a case recovered, abandoned, canceled.
+    """A dunning effect: a case opened, an attempt charged, a case recovered, abandoned, canceled.
 
     `occurred_at` is the moment dunning recorded the effect: the day it is counted under. `amount` (minor
     units of `currency`, upper case as the case holds it) is the case's payment: what was failed, charged,
@@ -58,9 +60,16 @@ class DunningEvent(Message):
     its `attempt` number; a declined one the policy's `decline_class` (soft, hard, fraud... as the
     policy's table names it) and the `decline_code` it was classed by. An attempt the processor refused,
     or whose answer is in doubt, charged nothing and has no event.
+
+    Version 2 adds three fields (a version 1 event has none of them; both versions stay readable):
+    - `failed_at`: when the case's payment failed (the case's `failed_at`); on every version 2 event.
+    - `step`: the case's step after this effect: how many of its charges the processor answered, this
+      one included (0 on `case.opened`). None for a case opened before version 2 (its life was not all
+      counted), and on a charge answered after its case's close was recorded (the close counted it off).
+    - `email_step`: on a close only, the last ladder email dunning had sent before it; None if none.
     """
 
-    version: Literal[1] = 1
+    version: Literal[1, 2] = 2
     type: DunningEventType
     event_id: str = Field(
         pattern=r"^[A-Za-z0-9_.:@-]{1,160}$", description="deterministic: see `dunning_event_id`"
@@ -74,6 +83,9 @@ class DunningEvent(Message):
     outcome: ChargeOutcome | None = None
     decline_class: str | None = Field(default=None, pattern=r"^[a-z][a-z_]{0,79}$")
     decline_code: str | None = Field(default=None, min_length=1, max_length=200)  # the processor's, as given
+    failed_at: AwareDatetime | None = None  # version 2 (see above), as the next two
+    step: int | None = Field(default=None, ge=0, le=1000)
+    email_step: str | None = Field(default=None, pattern=TEMPLATE)
 
     @model_validator(mode="after")
     def _consistent(self) -> DunningEvent:
@@ -91,15 +103,39 @@ class DunningEvent(Message):
         expected = dunning_event_id(self.type, self.case_id, self.attempt)
         if self.event_id != expected:
             raise ValueError(f"event_id of this {self.type} is {expected!r}, not {self.event_id!r}")
+        return self._stepped()
+
+    @model_serializer(mode="wrap")
+    def _dumped(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        """Version 2's fields left out when None: a version 1 event is written exactly as before them."""
+        data: dict[str, object] = handler(self)
+        return {key: value for key, value in data.items() if key not in _V2 or value is not None}
+
+    def _stepped(self) -> DunningEvent:
+        """Version 2's fields: none in version 1; `failed_at` always, `step` and `email_step` as typed."""
+        if self.version == 1:
+            given = [name for name in _V2 if getattr(self, name) is not None]
+            if given:
+                raise ValueError(f"{', '.join(given)}: fields of version 2, in a version 1 event")
+            return self
+        if self.failed_at is None:
+            raise ValueError("a version 2 event needs failed_at")
+        if self.step is not None and self.type == "case.opened" and self.step != 0:
+            raise ValueError(f"case.opened is step 0, not {self.step}")
+        if self.step is not None and self.type == "attempt.charged" and self.step < 1:
+            raise ValueError("attempt.charged is step 1 or more: it counts its own charge")
+        if self.email_step is not None and self.type not in CLOSES:
+            raise ValueError(f"{self.type} has no email_step: only a close does")
         return self
 
+
+_V2: Final = ("failed_at", "step", "email_step")  # the fields `DunningEvent` version 2 added
 
 EmailEventType = Literal[
     "email.sent", "email.suppressed", "email.delivered", "email.bounced", "email.opened", "email.clicked"
 ]
 # Events the provider reports (SendGrid's webhook, through email-events); the others are email-send's.
 PROVIDER_EVENTS: Final = frozenset({"email.delivered", "email.bounced", "email.opened", "email.clicked"})
-TEMPLATE = r"^[a-z_]{1,40}$"  # an email step, as `EmailRequested.template`
 
 
 def fits(value: object, pattern: str) -> TypeGuard[str]:

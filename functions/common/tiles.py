@@ -5,7 +5,9 @@ tile, with a TTL, to the `tiles` state store under `tile:{id}`) and the dashboar
 page and each tile as it finds it, never building one). A tile's `data` is shaped by its template,
 one per visualisation style: `kpi` (a number with its trend), `series` (lines over days), `bars`
 (a breakdown) and `table`. Numbers come with the text the page shows (`display`), formatted here in
-Python, so the page shows exactly what `bindery cases` and `bindery emails` would.
+Python, so the page shows exactly what `bindery cases` and `bindery emails` would. A `kpi`, `bars` or
+`table` may carry a `note` saying what it counts (the page shows it under the title's line); `bars` and
+`table` gained theirs later, optional, so a tile stored before reads as it did.
 """
 
 from __future__ import annotations
@@ -68,6 +70,7 @@ class Bars(_Frozen):
 
     template: Literal["bars"] = "bars"
     bars: tuple[Bar, ...]
+    note: str = Field(default="", max_length=200)  # what the bars count, e.g. "30 days, every currency"
 
 
 class Table(_Frozen):
@@ -76,6 +79,7 @@ class Table(_Frozen):
     template: Literal["table"] = "table"
     columns: tuple[str, ...]
     rows: tuple[tuple[str, ...], ...]
+    note: str = Field(default="", max_length=200)  # what the rows count
 
 
 TileData = Annotated[Kpi | Series | Bars | Table, Field(discriminator="template")]
@@ -118,9 +122,13 @@ def _spec(tile_id: str, title: str, template: Template, refresh: int = 120, ttl:
 CATALOGUE: Final[tuple[Spec, ...]] = (
     _spec("recovery-rate", "Recovery rate", "kpi"),
     _spec("recovered-revenue", "Recovered revenue by month", "series", refresh=600),
+    _spec("at-risk", "At risk: open cases' amount", "table"),
     _spec("lost", "Lost: abandoned and canceled, last 30 days", "table"),
+    _spec("cases-by-step", "Cases by state and step", "table"),
     _spec("declines-by-class", "Declines by class, last 30 days", "bars"),
     _spec("decline-reasons", "Top decline reasons, last 30 days", "table"),
+    _spec("time-to-recover", "Time to recover (median)", "kpi", refresh=600),
+    _spec("recoveries-by-email", "Recoveries by the email before them, last 30 days", "bars", refresh=600),
     _spec("emails-by-status", "Emails by status, last 30 days", "bars"),
     _spec("bounce-rate", "Bounce rate", "kpi"),
     _spec("documents-rendered", "Documents rendered per day", "series"),

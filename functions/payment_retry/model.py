@@ -196,6 +196,9 @@ class Case(_Record):
     # payment, mailed when the customer must act. Left out of the JSON when None, so a replica of the
     # release before it still reads every case without one.
     payment_page_url: str | None = None
+    # Opened by the release of `DunningEvent` version 2, so every event of its life has a `step`. Left
+    # out of the JSON when False, as `payment_page_url`, so an older replica reads every case before it.
+    stepped: bool = False
     status: CaseStatus = "open"
     waiting_for_update: bool = False
     # Why the case waits for an operator (a refused request, an answer in doubt): meanwhile nothing is
@@ -215,6 +218,8 @@ class Case(_Record):
         data: dict[str, object] = handler(self)
         if data.get("payment_page_url") is None:  # pydantic 2.6 has no `exclude_if`
             data.pop("payment_page_url", None)
+        if not data.get("stepped"):
+            data.pop("stepped", None)
         return data
 
     @property

@@ -47,6 +47,7 @@ def opened(event: PaymentFailed, policy: Policy, now: datetime) -> Case:
         payment_page_url=event.payment_page_url,
         give_up_at=deadline(policy, event.failed_at, event.timezone),
         waiting_for_update=not kind.retry,
+        stepped=True,  # its whole life is published with steps (`progress`)
     )
     wait = event.failed_at + kind.retry_after if kind.retry_after else None  # from the failure
     case = _scheduled(case, policy, now, not_before=wait)

@@ -14,6 +14,10 @@ owed again, so recomputing a transition or a redelivered payment event adds noth
 - `case.canceled`: paid elsewhere (`arrivals`), or closed by an operator (`releases`). A case closed
   while our charge was in flight is held until the answer (or an operator) settles how it ended: its
   close is published then, once (`doubles.answered_after_close`, `releases.closed`).
+
+A case owes one close at most: once one is owed or sent, no other is (an answer after an operator's
+close does not add a `case.recovered`). Every event is version 2: the case's `failed_at`, its `step`
+and, on a close, its `email_step`, as `progress` reads them from the case.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from functions.common.domain_events import DUNNING, DUNNING_QUEUE, DunningEvent, dunning_event_id
+from functions.payment_retry import progress
 from functions.payment_retry.model import Outgoing
 
 if TYPE_CHECKING:
@@ -53,11 +58,14 @@ def charged(
 
 
 def closed(case: Case, now: datetime, status: str | None = None) -> Case:
-    """`case` owing the event of how it ended: `status`, by default its own (none for `double_collected`)."""
+    """`case` owing the event of how it ended: `status`, by default its own (none for `double_collected`).
+
+    Nothing more if it owes or has sent a close already: a case ends once.
+    """
     kind = _CLOSES.get(status or case.status)
-    if kind is None:
+    if kind is None or progress.close_known(case):
         return case
-    return _owed(case, _event(case, kind, now))
+    return _owed(case, _event(case, kind, now, fields={"email_step": progress.email_step(case)}))
 
 
 def charges_of(answered: Case, case: Case) -> Case:
@@ -87,6 +95,8 @@ def _event(
         "amount": case.amount,
         "currency": case.currency,
         "attempt": attempt,
+        "failed_at": case.failed_at,
+        "step": progress.step(case, kind),
         **(fields or {}),
     })  # fmt: skip
 

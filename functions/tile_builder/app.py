@@ -12,6 +12,7 @@ import functools
 import logging
 import os
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING
 
 from bindings.app import CronTick, FunctionApp
@@ -19,7 +20,7 @@ from bindings.clock import SystemClock
 from bindings.dapr_ports import DaprStateStore
 from bindings.errors import TransientError
 from bindings.settings import Setting
-from functions.common import names
+from functions.common import aggregates, names
 from functions.common.tiles import CATALOGUE, Spec
 from functions.tile_builder import refresh
 
@@ -68,6 +69,8 @@ app = FunctionApp(names.TILE_BUILDER)
 clock = SystemClock()
 counters = DaprStateStore(names.AGGREGATES)  # read only: the aggregator writes it
 tiles = DaprStateStore(names.TILES)
+# Settled days' shards read from their counts key (no totals key), kept from tick to tick: `refresh.tick`.
+earlier = aggregates.Earlier(settled_before=date.min)
 
 
 @functools.cache
@@ -86,7 +89,7 @@ def _start() -> None:
 def on_tick(tick: CronTick) -> None:
     """Rebuild the tiles that are due; one that fails is logged, the others saved, and the tick raises."""
     del tick
-    report = refresh.tick(counters, tiles, catalogue(), clock.now())
+    report = refresh.tick(counters, tiles, catalogue(), clock.now(), earlier=earlier)
     if report.built:
         _log.info("built %d tiles: %s", len(report.built), ", ".join(report.built))
     for tile_id, error in sorted(report.failed.items()):

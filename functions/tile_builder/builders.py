@@ -1,7 +1,8 @@
 """Each tile's builder: the aggregator's counters of one topic by day -> the tile's data (pure, no Dapr).
 
 `BUILDERS` maps each tile id of `functions.common.tiles.CATALOGUE` to its `Builder`: the topic it reads,
-the first day it needs (from today, UTC) and the function that builds its data at `now`. Windows end
+the first day it needs (from today, UTC) and the function that builds its data at `now`; or to a
+`case_builders.GaugeBuilder`, whose function reads the topic's gauges too (the cases' tiles). Windows end
 with today (UTC): "30 days" is today and the 29 days before it. docs/architecture.md (*Dashboard
 tiles*) says what each one computes.
 """
@@ -13,10 +14,12 @@ from datetime import date, timedelta
 from itertools import pairwise
 from typing import TYPE_CHECKING, Final
 
-from functions.common import domain_events
 from functions.common.aggregates import ZERO
-from functions.common.tiles import Bar, Bars, Kpi, Line, Series, Table, TileData
+from functions.common.domain_events import DEAD_LETTERS, DOCUMENTS, DUNNING, EMAIL
+from functions.common.tiles import Bars, Kpi, Line, Series, Table, TileData
+from functions.tile_builder import case_builders
 from functions.tile_builder import figures as f
+from functions.tile_builder.figures import CLOSED, TREND, WINDOW, breakdown
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -24,11 +27,8 @@ if TYPE_CHECKING:
 
     from functions.tile_builder.figures import Days
 
-WINDOW: Final = 30  # days of the KPIs, breakdowns and tables
-TREND: Final = 14  # days of a KPI's trend and of the daily series
 MONTHS: Final = 6  # months of recovered revenue, the current one included
 TOP: Final = 10  # decline reasons listed
-CLOSED: Final = ("recovered", "abandoned", "canceled")  # a case's ends; an open case has none yet
 
 
 @dataclass(frozen=True)
@@ -101,16 +101,11 @@ def lost(days: Days, now: datetime) -> Table:
     return Table(columns=("Currency", "Abandoned", "Canceled", "Lost", "Cases"), rows=tuple(rows))
 
 
-def _bars(counts: dict[str, int]) -> Bars:
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return Bars(bars=tuple(Bar(label=label, figure=f.count(n)) for label, n in ordered if n))
-
-
 def declines_by_class(days: Days, now: datetime) -> Bars:
     """`{CUR}/declined.{class}` counts over 30 days, every currency, by class."""
     tallies = f.summed(days, f.span(now.date(), WINDOW))
     by_class = f.by_name(tallies, lambda _cur, name: f.ending(name, prefix="declined."))
-    return _bars({name: tally.count for name, tally in by_class.items()})
+    return breakdown({name: tally.count for name, tally in by_class.items()})
 
 
 def decline_reasons(days: Days, now: datetime) -> Table:
@@ -128,7 +123,7 @@ def emails_by_status(days: Days, now: datetime) -> Bars:
     """`-/{status}` counts over 30 days: sent, suppressed, delivered, bounced, opened, clicked."""
     tallies = f.summed(days, f.span(now.date(), WINDOW))
     statuses = f.by_name(tallies, lambda cur, name: name if cur == "-" and "." not in name else None)
-    return _bars({name: tally.count for name, tally in statuses.items()})
+    return breakdown({name: tally.count for name, tally in statuses.items()})
 
 
 def _bounced(days: Days, over: list[date]) -> tuple[int, int]:
@@ -167,7 +162,7 @@ def dead_letters(days: Days, now: datetime) -> Bars:
             found = _hourly(name)
             if found is not None and (found[1] <= hour if day == today else found[1] > hour):
                 counts[found[0]] = counts.get(found[0], 0) + tally.count
-    return _bars(counts)
+    return breakdown(counts)
 
 
 def _hourly(name: str) -> tuple[str, int] | None:
@@ -176,16 +171,18 @@ def _hourly(name: str) -> tuple[str, int] | None:
     return (source, int(hour)) if at and source and hour.isdigit() else None
 
 
-BUILDERS: Final[dict[str, Builder]] = {
-    "recovery-rate": Builder(domain_events.DUNNING, _days(WINDOW), recovery_rate),
-    "recovered-revenue": Builder(
-        domain_events.DUNNING, lambda today: month_starts(today)[0], recovered_revenue
-    ),
-    "lost": Builder(domain_events.DUNNING, _days(WINDOW), lost),
-    "declines-by-class": Builder(domain_events.DUNNING, _days(WINDOW), declines_by_class),
-    "decline-reasons": Builder(domain_events.DUNNING, _days(WINDOW), decline_reasons),
-    "emails-by-status": Builder(domain_events.EMAIL, _days(WINDOW), emails_by_status),
-    "bounce-rate": Builder(domain_events.EMAIL, _days(WINDOW), bounce_rate),
-    "documents-rendered": Builder(domain_events.DOCUMENTS, _days(TREND), documents_rendered),
-    "dead-letters": Builder(domain_events.DEAD_LETTERS, _days(2), dead_letters),
+BUILDERS: Final[dict[str, Builder | case_builders.GaugeBuilder]] = {
+    "recovery-rate": Builder(DUNNING, _days(WINDOW), recovery_rate),
+    "recovered-revenue": Builder(DUNNING, lambda today: month_starts(today)[0], recovered_revenue),
+    "at-risk": case_builders.GaugeBuilder(DUNNING, None, case_builders.at_risk),
+    "lost": Builder(DUNNING, _days(WINDOW), lost),
+    "cases-by-step": case_builders.GaugeBuilder(DUNNING, _days(WINDOW), case_builders.cases_by_step),
+    "declines-by-class": Builder(DUNNING, _days(WINDOW), declines_by_class),
+    "decline-reasons": Builder(DUNNING, _days(WINDOW), decline_reasons),
+    "time-to-recover": Builder(DUNNING, _days(WINDOW), case_builders.time_to_recover),
+    "recoveries-by-email": Builder(DUNNING, _days(WINDOW), case_builders.recoveries_by_email),
+    "emails-by-status": Builder(EMAIL, _days(WINDOW), emails_by_status),
+    "bounce-rate": Builder(EMAIL, _days(WINDOW), bounce_rate),
+    "documents-rendered": Builder(DOCUMENTS, _days(TREND), documents_rendered),
+    "dead-letters": Builder(DEAD_LETTERS, _days(2), dead_letters),
 }

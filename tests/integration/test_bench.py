@@ -84,9 +84,16 @@ def test_the_receipt_pipeline_bench_times_requests_and_drains_backlogs(tmp_path:
 
 
 def test_the_pubsub_bench_counts_every_event_and_publish(tmp_path: Path) -> None:
-    """Each subscriber's group reads every event (the aggregator counts each); each request publishes once."""
+    """Each subscriber's group reads every event (the aggregator counts each); each request publishes once.
+
+    The counting baseline makes the aggregator's state calls: a bulk read (counts and gauges keys) and
+    one state transaction an event.
+    """
     events = _bench_module("pubsub_events").measure(tmp_path / "events", events=100, runs=1, warm=8)  # type: ignore[attr-defined]
-    assert events["aggregator"]["state get aggregates"]["median"] >= 1
+    for app in ("aggregator", "bench-counting-subscriber"):
+        assert events[app]["state bulk_get aggregates"]["median"] >= 1, app
+        assert events[app]["state transaction aggregates"]["median"] == 1, app
+        assert "state set aggregates" not in events[app], app
     assert events["ratio"]["aggregator app_ms"] > 0
     publish = _bench_module("pubsub_publish").measure(tmp_path / "publish", messages=6, runs=1, warm=2)  # type: ignore[attr-defined]
     assert publish["published"] == 8
@@ -95,16 +102,21 @@ def test_the_pubsub_bench_counts_every_event_and_publish(tmp_path: Path) -> None
 
 
 def test_the_dashboard_bench_refreshes_every_tile_and_times_the_page(tmp_path: Path) -> None:
-    """Counters seeded in the aggregator's shape; every tick builds every tile; the page draws them all."""
+    """Counters seeded as the aggregator stores them; each tick reads totals, builds every tile; the page."""
     seed = _bench_module("dashboard_seed")
     today = datetime.now(UTC).date()
-    assert seed.shards(90, today) == seed.folded(90, today)  # type: ignore[attr-defined]
+    folded = seed.folded(90, today)  # type: ignore[attr-defined]
+    assert seed.encoded(seed.shards(90, today)) == folded  # type: ignore[attr-defined]
+    assert {name.partition(":")[0] for name in folded} == {"counts", "totals", "gauges"}
     tiles = _bench_module("dashboard_tiles")
     refresh = tiles.measure(tmp_path / "dash", (30, 600), runs=1)  # type: ignore[attr-defined]
     assert {size: row["opened"] for size, row in refresh["seed"].items()} == {"30": 30, "600": 600}
     small, large = refresh["sizes"]["30"], refresh["sizes"]["600"]
-    assert small["counters_keys"] == large["counters_keys"]
+    assert small["counters_keys_totals"] == large["counters_keys_totals"]
+    assert large["counters_keys_counts"]["median"] <= small["counters_keys_counts"]["median"]  # absent ones
     assert small["counters_read_bytes"]["median"] < large["counters_read_bytes"]["median"]
+    stored = refresh["seed"]["600"]
+    assert large["counters_read_bytes"]["median"] <= stored["totals_bytes"] + stored["gauges_bytes"]  # no ids
     assert large["state set tiles"]["median"] == len(CATALOGUE)
     assert refresh["as_shipped"]["built"] == len(CATALOGUE)
     page = _bench_module("dashboard_page").measure(tiles.folder(tmp_path / "dash", 600), loads=1)  # type: ignore[attr-defined]

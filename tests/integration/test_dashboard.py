@@ -18,6 +18,8 @@ from selenium.webdriver.common.by import By
 
 from functions.common import names
 from functions.common.tiles import CATALOGUE, Bar, Bars, Figure, Kpi, Line, Series, Spec, Table, Tile
+from functions.tile_builder import refresh
+from functions.tile_builder.case_builders import PENDING
 from tooling import browser
 from tooling.sidecar import AppSpec
 from tooling.waiting import eventually
@@ -51,12 +53,18 @@ def sample(spec: Spec, number: int, *, age: timedelta = timedelta(0)) -> Tile:
         )
     elif spec.template == "bars":
         data = Bars(
-            bars=tuple(Bar(label=f"reason {i}", figure=figure) for i, figure in enumerate(shown[::-1]))
+            bars=tuple(Bar(label=f"reason {i}", figure=figure) for i, figure in enumerate(shown[::-1])),
+            note=f"note {number}",
         )
-    else:
-        data = Table(
-            columns=("what", "count"), rows=tuple((f"row {i}", f.display) for i, f in enumerate(shown))
+    else:  # the builder's own columns, each cell as wide as they come: money marked pending
+        empty = refresh.build(spec, {}, datetime.now(UTC)).data
+        assert isinstance(empty, Table)
+        columns = empty.columns
+        rows = tuple(
+            (f"row {i}", *(f"{shown[(i + n) % 4].display}{PENDING}" for n in range(len(columns) - 1)))
+            for i in range(4)
         )
+        data = Table(columns=columns, rows=rows, note=f"note {number}")
     generated = datetime.now(UTC) - age
     return Tile(
         id=spec.id, title=spec.title, generated_at=generated, refresh_seconds=spec.refresh_seconds, data=data
@@ -116,8 +124,22 @@ def shows_missing(driver: WebDriver, tile_id: str) -> bool:
 
 
 def texts(element: WebElement, selector: str) -> list[str]:
-    """The text of every element under `element` that `selector` finds."""
-    return [found.text for found in element.find_elements(By.CSS_SELECTOR, selector)]
+    """The text of every element under `element` that `selector` finds.
+
+    Found and read in one script: the page redraws a tile's body every second (`?every=1`), so an
+    element found by one call may be gone by the next.
+    """
+    script = "return [...arguments[0].querySelectorAll(arguments[1])].map((n) => n.innerText.trim())"
+    return [str(text) for text in element.parent.execute_script(script, element, selector)]
+
+
+def fits(driver: WebDriver, selector: str) -> bool:
+    """Whether the content of what `selector` finds fits its width (nothing overflows, nothing to scroll).
+
+    Found and measured in one script: the page redraws a tile's body every second.
+    """
+    script = "const n = document.querySelector(arguments[0]); return !!n && n.scrollWidth <= n.clientWidth"
+    return bool(driver.execute_script(script, selector))
 
 
 def test_the_sidecar_loads_the_tiles_store_and_no_case_store(stack: Stack) -> None:
@@ -149,7 +171,12 @@ def test_every_built_tile_is_drawn_with_its_template_and_its_display_figures(pag
             assert texts(section, ".figures .figure") == [bar.figure.display for bar in data.bars]
             assert section.find_elements(By.CSS_SELECTOR, ".chart canvas")
         else:
+            assert texts(section, "th") == list(data.columns)
             assert texts(section, "td") == [cell for row in data.rows for cell in row]
+            assert fits(page, f'.tile[data-tile="{spec.id}"] .scroll')  # the widest table: no scrolling
+        if not isinstance(data, Series):
+            assert texts(section, ".body > .note") == [data.note]
+        assert fits(page, f'.tile[data-tile="{spec.id}"]')
         assert section.find_element(By.CSS_SELECTOR, ".age").text.startswith("built ")
 
 

@@ -214,6 +214,16 @@ def test_first_write_conflicts_surface_as_conflict_errors(probe: tuple[Stack, Pa
     assert entry["value"] == "first"
 
 
+def test_a_state_transaction_writes_every_key_or_none(probe: tuple[Stack, Path]) -> None:
+    """StateStore.transact on the real sqlite store: written together; a failed guard writes neither key."""
+    stack, log = probe
+    probe_id, text = probe_message("transaction")
+    send(stack, "probe-in", text)
+    [entry] = eventually(lambda: records(log, kind="transaction", id=probe_id), "the transactions")
+    assert entry["outcomes"] == ["conflict", "conflict"]
+    assert entry["values"] == ["two", "2"]
+
+
 def test_contention_past_the_retry_budget_is_redelivered_then_handled(probe: tuple[Stack, Path]) -> None:
     """Delivery 1 loses every ETag race in daprd: redelivered (dequeueCount 2), then won; no dead letter."""
     stack, log = probe

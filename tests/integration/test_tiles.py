@@ -13,7 +13,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -38,6 +38,8 @@ from tooling.waiting import eventually
 
 TTL = 4
 IDS = [spec.id for spec in CATALOGUE]
+# cases-by-step once every event is counted: step, open now, recovered, abandoned, canceled
+STEPS = [["0", "1", "2", "0", "0"], ["1", "0", "0", "1", "0"]]
 
 
 @pytest.fixture(scope="module")
@@ -69,12 +71,13 @@ def tile(port: int, tile_id: str) -> Tile | None:
     return Tile.model_validate_json(body) if answer.status == 200 and body else None
 
 
-def dunning(kind: DunningEventType, case_id: str, **more: object) -> dict[str, object]:
-    """A dunning event of `kind` now: 15.00 CHF."""
+def dunning(kind: DunningEventType, case_id: str, failed: float = 1, **more: object) -> dict[str, object]:
+    """A dunning event of `kind` now (version 2: its payment failed `failed` hours ago): 15.00 CHF."""
+    now = datetime.now(UTC)
     event = DunningEvent.model_validate({
-        "type": kind, "event_id": dunning_event_id(kind, case_id, more.get("attempt")),  # type: ignore[arg-type]
-        "case_id": case_id, "customer_id": "cus_tiles", "occurred_at": datetime.now(UTC), "amount": 1500,
-        "currency": "CHF", **more,
+        "version": 2, "type": kind, "event_id": dunning_event_id(kind, case_id, more.get("attempt")),  # type: ignore[arg-type]
+        "case_id": case_id, "customer_id": "cus_tiles", "occurred_at": now, "amount": 1500,
+        "currency": "CHF", "failed_at": now - timedelta(hours=failed), **more,
     })  # fmt: skip
     return event.model_dump(mode="json", exclude_none=True)
 
@@ -90,18 +93,30 @@ def email(kind: EmailEventType, request_id: str, **more: object) -> dict[str, ob
 
 
 def publish_run(stack: Stack) -> None:
-    """Two recoveries, an abandon after a soft decline, two mails (one bounced), a receipt, a dead letter."""
+    """Two recoveries, an abandon, an open case, two mails (one bounced), a receipt, a dead letter.
+
+    Version 2 events: the recoveries at step 0, 2.5 h and 30.5 h after the failure, one after the
+    payment_failed email; the abandon at step 1, published before its charge (so the gauges go below 0
+    until the charge is counted).
+    """
     run = uuid.uuid4().hex[:8]
-    for n, end in enumerate(("case.recovered", "case.recovered", "case.abandoned")):
-        publish(stack, dunning("case.opened", f"pay_{run}_{n}"))
-        publish(stack, dunning(end, f"pay_{run}_{n}"))  # type: ignore[arg-type]
+    ends = (
+        ("case.recovered", 2.5, {"step": 0}),
+        ("case.recovered", 30.5, {"step": 0, "email_step": "payment_failed"}),
+        ("case.abandoned", 40, {"step": 1, "email_step": "reminder"}),
+    )
+    for n, (end, failed, more) in enumerate(ends):
+        publish(stack, dunning("case.opened", f"pay_{run}_{n}", failed, step=0))
+        publish(stack, dunning(end, f"pay_{run}_{n}", failed, **more))  # type: ignore[arg-type]
     declined = {
         "attempt": 1,
         "outcome": "declined",
         "decline_class": "soft",
         "decline_code": "Insufficient Funds",
+        "step": 1,
     }
-    publish(stack, dunning("attempt.charged", f"pay_{run}_2", **declined))
+    publish(stack, dunning("attempt.charged", f"pay_{run}_2", 40, **declined))
+    publish(stack, dunning("case.opened", f"pay_{run}_3", 3, step=0))
     for n in range(2):
         publish(stack, email("email.sent", f"req-{run}-{n}"), domain_events.EMAIL)
     bounce = email("email.bounced", f"req-{run}-0", provider_event_id=f"sg-{run}", permanent=True)
@@ -124,6 +139,9 @@ def shown(minor: int) -> str:
     return money.format_money(money.to_amount(minor, "CHF"), "CHF", "en")
 
 
+AT_RISK = [["CHF", "1", shown(1500)]]  # the case left open
+
+
 def test_tiles_show_the_counted_events_and_expire_once_the_builder_stops(
     stack: Stack, dashboard: int
 ) -> None:
@@ -140,6 +158,7 @@ def test_tiles_show_the_counted_events_and_expire_once_the_builder_stops(
             if found_tile
         }
         counted = data["recovery-rate"]["figure"]["display"] == "66.7 %" and data["dead-letters"]["bars"]
+        counted = counted and data["cases-by-step"]["rows"] == STEPS and data["at-risk"]["rows"] == AT_RISK
         return data if counted and data["documents-rendered"]["lines"][0]["figures"][-1]["value"] else None
 
     figures = eventually(built, "the tiles built from the counted events", timeout=90)
@@ -159,6 +178,12 @@ def test_tiles_show_the_counted_events_and_expire_once_the_builder_stops(
     assert letters == [{"label": names.PAYMENT_EVENTS, "figure": {"value": 1.0, "display": "1"}}]
     [line] = figures["recovered-revenue"]["lines"]
     assert (line["label"], line["figures"][-1]) == ("CHF", {"value": 30.0, "display": shown(3000)})
+    assert figures["at-risk"]["rows"] == AT_RISK
+    assert figures["cases-by-step"]["rows"] == STEPS
+    assert figures["time-to-recover"]["figure"] == {"value": 2.0, "display": "2 h"}  # 2 h and 30 h: the lower
+    assert figures["time-to-recover"]["note"].startswith("30 days: the median of 2 recoveries")
+    before = [(bar["label"], bar["figure"]["display"]) for bar in figures["recoveries-by-email"]["bars"]]
+    assert before == [("no email", "1"), ("payment_failed", "1")]
 
     stack.apps[names.TILE_BUILDER].stop()
     stopped = time.monotonic()

@@ -10,18 +10,17 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from functions.common import aggregates, domain_events, names
-from tests.reliability import effects
+from functions.common import domain_events, names
+from tests.reliability import counter_invariants, effects
+from tests.reliability.counter_invariants import RUN_DAYS, TOPICS, shards, tallies
 from tests.reliability.fleet import Fleet
 from tests.reliability.report import Row
 from tests.reliability.workload import Sent
 
-RUN_DAYS = tuple(sorted({datetime.now(UTC).date(), (datetime.now(UTC) + timedelta(hours=1)).date()}))
 OUTAGE_FLOOR = 30.0  # seconds Redis is down (test_topic_faults.OUTAGE)
-TOPICS = (domain_events.DUNNING, domain_events.EMAIL, domain_events.DOCUMENTS, domain_events.DEAD_LETTERS)
 
 
 def hostile_events() -> dict[str, tuple[dict[str, Any], list[str]]]:
@@ -76,22 +75,6 @@ class Expected:
         )
 
 
-def shards(fleet: Fleet, topic: str) -> list[dict[str, Any]]:
-    """The aggregator's shards of `topic` on the run's days, read from PostgreSQL through its daprd."""
-    sidecar = fleet.replicas[names.AGGREGATOR][0]
-    keys = [key for day in RUN_DAYS for key in aggregates.shard_keys(topic, day)]
-    return list(effects.state(fleet.stack, sidecar, names.AGGREGATES, keys).values())
-
-
-def tallies(found: list[dict[str, Any]]) -> Counter[str]:
-    """Counts by dimension without the currency (`opened`, `charged.paid`, `sent`, `rendered.receipt`...)."""
-    total: Counter[str] = Counter()
-    for shard in found:
-        for name, tally in shard["tallies"].items():
-            total[name.split("/", 1)[1]] += int(tally["count"])
-    return total
-
-
 def seen(found: list[dict[str, Any]]) -> Counter[str]:
     """Event ids the shards have counted, with how often (once each, if counting is right)."""
     return Counter(event_id for shard in found for event_id in shard["seen"])
@@ -130,15 +113,8 @@ def check(fleet: Fleet, sent: Sent, expected: Expected) -> list[Row]:
     charges = effects.charges(stack, sent.payments)
     once = charges == Counter({f"{case}:1": 1 for case in sent.payments})
     rows.append(("ledger: one charge per payment", str(n), str(charges.total()), once))
-    dunning = tallies(shards(fleet, domain_events.DUNNING))
-    rows += [
-        (f"dunning counted: {name} (one per payment)", str(n), str(dunning[name]), dunning[name] == n)
-        for name in ("opened", "charged.paid", "recovered")
-    ]
-    others = sum(
-        count for name, count in dunning.items() if name not in {"opened", "charged.paid", "recovered"}
-    )
-    rows.append(("dunning counted: anything else", "0", str(others), others == 0))
+    rows += counter_invariants.dunning_rows(fleet, n)
+    rows += counter_invariants.layout_rows(fleet)
     email_sidecar = fleet.replicas[names.EMAIL_SEND][0]
     records = effects.state(
         stack, email_sidecar, names.EMAIL_STATE, [f"email:{rid}" for rid in expected.mails]

@@ -19,6 +19,7 @@ from bindings.errors import ConflictError, PermanentError, TransientError
 from bindings.events import BlobEvent
 from bindings.messages import Message
 from bindings.optimistic import retry_conflicts, write_back
+from bindings.ports import Write
 from bindings.topics import TopicStatus
 from functions.common import stripe, stripe_answers
 from functions.common.payments import Later
@@ -48,7 +49,17 @@ class Probe(Message):
     version: Literal[1] = 1
     id: str
     behaviour: Literal[
-        "ok", "transient", "permanent", "blob", "state", "slow", "charge", "contended", "publish", "gated"
+        "ok",
+        "transient",
+        "permanent",
+        "blob",
+        "state",
+        "slow",
+        "charge",
+        "contended",
+        "publish",
+        "gated",
+        "transaction",
     ] = "ok"
     customer: str = ""
 
@@ -104,12 +115,31 @@ def on_probe(probe: Probe) -> None:
     if probe.behaviour == "contended":
         contend(f"probe-{probe.id}", rival=delivery.attempt == 1)
         record(kind="handled", id=probe.id, value=state.get(f"probe-{probe.id}").value.decode())  # type: ignore[union-attr]
+    if probe.behaviour == "transaction":
+        transactions(probe.id)
     if probe.behaviour == "state":
         state.create(f"probe-{probe.id}", b"first")
         try:
             state.create(f"probe-{probe.id}", b"second")
         except ConflictError:
             record(kind="conflict", id=probe.id, value=state.get(f"probe-{probe.id}").value.decode())  # type: ignore[union-attr]
+
+
+def transactions(probe_id: str) -> None:
+    """Two keys written together, then two transactions whose guard fails: neither key changes."""
+    ids, totals = f"probe-{probe_id}-ids", f"probe-{probe_id}-totals"
+    state.transact([Write.replacing(state.get(ids), b"one"), Write(totals, b"1")])
+    stale = state.get(ids)
+    state.transact([Write.replacing(stale, b"two"), Write(totals, b"2")])
+    outcomes = []
+    for guard in (stale, state.get(ids)._replace(etag=None)):  # an old ETag; insert-only on an existing key
+        try:
+            state.transact([Write.replacing(guard, b"lost"), Write(totals, b"lost")])
+            outcomes.append("written")
+        except ConflictError:
+            outcomes.append("conflict")
+    values = [item.value.decode() if item.value else None for item in state.get_many([ids, totals])]
+    record(kind="transaction", id=probe_id, outcomes=outcomes, values=values)
 
 
 def contend(key: str, *, rival: bool) -> None:

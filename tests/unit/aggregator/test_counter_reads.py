@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -11,6 +12,11 @@ from bindings.ports import StateItem
 from bindings.testing import MemoryStateStore
 from functions.aggregator import counters
 from functions.common.aggregates import Counts, Tally
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from bindings.ports import Write
 
 DAY = date(2026, 12, 6)
 
@@ -66,14 +72,13 @@ def test_another_writers_change_is_read_as_stored() -> None:
 
 
 class _Lost(MemoryStateStore):
-    """Every guarded write loses the race."""
+    """Every write guarded by an ETag loses the race (creating a key still wins)."""
 
-    def save(
-        self, key: str, value: bytes, *, etag: str | None = None, ttl_seconds: int | None = None
-    ) -> None:
-        """Always lost."""
-        del value, etag, ttl_seconds
-        raise ConflictError(f"etag mismatch on {key}")
+    def transact(self, writes: Sequence[Write]) -> None:
+        """Lost when a write is guarded by an ETag."""
+        if any(write.guarded and write.etag for write in writes):
+            raise ConflictError(f"etag mismatch on {writes[0].key}")
+        super().transact(writes)
 
 
 def test_a_lost_write_is_not_remembered() -> None:

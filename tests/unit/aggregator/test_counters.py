@@ -19,10 +19,10 @@ NOON = datetime(2026, 12, 6, 12, tzinfo=UTC)
 
 
 def dunning(kind: str, case_id: str = "pay_1", *, amount: int = 1999, **more: object) -> DunningEvent:
-    """A dunning event of `kind` for `case_id`, at noon, in EUR."""
+    """A dunning event of `kind` for `case_id`, at noon, in EUR (version 1 unless `more` says otherwise)."""
     attempt = more.get("attempt")
     return DunningEvent.model_validate({
-        "type": kind, "event_id": dunning_event_id(kind, case_id, attempt),  # type: ignore[arg-type]
+        "version": 1, "type": kind, "event_id": dunning_event_id(kind, case_id, attempt),  # type: ignore[arg-type]
         "case_id": case_id, "customer_id": "cus_1", "occurred_at": NOON.isoformat(), "amount": amount,
         "currency": "EUR", **more,
     })  # fmt: skip
@@ -31,7 +31,8 @@ def dunning(kind: str, case_id: str = "pay_1", *, amount: int = 1999, **more: ob
 def count(store: MemoryStateStore, event: DunningEvent) -> bool:
     """Count `event` as the aggregator's handler does."""
     day = event.occurred_at.astimezone(UTC).date()
-    return counters.count(store, "dunning", day, event.event_id, tallies.dunning_dimensions(event))
+    dimensions, moves = tallies.dunning_dimensions(event), tallies.dunning_moves(event)
+    return counters.count(store, "dunning", day, event.event_id, dimensions, moves=moves)
 
 
 def test_each_effect_adds_its_count_and_amount_under_its_dimensions() -> None:

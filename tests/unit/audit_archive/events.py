@@ -14,7 +14,7 @@ def opened(case_id: str = "pay_1", *, at: datetime = NOON, amount: int = 1999) -
     """A `case.opened` of `case_id` at `at`, in EUR."""
     return DunningEvent(
         type="case.opened", event_id=dunning_event_id("case.opened", case_id), case_id=case_id,
-        customer_id="cus_1", occurred_at=at, amount=amount, currency="EUR",
+        customer_id="cus_1", occurred_at=at, amount=amount, currency="EUR", version=1,
     )  # fmt: skip
 
 

@@ -58,8 +58,9 @@ def test_a_new_case_publishes_case_opened_at_once() -> None:
     world = opened(Processor([OK]))
     [event] = published(world)
     assert event.model_dump(exclude_none=True) == {
-        "version": 1, "type": "case.opened", "event_id": "pay_1:opened", "case_id": "pay_1",
+        "version": 2, "type": "case.opened", "event_id": "pay_1:opened", "case_id": "pay_1",
         "customer_id": "cus_1", "occurred_at": NOON, "amount": 1999, "currency": "EUR",
+        "failed_at": NOON, "step": 0,
     }  # fmt: skip
     assert world.case().sent == ("dunning:pay_1:opened", "pay_1:payment_failed:0")
 
@@ -227,9 +228,9 @@ def test_a_case_owing_an_event_is_stored_and_read_back() -> None:
     assert Case.model_validate(older).outbox == ()
 
 
-_OPENED = {
-    "type": "case.opened", "event_id": "pay_1:opened", "case_id": "pay_1", "customer_id": "cus_1",
-    "occurred_at": NOON.isoformat(), "amount": 1999, "currency": "EUR",
+_OPENED = {  # version 1, as published before version 2: still the contract it is read by
+    "version": 1, "type": "case.opened", "event_id": "pay_1:opened", "case_id": "pay_1",
+    "customer_id": "cus_1", "occurred_at": NOON.isoformat(), "amount": 1999, "currency": "EUR",
 }  # fmt: skip
 _CHARGED = _OPENED | {"type": "attempt.charged", "event_id": "pay_1:attempt:2", "attempt": 2}
 
@@ -245,7 +246,8 @@ _CHARGED = _OPENED | {"type": "attempt.charged", "event_id": "pay_1:attempt:2", 
         (_OPENED | {"occurred_at": "2026-03-02T12:00:00"}, "timezone"),
         (_OPENED | {"currency": "eur"}, "currency"),
         (_OPENED | {"amount": 0}, "amount"),
-        (_OPENED | {"version": 2}, "version"),
+        (_OPENED | {"version": 3}, "version"),
+        (_OPENED | {"version": 2}, "version 2 event needs failed_at"),
         (_OPENED | {"extra": 1}, "extra"),
     ],
 )

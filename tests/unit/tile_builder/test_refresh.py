@@ -31,12 +31,14 @@ class CountingStore(MemoryStateStore):
     def __init__(self, clock: VirtualClock) -> None:
         super().__init__(clock)
         self.reads: list[int] = []
+        self.asked: list[str] = []
         self.failing = ""
 
     def get_many(self, keys: Sequence[str]) -> list[StateItem]:
         """Count the read (its keys); fail it when it reads the failing topic."""
         self.reads.append(len(keys))
-        if self.failing and any(key.startswith(f"counts:{self.failing}:") for key in keys):
+        if self.failing and any(key.split(":")[:2] in (["counts", self.failing], ["totals", self.failing])
+                                for key in keys):  # fmt: skip
             raise TransientError(f"{self.failing} unreadable")
         return super().get_many(keys)
 
@@ -78,7 +80,7 @@ def test_a_first_tick_builds_every_tile_from_the_counters_and_saves_it_with_its_
 
 
 def test_a_tile_is_due_once_nine_tenths_of_its_refresh_have_passed(clock: VirtualClock) -> None:
-    """Right after a build nothing is due; at 108 s the 120 s tiles are, the 600 s revenue tile is not."""
+    """Right after a build nothing is due; at 108 s the 120 s tiles are, the 600 s ones are not."""
     counters, tiles = MemoryStateStore(clock), MemoryStateStore(clock)
     refresh.tick(counters, tiles, CATALOGUE, clock.now())
     assert refresh.tick(counters, tiles, CATALOGUE, clock.now()).fresh == IDS
@@ -86,24 +88,29 @@ def test_a_tile_is_due_once_nine_tenths_of_its_refresh_have_passed(clock: Virtua
     assert refresh.tick(counters, tiles, CATALOGUE, clock.now()).built == ["dead-letters"]  # 60 s
     clock.advance(timedelta(seconds=1))
     report = refresh.tick(counters, tiles, CATALOGUE, clock.now())
-    assert report.fresh == ["recovered-revenue", "dead-letters"]
+    assert report.fresh == ["recovered-revenue", "time-to-recover", "recoveries-by-email", "dead-letters"]
     assert report.built == [tile for tile in IDS if tile not in report.fresh]
 
 
 def test_a_tick_reads_the_tiles_once_and_each_topics_days_in_batches(clock: VirtualClock) -> None:
-    """Dunning's six months (159 days of 16 shards) in 5 reads; email, documents, dead letters 1 each."""
+    """Dunning's six months (159 days of 16 shards) in 5 reads; email, documents, dead letters 1 each.
+
+    Nothing counted yet, so each read of totals keys is followed by one of the same shards' counts keys;
+    and dunning's gauges once (16 keys), for the two tiles that read them.
+    """
     counters, tiles = CountingStore(clock), CountingStore(clock)
     refresh.tick(counters, tiles, CATALOGUE, clock.now())
     assert tiles.reads == [len(CATALOGUE)]
     first = builders.month_starts(NOW.date())[0]
     dunning = ((NOW.date() - first).days + 1) * aggregates.SHARDS
     assert dunning == 159 * 16
-    assert len(counters.reads) == math.ceil(dunning / aggregates.READ_BATCH) + 3
+    assert len(counters.reads) == 2 * (math.ceil(dunning / aggregates.READ_BATCH) + 3) + 1
+    assert counters.reads.count(aggregates.SHARDS) == 1  # the gauges (the day reads are all longer)
     assert max(counters.reads) <= aggregates.READ_BATCH
 
 
 def test_a_topic_that_cannot_be_read_fails_its_tiles_only(clock: VirtualClock) -> None:
-    """The email counters unreadable: its two tiles fail with the reason, the other seven are saved."""
+    """The email counters unreadable: its two tiles fail with the reason, the others are saved."""
     counters, tiles = CountingStore(clock), MemoryStateStore(clock)
     counters.failing = domain_events.EMAIL
     report = refresh.tick(counters, tiles, CATALOGUE, clock.now())
@@ -143,3 +150,27 @@ def test_an_unreadable_stored_tile_is_built_again(clock: VirtualClock) -> None:
     tiles.save("tile:lost", b'{"version": 9}')
     tiles.save("tile:bounce-rate", b"not json")
     assert refresh.tick(counters, tiles, CATALOGUE, clock.now()).built == ["lost", "bounce-rate"]
+
+
+def test_ticks_sharing_earlier_read_settled_days_counts_keys_once(clock: VirtualClock) -> None:
+    """With the app's `Earlier`, a later tick reads the counts keys of today and yesterday only."""
+
+    class Keys(CountingStore):
+        def get_many(self, keys: Sequence[str]) -> list[StateItem]:
+            self.asked += keys
+            return super().get_many(keys)
+
+    counters, tiles = Keys(clock), MemoryStateStore(clock)
+    earlier = aggregates.Earlier(settled_before=NOW.date())
+    refresh.tick(counters, tiles, CATALOGUE, clock.now(), earlier=earlier)
+    days_read = {key.split(":")[2] for key in counters.asked if key.startswith("counts:")}
+    assert len(days_read) > 2
+    counters.asked = []
+    clock.advance(timedelta(hours=2))  # every tile due again
+    assert refresh.tick(counters, tiles, CATALOGUE, clock.now(), earlier=earlier).built == IDS
+    today, yesterday = clock.now().date(), clock.now().date() - timedelta(days=1)
+    assert earlier.settled_before == yesterday
+    topics = {builders.BUILDERS[s.id].topic for s in CATALOGUE if builders.BUILDERS[s.id].first_day}
+    assert {key for key in counters.asked if key.startswith("counts:")} == {
+        aggregates.key(topic, day, n) for topic in topics for day in (today, yesterday) for n in range(16)
+    }

@@ -60,6 +60,11 @@ function padded(_u, min, max) {
   return [min - room, max + room];
 }
 
+// What a bars or table tile counts, under it (a kpi's note follows its figure); absent in older tiles.
+function note(body, data) {
+  if (data.note) body.append(element("p", "note", data.note));
+}
+
 function kpi(body, data) {
   body.append(element("p", "figure", data.figure.display));
   if (data.note) body.append(element("p", "note", data.note));
@@ -135,6 +140,7 @@ function bars(body, data) {
   const values = data.bars.map((bar) => bar.figure.value);
   const chart = new uPlot(opts, [labels.map((_, i) => i), values], holder);
   body.append(figureList(data.bars.map((bar) => [bar.label, bar.figure.display])));
+  note(body, data);
   return [chart];
 }
 
@@ -152,8 +158,12 @@ function table(body, data) {
     rows.append(line);
   });
   grid.append(rows);
-  body.append(grid);
+  // A table wider than its tile (many columns, a narrow window) scrolls inside the tile.
+  const scroll = element("div", "scroll");
+  scroll.append(grid);
+  body.append(scroll);
   if (!data.rows.length) body.append(element("p", "empty", "nothing to list"));
+  note(body, data);
   return [];
 }
 
