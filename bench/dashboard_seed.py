@@ -162,7 +162,7 @@ def shards(size: int, today: date) -> dict[str, Row]:
     for name, ids in seen.items():
         found = {d: Tally(count=c, amount=a) for d, (c, a) in tallied[name].items()}
         out[name] = Counts.model_construct(tallies=found, seen=tuple(ids))
-        out[totals[name]] = Totals.model_construct(tallies=found)
+        out[totals[name]] = Totals.of(found)
     for name, moved in levels.items():
         out[name] = Levels.model_construct(
             levels={g: Level(count=c, amount=a) for g, (c, a) in moved.items()}

@@ -144,8 +144,9 @@ def _why(t: dict[str, Any], small: str, large: str) -> str:
     return (
         "What a refresh reads: for each topic, the totals keys of the days its tiles cover (16 a day);"
         " then the counts key of each shard that has no totals key (the fallback for shards counted before"
-        " the totals keys existed; here nothing was counted in that shard that day, or the day is before"
-        " the seeded 30, so the counts key is absent as well):"
+        " the totals keys existed; here nothing was counted in that shard that day, so the counts key is"
+        " absent as well; after a process's first refresh only today's and yesterday's are read again,"
+        " settled days' being remembered, `aggregates.Earlier`):"
         f" {fallback_small:,.0f} such keys at {int(small):,} cases, {fallback:,.0f} at {int(large):,};"
         f" and {gauges:,.0f} gauges keys."
         f" {row['counters_keys']['median']:,.0f} keys in {row['counters_reads']['median']:.0f} bulk reads at"
@@ -154,9 +155,10 @@ def _why(t: dict[str, Any], small: str, large: str) -> str:
         f" its counts key, which only the aggregator reads: at {int(large):,} open cases a refresh reads"
         f" {_mb(row['counters_read_bytes']['median'])} ({share:.1%} of the {_mb(seed['bytes'])} of counters"
         f" stored, whose totals keys hold {_mb(seed['totals_bytes'])}), against"
-        f" {_mb(low['counters_read_bytes']['median'])} at {int(small):,}: a totals key holds one tally per"
-        " dimension counted in its shard that day, so it grows with the dimensions a day (decline codes,"
-        " recovery hours…) until each shard has them all, not with the events."
+        f" {_mb(low['counters_read_bytes']['median'])} at {int(small):,}: a totals key holds one"
+        " `[count, amount]` pair per dimension counted in its shard that day, so it grows with the"
+        " dimensions a day (decline codes, recovery hours…) until each shard has them all, not with the"
+        " events."
     )
 
 

@@ -118,7 +118,7 @@ def count(
             return False
         after = counted(counts, event_id, dimensions)
         value = after.model_dump_json().encode()
-        totals = Totals.model_construct(tallies=after.tallies).model_dump_json().encode()
+        totals = Totals.of(after.tallies).model_dump_json().encode()
         writes = [Write.replacing(item, value), Write(totals_key(topic, day, number), totals)]
         if held and moves:
             levels = Levels.model_validate_json(held[0].value) if held[0].value else Levels()

@@ -17,7 +17,8 @@ owed again, so recomputing a transition or a redelivered payment event adds noth
 
 A case owes one close at most: once one is owed or sent, no other is (an answer after an operator's
 close does not add a `case.recovered`). Every event is version 2: the case's `failed_at`, its `step`
-and, on a close, its `email_step`, as `progress` reads them from the case.
+and, on a close, its `email_step`, as `progress` reads them from the case; the close's `email_step`
+goes on the timeline too (`LAST_EMAIL`), for the operator (`bindery cases ID`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from functions.payment_retry.declines import DeclineClass
     from functions.payment_retry.model import Attempt, Case
 
+LAST_EMAIL = "last dunning email before it"  # the timeline entry after a close: its event's `email_step`
 _CLOSES: dict[str, DunningEventType] = {
     "recovered": "case.recovered",
     "abandoned": "case.abandoned",
@@ -65,7 +67,9 @@ def closed(case: Case, now: datetime, status: str | None = None) -> Case:
     kind = _CLOSES.get(status or case.status)
     if kind is None or progress.close_known(case):
         return case
-    return _owed(case, _event(case, kind, now, fields={"email_step": progress.email_step(case)}))
+    step = progress.email_step(case)
+    case = _owed(case, _event(case, kind, now, fields={"email_step": step}))
+    return case.model_copy(update={"timeline": case.noted(now, LAST_EMAIL, step or "none")})
 
 
 def charges_of(answered: Case, case: Case) -> Case:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import TYPE_CHECKING, Final
 
-from functions.common import money
+from functions.common import aggregates, money
 from functions.common.aggregates import ZERO, Tally
 from functions.common.tiles import Bar, Bars, Figure
 
@@ -75,11 +75,7 @@ def span(last: date, days: int) -> list[date]:
 
 def summed(days: Days, over: Iterable[date]) -> dict[str, Tally]:
     """Each dimension's tally added up over the days `over` (a day without counters adds nothing)."""
-    total: dict[str, Tally] = {}
-    for day in over:
-        for name, tally in days.get(day, {}).items():
-            total[name] = total.get(name, ZERO).plus(tally)
-    return total
+    return aggregates.added(days.get(day, {}) for day in over)
 
 
 def by_name(tallies: Mapping[str, Tally], pick: Callable[[str, str], str | None]) -> dict[str, Tally]:

@@ -81,7 +81,7 @@ def layout_rows(fleet: Fleet) -> list[Row]:
         wrong = [
             name for name, shard in counts.items()
             if totals.get(name.replace(aggregates.KEY_PREFIX, aggregates.TOTALS_PREFIX, 1), {}).get("tallies")
-            != shard["tallies"]
+            != {dimension: [t["count"], t["amount"]] for dimension, t in shard["tallies"].items()}
         ]  # fmt: skip
         whole = bool(counts) and len(totals) == len(counts) and not wrong
         rows.append((f"{topic}: totals = counts' tallies, every shard", str(len(counts)),

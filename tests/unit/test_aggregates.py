@@ -97,7 +97,7 @@ def test_the_totals_key_holds_the_counts_keys_tallies_and_nothing_else() -> None
         assert (counts.value is None) == (totals.value is None)
         if counts.value and totals.value:
             tallies = Counts.model_validate_json(counts.value).tallies
-            assert Totals.model_validate_json(totals.value) == Totals(tallies=tallies)
+            assert Totals.model_validate_json(totals.value) == Totals.of(tallies)
 
 
 def test_gauges_move_once_per_event_and_add_up_over_their_shards() -> None:

@@ -25,6 +25,7 @@ from functions.common.subscription_actions import SubscriptionActions, Subscript
 from functions.payment_retry.cases import CaseStore
 from functions.payment_retry.handlers import handle_event
 from functions.payment_retry.model import Case
+from functions.payment_retry.publications import LAST_EMAIL
 from functions.payment_retry.report import table, timeline
 from tests.unit.payment_retry.test_event_order import HARD, SOFT, failed, succeeded
 from tests.unit.payment_retry.test_processor_errors import NOON, OK, Processor, World, _error
@@ -92,7 +93,7 @@ def test_a_success_while_our_charge_is_in_flight_ends_double_collected() -> None
         ["succeeded"],
         None,
     )
-    assert [event.what for event in case.timeline][-2:] == ["paid elsewhere", "double collected"]
+    assert [event.what for event in case.timeline][-3:] == ["paid elsewhere", "double collected", LAST_EMAIL]
     _check_refund(world, "2026-03-02T12:00:30+00:00")
     assert world.sent(names.RECEIPT_REQUESTS_OUT) == []
     _redeliver_and_tick(world)

@@ -18,6 +18,7 @@ from functions.common import names
 from functions.payment_retry.cases import CaseStore
 from functions.payment_retry.handlers import handle_event
 from functions.payment_retry.model import PaymentFailed, PaymentMethodUpdated, PaymentSucceeded
+from functions.payment_retry.publications import LAST_EMAIL
 from tests.unit.payment_retry.test_processor_errors import NOON, OK, Processor, World
 
 Event = PaymentFailed | PaymentSucceeded | PaymentMethodUpdated
@@ -202,8 +203,9 @@ def test_a_settlement_that_came_first_is_on_the_late_failure_s_case() -> None:
     case = world.case()
     assert (case.status, case.next_due(), case.outbox) == ("canceled", None, ())
     assert case.sent == ("dunning:pay_1:opened", "dunning:pay_1:canceled")  # no email, its two events
-    assert [event.what for event in case.timeline] == ["payment failed", "already paid"]
-    assert "evt_s1" in case.timeline[-1].detail
+    assert [event.what for event in case.timeline] == ["payment failed", "already paid", LAST_EMAIL]
+    assert case.timeline[-1].detail == "none"
+    assert "evt_s1" in case.timeline[-2].detail
 
 
 def test_a_settlement_written_while_the_failure_opened_its_case_stops_the_charge() -> None:

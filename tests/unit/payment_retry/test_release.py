@@ -22,6 +22,7 @@ from functions.payment_retry.cases import CaseStore
 from functions.payment_retry.handlers import handle_event
 from functions.payment_retry.model import PaymentEvent, PaymentFailed
 from functions.payment_retry.operator_events import CaseRelease
+from functions.payment_retry.publications import LAST_EMAIL
 from tests.unit.payment_retry.test_event_order import SOFT, failed
 from tests.unit.payment_retry.test_processor_errors import NOON, OK, Processor, World
 from tooling import cli, release_cli
@@ -71,7 +72,7 @@ def test_a_conflict_held_case_released_with_close_ends_canceled_without_charge_o
     case = world.case()
     assert (case.status, case.held) == ("canceled", None)
     assert [item.key for item in case.outbox] == ["dunning:pay_1:canceled"]  # the close's event, sent next
-    assert case.timeline[-1].what == "hold released: close"
+    assert [event.what for event in case.timeline[-2:]] == ["hold released: close", LAST_EMAIL]
     for offset in (DAY, *DEADLINE):
         world.tick(NOON + offset)
     assert (world.case().next_due(), world.case().outbox) == (None, ())
