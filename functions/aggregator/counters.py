@@ -34,6 +34,7 @@ from functions.common.aggregates import (
     Levels,
     Tally,
     Totals,
+    added_levels,
     gauges_key,
     key,
     totals_key,
@@ -91,10 +92,7 @@ def _remember(name: str, value: bytes, counts: Counts) -> None:
 
 def moved(levels: Levels, moves: dict[str, Level]) -> Levels:
     """`levels` with each of `moves` (name -> the level it adds, any sign) added."""
-    found = dict(levels.levels)
-    for name, move in moves.items():
-        found[name] = found[name].plus(move) if name in found else move
-    return Levels(levels=found)
+    return Levels(levels=added_levels([levels.levels, moves]))
 
 
 def count(

@@ -201,7 +201,7 @@ def totals_by_day(
     values = _read(store, [name for day in days for name in totals_keys(topic, day)])
     kept = earlier.kept if earlier is not None else {}
     shards: list[Counts | Totals | None] = []
-    unread: list[int] = []  # shards without a totals key, and not kept
+    unread: list[tuple[int, str]] = []  # shards without a totals key, and not kept: their counts keys
     for index, value in enumerate(values):
         if value:
             shards.append(Totals.model_validate_json(value))
@@ -209,9 +209,9 @@ def totals_by_day(
         name = _counts_key(topic, days, index)
         shards.append(kept.get(name))
         if name not in kept:
-            unread.append(index)
-    names = [_counts_key(topic, days, index) for index in unread]
-    for index, name, value in zip(unread, names, _read(store, names), strict=True):
+            unread.append((index, name))
+    older = _read(store, [name for _, name in unread])
+    for (index, name), value in zip(unread, older, strict=True):
         found = Counts.model_validate_json(value) if value else None
         shards[index] = found
         if earlier is not None and days[index // SHARDS] < earlier.settled_before:
@@ -224,9 +224,15 @@ def totals_by_day(
 
 def levels(store: StateStore, topic: str) -> dict[str, Level]:
     """Every gauge of `topic`, its shards added up (one read)."""
+    items = store.get_many([gauges_key(topic, shard) for shard in range(SHARDS)])
+    return added_levels(Levels.model_validate_json(item.value).levels for item in items if item.value)
+
+
+def added_levels(levels: Iterable[Mapping[str, Level]]) -> dict[str, Level]:
+    """Many gauges by name (shards, or a shard and the moves of an event), added up by name."""
     total: dict[str, Level] = {}
-    for item in store.get_many([gauges_key(topic, shard) for shard in range(SHARDS)]):
-        for name, level in (Levels.model_validate_json(item.value).levels if item.value else {}).items():
+    for found in levels:
+        for name, level in found.items():
             total[name] = total[name].plus(level) if name in total else level
     return total
 

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from functions.common import domain_events, names
-from functions.common.aggregates import Counts, Level, Levels, Tally, Totals, summed
+from functions.common.aggregates import Counts, Level, Levels, Tally, Totals, added_levels, summed
 from tests.integration.helpers import publish_event
 from tests.integration.test_payment_retry import failed, send
 from tests.integration.test_stripe_webhook import log_lines
@@ -50,10 +50,8 @@ def today(stack: Stack, topic: str = domain_events.DUNNING) -> dict[str, Tally]:
 def gauges(stack: Stack) -> dict[str, Level]:
     """The dunning gauges that are not zero, added up over their shards (read from the aggregator's store)."""
     database = stack.config.root / "state" / "aggregates.db"
-    levels: dict[str, Level] = {}
-    for _, value in state_reader.values(database, names.AGGREGATOR, f"gauges:{domain_events.DUNNING}:"):
-        for name, level in Levels.model_validate_json(value).levels.items():
-            levels[name] = levels[name].plus(level) if name in levels else level
+    rows = state_reader.values(database, names.AGGREGATOR, f"gauges:{domain_events.DUNNING}:")
+    levels = added_levels(Levels.model_validate_json(value).levels for _, value in rows)
     return {name: level for name, level in levels.items() if level != Level(count=0, amount=0)}
 
 

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from functions.common import aggregates, domain_events, names
+from functions.common.aggregates import Counts, Level, Levels, Totals
 from tests.reliability import effects
 from tests.reliability.fleet import Fleet
 from tests.reliability.report import Row
@@ -56,12 +57,8 @@ def dunning_rows(fleet: Fleet, payments: int) -> list[Row]:
     )
     rows.append(("dunning counted: anything else", "0", str(others), others == 0))
     gauges = read(fleet, [aggregates.gauges_key(domain_events.DUNNING, n) for n in range(aggregates.SHARDS)])
-    levels: Counter[str] = Counter()
-    for shard in gauges.values():
-        for name, level in shard["levels"].items():
-            levels[f"{name} count"] += int(level["count"])
-            levels[f"{name} amount"] += int(level["amount"])
-    left = {name: value for name, value in levels.items() if value}
+    levels = aggregates.added_levels(Levels.model_validate(shard).levels for shard in gauges.values())
+    left = {name: str(level) for name, level in levels.items() if level != Level(count=0, amount=0)}
     rows.append(
         ("gauges: open cases left (all recovered)", "none", str(left or "none"), bool(gauges) and not left)
     )
@@ -72,17 +69,13 @@ def layout_rows(fleet: Fleet) -> list[Row]:
     """Per topic, every shard's totals key holds exactly its counts key's tallies (one transaction)."""
     rows: list[Row] = []
     for topic in TOPICS:
-        counts = read(
-            fleet, [aggregates.key(topic, day, n) for day in RUN_DAYS for n in range(aggregates.SHARDS)]
-        )
-        totals = read(
-            fleet, [aggregates.totals_key(topic, d, n) for d in RUN_DAYS for n in range(aggregates.SHARDS)]
-        )
+        counts = read(fleet, [key for day in RUN_DAYS for key in aggregates.shard_keys(topic, day)])
+        totals = read(fleet, [key for day in RUN_DAYS for key in aggregates.totals_keys(topic, day)])
+        paired = {name: name.replace(aggregates.KEY_PREFIX, aggregates.TOTALS_PREFIX, 1) for name in counts}
+        expected = {name: Totals.of(Counts.model_validate(shard).tallies) for name, shard in counts.items()}
         wrong = [
-            name for name, shard in counts.items()
-            if totals.get(name.replace(aggregates.KEY_PREFIX, aggregates.TOTALS_PREFIX, 1), {}).get("tallies")
-            != {dimension: [t["count"], t["amount"]] for dimension, t in shard["tallies"].items()}
-        ]  # fmt: skip
+            name for name in counts if Totals.model_validate(totals.get(paired[name], {})) != expected[name]
+        ]
         whole = bool(counts) and len(totals) == len(counts) and not wrong
         rows.append((f"{topic}: totals = counts' tallies, every shard", str(len(counts)),
                      str(len(counts) - len(wrong)), whole))  # fmt: skip
